@@ -1,0 +1,152 @@
+--[[
+  Submit a batch of messages to a partition in one atomic step: assign seqs (or take the ones
+  given), drop resubmissions of a known message id, and enqueue the rest. Nothing is written
+  unless the whole batch is accepted, so an assigned seq is never skipped and a batch is never
+  half enqueued.
+
+  Seqs come from one source per partition, recorded in meta "seqSource" by the first submit:
+  "assigned" (this script counts them in meta "assigned", the last seq handed out; the first
+  one is meta "next", the partition's first seq) or "given" (the producer numbers them). A
+  batch from the other source is refused: the two would hand out the same seqs.
+
+  Message ids are remembered for ttl ms (Redis clock) in a hash and a zset, never in a key with
+  a TTL; each call prunes at most 2 * batch + 16 expired ids, so the work stays sized to the
+  batch. An expired id is forgotten: a later submit with it is enqueued as a new message.
+
+  KEYS[1] meta      hash   reads/sets "layout", "next" (set when missing, as init.lua does),
+                           "seqSource"; increments "assigned" (assigned seqs) and "arrival"
+                           (unordered pipelines)
+  KEYS[2] input     list   ordered pipelines: raw envelopes appended in seq order
+  KEYS[3] queue     zset   unordered pipelines: raw envelope -> priority * 2^40 + arrival
+  KEYS[4] signal    list   unordered pipelines: gets one entry when it is empty
+  KEYS[5] dedupe    hash   message id -> seq it got when first submitted
+  KEYS[6] dedupeAt  zset   message id -> epoch ms (Redis clock) it was first submitted
+  ARGV[1] ordering  "strict" (push to input) | "none" (add to queue, wake signal)
+  ARGV[2] layout    data-layout version this code writes (integer)
+  ARGV[3] start     first seq of the partition, used when meta "next" is missing
+  ARGV[4] deadline  epoch ms (Redis clock) after which the caller has given up: the script then
+                    writes nothing (0 = no deadline)
+  ARGV[5] ttl       ms a message id is remembered (0 = ids are ignored)
+  ARGV[6 ..]        pairs, one per message, in order:
+                    header "seq|priority|id": seq empty to assign one, priority an integer
+                    (unordered only, else 0), id empty for none (may contain "|")
+                    body   the envelope's JSON object without seq, starting with "{"
+
+  Returns { code, a, b }
+    code 1  = submitted: a = seqs (strings, one per message, in order), b = 1 per message that
+              was a duplicate (its id was known: nothing enqueued for it), else 0
+    code -1 = layout differs: a = the stored layout; nothing written
+    code -2 = seq source differs: a = the partition's source ("assigned" | "given"); nothing written
+    code -3 = past the deadline; nothing written
+  Raises an error (nothing written) when some messages of the batch give a seq and others do not.
+]]
+local rcall = redis.call
+local meta, input, queue, signal, dedupe, dedupeAt = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local ordered = ARGV[1] == 'strict'
+local layout = ARGV[2]
+local start = ARGV[3]
+local deadline = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+local PRIORITY_SHIFT = 1099511627776 -- 2^40, as PRIORITY_SHIFT in keys.ts
+
+local time = rcall('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if deadline > 0 and now > deadline then return { -3 } end
+
+local stored = rcall('HGET', meta, 'layout')
+if stored and stored ~= layout then return { -1, stored } end
+
+local count = (#ARGV - 5) / 2
+local headers, bodies = {}, {}
+for i = 1, count do
+  local seq, priority, id = string.match(ARGV[4 + 2 * i], '^(%d*)|(-?%d+)|(.*)$')
+  headers[i] = { seq = seq, priority = tonumber(priority), id = id }
+  bodies[i] = ARGV[5 + 2 * i]
+end
+local source = 'assigned'
+if count > 0 and headers[1].seq ~= '' then source = 'given' end
+for i = 2, count do
+  if (headers[i].seq ~= '') ~= (source == 'given') then
+    return redis.error_reply('ERR submit: a batch gives a seq on every message or on none')
+  end
+end
+local recorded = rcall('HGET', meta, 'seqSource')
+if recorded and recorded ~= source then return { -2, recorded } end
+
+-- Nothing can refuse the batch from here on.
+rcall('HSETNX', meta, 'layout', layout)
+rcall('HSETNX', meta, 'next', start)
+rcall('HSETNX', meta, 'seqSource', source)
+
+local cutoff = now - ttl
+local expired = rcall('ZRANGE', dedupeAt, '-inf', '(' .. cutoff, 'BYSCORE', 'LIMIT', 0, 2 * count + 16)
+if #expired > 0 then
+  rcall('HDEL', dedupe, unpack(expired))
+  rcall('ZREM', dedupeAt, unpack(expired))
+end
+
+-- Duplicates: ids known from earlier batches, or repeated inside this one (first one wins).
+local seqs, dups, firstOf, fresh = {}, {}, {}, 0
+for i = 1, count do
+  local id = headers[i].id
+  dups[i] = 0
+  if ttl > 0 and id ~= '' then
+    if firstOf[id] then
+      dups[i] = firstOf[id]
+    else
+      local known = rcall('HGET', dedupe, id)
+      if known and tonumber(rcall('ZSCORE', dedupeAt, id) or '0') >= cutoff then
+        seqs[i] = known
+        dups[i] = -1
+      end
+      firstOf[id] = i
+    end
+  end
+  if dups[i] == 0 then fresh = fresh + 1 end
+end
+
+local nextSeq = 0
+if source == 'assigned' and fresh > 0 then
+  if rcall('HEXISTS', meta, 'assigned') == 0 then
+    rcall('HSET', meta, 'assigned', tonumber(rcall('HGET', meta, 'next')) - 1)
+  end
+  nextSeq = rcall('HINCRBY', meta, 'assigned', fresh) - fresh + 1
+end
+local arrival = 0
+if not ordered and fresh > 0 then arrival = rcall('HINCRBY', meta, 'arrival', fresh) - fresh + 1 end
+
+local raws, scored, flags = {}, {}, {}
+for i = 1, count do
+  local h = headers[i]
+  if dups[i] == 0 then
+    local seq = h.seq
+    if seq == '' then
+      seq = string.format('%.0f', nextSeq)
+      nextSeq = nextSeq + 1
+    end
+    seqs[i] = seq
+    local raw = '{"seq":' .. seq .. ',' .. string.sub(bodies[i], 2)
+    if ordered then
+      raws[#raws + 1] = raw
+    else
+      scored[#scored + 1] = string.format('%.0f', h.priority * PRIORITY_SHIFT + arrival)
+      scored[#scored + 1] = raw
+      arrival = arrival + 1
+    end
+    if ttl > 0 and h.id ~= '' then
+      rcall('HSET', dedupe, h.id, seq)
+      rcall('ZADD', dedupeAt, now, h.id)
+    end
+    flags[i] = 0
+  else
+    if dups[i] > 0 then seqs[i] = seqs[dups[i]] end
+    flags[i] = 1
+  end
+end
+
+if #raws > 0 then rcall('RPUSH', input, unpack(raws)) end
+if #scored > 0 then
+  rcall('ZADD', queue, unpack(scored))
+  if rcall('LLEN', signal) == 0 then rcall('RPUSH', signal, '1') end
+end
+return { 1, seqs, flags }

@@ -1,0 +1,57 @@
+/** One error class per failure mode, each with context and the underlying cause. */
+
+export class InorderError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One or more environment variables are missing or invalid. Lists every bad variable. */
+export class ConfigError extends InorderError {
+  constructor(readonly problems: ReadonlyArray<{ variable: string; message: string }>) {
+    super(
+      `invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+  }
+}
+
+/** The data layout stored in Redis is not the one this code writes. */
+export class LayoutError extends InorderError {
+  constructor(readonly key: string, readonly found: string, readonly expected: string) {
+    super(
+      `${key} holds data layout ${found}, this version of inorder writes layout ${expected}: ` +
+        'drain the pipeline with the version that wrote it, or use another KEY_PREFIX',
+    );
+  }
+}
+
+/** An envelope failed validation. */
+export class EnvelopeError extends InorderError {
+  constructor(message: string, readonly raw?: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The handler module could not be loaded or has no handler function. */
+export class HandlerLoadError extends InorderError {}
+
+/** The handler ran past its timeout. */
+export class HandlerTimeoutError extends InorderError {
+  constructor(readonly timeoutMs: number) {
+    super(`handler timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The sequencer could not acquire the leader lease (another instance holds it). */
+export class LeaseNotAcquiredError extends InorderError {}
+
+/** The sequencer held the lease and lost it (extension failed or came too late). */
+export class LeaseLostError extends InorderError {}
+
+/** An emit was refused because another leader has taken the fence since. */
+export class FencedError extends InorderError {
+  constructor(readonly fence: string) {
+    super(`emit refused: fence ${fence} is no longer current`);
+  }
+}
