@@ -1,0 +1,194 @@
+import { expect } from 'chai';
+import { Partition, Sequencer, silentLogger, type Lease } from '@inorder/shared';
+import { RedisServer } from './support/redis-server.js';
+import { ServiceProcess, TestPipeline, checkOrder, fastSequencer, range } from './support/pipeline.js';
+import { waitFor } from './support/wait-for.js';
+
+/** Which child holds the fence (owner:epoch), from the instance id each one logs. */
+function holderOf(children: ServiceProcess[], fence: string | null): ServiceProcess | undefined {
+  if (!fence) return undefined;
+  const owner = fence.slice(0, fence.lastIndexOf(':'));
+  return children.find((c) => c.logged(`"instance":"${owner}"`));
+}
+
+describe('failover (services as child processes)', function () {
+  this.timeout(120_000);
+  let server: RedisServer;
+  let pipeline: TestPipeline;
+  const children: ServiceProcess[] = [];
+
+  before(async () => {
+    server = await RedisServer.start();
+  });
+  after(async () => {
+    await server.destroy();
+  });
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => c.kill()));
+    await pipeline.close();
+  });
+
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    REDIS_URL: server.url,
+    PIPELINE: pipeline.name,
+    ...extra,
+  });
+
+  it('loses nothing when a processor is killed with SIGKILL mid-batch', async () => {
+    pipeline = new TestPipeline(server);
+    await pipeline.sequencer();
+    const victim = new ServiceProcess('processor', env({ CONCURRENCY: '50', WORK_MS: '300', CLAIM_LEASE_MS: '1500' }));
+    children.push(victim);
+    await pipeline.enqueue(400);
+    const state = pipeline.partition.keys.state;
+    // Mid-batch: it holds claims and has completed some.
+    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= 50 && (await pipeline.redis.hlen(state)) >= 20, {
+      timeoutMs: 30_000,
+      message: 'the processor never got going',
+    });
+    await victim.kill();
+    await pipeline.processor(undefined, { concurrency: 50 });
+    await pipeline.settled(400);
+    const output = await pipeline.output();
+    expect(checkOrder(output.map((e) => e.seq), range(1, 400))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(output.filter((e) => e.attempts > 1), 'the killed claims were reaped and run again').to.not.be.empty;
+    expect(await pipeline.deadLetters()).to.be.empty;
+  });
+
+  it('replaces a sequencer leader killed with SIGKILL, and the output stays complete and ordered', async () => {
+    pipeline = new TestPipeline(server);
+    const a = new ServiceProcess('sequencer', env());
+    const b = new ServiceProcess('sequencer', env());
+    children.push(a, b);
+    await pipeline.processor(undefined, { concurrency: 64 });
+    await pipeline.enqueue(1500);
+    const meta = pipeline.partition.keys.meta;
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > 300, { timeoutMs: 30_000, message: 'no progress' });
+    const fence = await pipeline.redis.hget(meta, 'fence');
+    const leader = holderOf(children, fence);
+    expect(leader, `a child holds fence ${fence}`).to.exist;
+    await leader!.kill();
+    const killedAt = Date.now();
+    // The second half arrives after the death: only a new leader can emit it.
+    await pipeline.enqueue(1500, 1501);
+    const nextAtKill = Math.max(1501, Number(await pipeline.redis.hget(meta, 'next')));
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > nextAtKill, { timeoutMs: 10_000, intervalMs: 5, message: 'no emit after the leader died' });
+    const failoverMs = Date.now() - killedAt;
+    const newFence = await pipeline.redis.hget(meta, 'fence');
+    expect(newFence).to.not.equal(fence);
+    expect(holderOf(children, newFence)).to.equal(leader === a ? b : a);
+    await pipeline.settled(3000);
+    const output = await pipeline.output();
+    expect(checkOrder(output.map((e) => e.seq), range(1, 3000))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    // Generous bound for a loaded CI machine; the failover figure itself is reported by chaos.
+    expect(failoverMs).to.be.below(5000);
+  });
+
+  it('lets a leader paused past its lease write nothing after it resumes, while the new leader carries on', async () => {
+    pipeline = new TestPipeline(server);
+    const a = new ServiceProcess('sequencer', env());
+    const b = new ServiceProcess('sequencer', env());
+    children.push(a, b);
+    await pipeline.processor(undefined, { concurrency: 64 });
+    await pipeline.enqueue(1000);
+    const meta = pipeline.partition.keys.meta;
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > 200, { timeoutMs: 30_000, message: 'no progress' });
+    const fence = await pipeline.redis.hget(meta, 'fence');
+    const paused = holderOf(children, fence)!;
+    paused.signal('SIGSTOP');
+    await pipeline.enqueue(1000, 1001);
+    await waitFor(async () => (await pipeline.redis.hget(meta, 'fence')) !== fence, { timeoutMs: 10_000, message: 'no new leader while paused' });
+    const nextAtTakeover = Math.max(1001, Number(await pipeline.redis.hget(meta, 'next')));
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > nextAtTakeover, { timeoutMs: 10_000, message: 'new leader did not emit' });
+    paused.signal('SIGCONT');
+    await waitFor(() => paused.logged('leader lease lost') || paused.logged('leadership ended'), { timeoutMs: 10_000, message: 'resumed leader did not notice it lost the lease' });
+    await pipeline.settled(2000);
+    const output = await pipeline.output();
+    expect(checkOrder(output.map((e) => e.seq), range(1, 2000))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(holderOf(children, await pipeline.redis.hget(meta, 'fence'))).to.not.equal(paused);
+  });
+});
+
+describe('fencing and exclusivity (in process)', function () {
+  this.timeout(60_000);
+  let server: RedisServer;
+  let pipeline: TestPipeline;
+
+  before(async () => {
+    server = await RedisServer.start();
+  });
+  after(async () => {
+    await server.destroy();
+  });
+  afterEach(async () => {
+    await pipeline.close();
+  });
+
+  it('refuses every emit of a leader that believes it still leads after another took the fence', async () => {
+    pipeline = new TestPipeline(server);
+    await pipeline.processor(undefined, { concurrency: 64 });
+    // A rogue leader: it never holds the Redlock lease, yet always believes it leads (as a
+    // process paused through its lease expiry would, for a moment, on resuming).
+    let asked = false;
+    const rogueLease: Lease = {
+      signal: new AbortController().signal,
+      holds: () => true,
+      tryAcquire: async () => (asked ? false : (asked = true)),
+      release: async () => {},
+    };
+    const rogue = new Sequencer({
+      partition: new Partition(pipeline.connection(), pipeline.name, 0),
+      blocking: pipeline.connection(),
+      settings: fastSequencer,
+      logger: silentLogger(),
+      owner: 'rogue',
+      lease: rogueLease,
+    });
+    pipeline.sequencers.push(rogue);
+    await rogue.start();
+    await pipeline.enqueue(100);
+    await pipeline.settled(100);
+    const honest = await pipeline.sequencer();
+    await waitFor(() => honest.isLeader, { timeoutMs: 5000, message: 'the honest sequencer never led' });
+    const emittedBefore = rogue.stats.emitted;
+    await pipeline.enqueue(1500, 101);
+    await pipeline.settled(1600);
+    expect(rogue.stats.emitted, 'emits by the fenced-out leader').to.equal(emittedBefore);
+    expect(rogue.stats.fenced).to.equal(1);
+    const output = await pipeline.output();
+    expect(checkOrder(output.map((e) => e.seq), range(1, 1600))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+  });
+
+  it('outputs a seq pushed twice once, and never runs it in two handler calls at once', async () => {
+    pipeline = new TestPipeline(server);
+    const running = new Set<number>();
+    const overlaps: number[] = [];
+    const calls = new Map<number, number>();
+    const handler = async (_p: unknown, { seq }: { seq: number }): Promise<unknown> => {
+      if (running.has(seq)) overlaps.push(seq);
+      running.add(seq);
+      calls.set(seq, (calls.get(seq) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 30));
+      running.delete(seq);
+      return { seq };
+    };
+    for (let i = 0; i < 3; i++) await pipeline.processor(handler, { concurrency: 40, batchSize: 8 });
+    await pipeline.sequencer();
+    // Every seq twice, the copy right behind the original (claimed while it runs) ...
+    for (let seq = 1; seq <= 200; seq++) {
+      await pipeline.enqueue(1, seq);
+      await pipeline.enqueue(1, seq);
+    }
+    await pipeline.settled(200);
+    // ... and once more after it was emitted.
+    await pipeline.enqueue(50, 1);
+    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.input)) === 0, { timeoutMs: 10_000, message: 'late copies not consumed' });
+    await waitFor(() => pipeline.processors.every((p) => p.inFlightCount === 0), { timeoutMs: 10_000 });
+    const output = await pipeline.output();
+    expect(checkOrder(output.map((e) => e.seq), range(1, 200))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(overlaps, 'seqs in two handler calls at once').to.be.empty;
+    expect([...calls.values()].every((n) => n === 1), 'each seq handled once').to.equal(true);
+    const dropped = pipeline.processors.reduce((n, p) => n + p.stats.duplicates, 0);
+    expect(dropped).to.equal(250);
+  });
+});

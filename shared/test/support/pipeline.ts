@@ -1,0 +1,186 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import {
+  Partition, Processor, Sequencer, connect, enqueue, silentLogger, simulatedHandler,
+  type Handler, type NewMessage, type ProcessorSettings, type SequencerSettings,
+} from '@inorder/shared';
+import type { RedisServer } from './redis-server.js';
+import { waitFor } from './wait-for.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export const fastProcessor: ProcessorSettings = {
+  concurrency: 32,
+  batchSize: 64,
+  claimLeaseMs: 2000,
+  claimRenewMs: 500,
+  handlerTimeoutMs: 10_000,
+  maxRetries: 3,
+  maxAgeMs: -1,
+  backoffBaseMs: 20,
+  backoffMaxMs: 200,
+  window: 10_000,
+  shutdownGraceMs: 2000,
+};
+
+export const fastSequencer: SequencerSettings = {
+  leaderLeaseMs: 1000,
+  leaderRenewMs: 300,
+  leaderRetryMs: 50,
+  emitBatch: 1000,
+  gapTimeoutMs: 0,
+  readBlockMs: 100,
+};
+
+/** A fresh pipeline name per test: no flushing, no interference between tests. */
+export function uniquePipeline(label = 't'): string {
+  return `${label}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface OutputEntry {
+  seq: number;
+  result: unknown;
+  attempts: number;
+  createdAt: number;
+  processingAt: number;
+  processedAt: number;
+  sequencingAt: number;
+  sequencedAt: number;
+}
+
+/**
+ * Processors and sequencers of one pipeline, run in this process on their own connections;
+ * `close()` stops all of them and fails if any was left running.
+ */
+export class TestPipeline {
+  readonly name: string;
+  readonly redis: Redis;
+  readonly partition: Partition;
+  readonly processors: Processor[] = [];
+  readonly sequencers: Sequencer[] = [];
+  private readonly connections: Redis[] = [];
+
+  constructor(readonly server: RedisServer, options: { name?: string; ordering?: 'strict' | 'none' } = {}) {
+    this.name = options.name ?? uniquePipeline();
+    this.redis = this.connection();
+    this.partition = new Partition(this.redis, this.name, 0, { ordering: options.ordering ?? 'strict' });
+  }
+
+  connection(): Redis {
+    const redis = connect(this.server.url);
+    this.connections.push(redis);
+    return redis;
+  }
+
+  async processor(handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }), settings: Partial<ProcessorSettings> = {}): Promise<Processor> {
+    const redis = this.connection();
+    const partition = new Partition(redis, this.name, 0, this.partition.options);
+    const processor = new Processor({
+      partition, blocking: this.connection(), handler, settings: { ...fastProcessor, ...settings }, logger: silentLogger(),
+      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`,
+    });
+    this.processors.push(processor);
+    await processor.start();
+    return processor;
+  }
+
+  async sequencer(settings: Partial<SequencerSettings> = {}): Promise<Sequencer> {
+    const partition = new Partition(this.connection(), this.name, 0);
+    const sequencer = new Sequencer({
+      partition, blocking: this.connection(), settings: { ...fastSequencer, ...settings }, logger: silentLogger(),
+      owner: `s${this.sequencers.length}-${randomBytes(2).toString('hex')}`,
+    });
+    this.sequencers.push(sequencer);
+    await sequencer.start();
+    return sequencer;
+  }
+
+  async enqueue(count: number, from = 1, extra: Partial<NewMessage> = {}): Promise<void> {
+    const messages: NewMessage[] = [];
+    for (let seq = from; seq < from + count; seq++) messages.push({ payload: { n: seq }, ...extra, seq });
+    await enqueue(this.redis, { pipeline: this.name }, messages);
+  }
+
+  async output(): Promise<OutputEntry[]> {
+    const raw = await this.redis.lrange(this.partition.keys.output, 0, -1);
+    return raw.map((r) => JSON.parse(r) as OutputEntry);
+  }
+
+  async deadLetters(): Promise<Array<Record<string, unknown>>> {
+    const raw = await this.redis.lrange(this.partition.keys.dead, 0, -1);
+    return raw.map((r) => JSON.parse(r) as Record<string, unknown>);
+  }
+
+  /** Waits until output plus dead letters hold `count` entries. */
+  async settled(count: number, timeoutMs = 30_000): Promise<void> {
+    const k = this.partition.keys;
+    await waitFor(async () => (await this.redis.llen(k.output)) + (await this.redis.llen(k.dead)) >= count, {
+      timeoutMs,
+      message: `output + dead letters did not reach ${count}`,
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.processors.map((p) => p.stop()), ...this.sequencers.map((s) => s.stop())]);
+    for (const c of this.connections) c.disconnect();
+  }
+}
+
+/** Checks an output list: strictly increasing seqs with nothing missing from `expected`. */
+export function checkOrder(seqs: number[], expected: number[]): { missing: number[]; duplicates: number[]; inversions: number } {
+  const seen = new Set<number>();
+  const duplicates: number[] = [];
+  let inversions = 0;
+  for (let i = 0; i < seqs.length; i++) {
+    const seq = seqs[i]!;
+    if (seen.has(seq)) duplicates.push(seq);
+    seen.add(seq);
+    if (i > 0 && seq <= seqs[i - 1]!) inversions++;
+  }
+  return { missing: expected.filter((s) => !seen.has(s)), duplicates, inversions };
+}
+
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** A service (processor or sequencer) run as a child process, to be killed, paused, resumed. */
+export class ServiceProcess {
+  readonly child: ChildProcess;
+  readonly logs: string[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(service: 'processor' | 'sequencer' | 'ingest', env: Record<string, string>) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@inorder/source', `services/${service}/src/main.ts`], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const collect = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) if (line) this.logs.push(line);
+    };
+    this.child.stdout!.on('data', collect);
+    this.child.stderr!.on('data', collect);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  logged(text: string): boolean {
+    return this.logs.some((l) => l.includes(text));
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  async kill(): Promise<void> {
+    this.signal('SIGCONT');
+    this.signal('SIGKILL');
+    await this.exited;
+  }
+}

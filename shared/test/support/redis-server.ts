@@ -1,0 +1,120 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { waitFor } from './wait-for.js';
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function assertRedisInstalled(): void {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error) {
+    throw new Error(
+      'redis-server is not on PATH. Install it (Debian/Ubuntu: sudo apt-get install redis-server; ' +
+        'macOS: brew install redis) and run the tests again.',
+    );
+  }
+}
+
+export interface RedisServerOptions {
+  /** keep an append-only file so that a restart keeps the data (fsync on every write) */
+  appendonly?: boolean;
+}
+
+/**
+ * A redis-server of the test's own, on a free loopback port, in a temporary directory:
+ * kill, pause, resume and restart it at will. Never touches the shared server on 6379.
+ */
+export class RedisServer {
+  private process: ChildProcess | undefined;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'inorder-redis-'));
+
+  private constructor(readonly port: number, private readonly options: RedisServerOptions) {}
+
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    assertRedisInstalled();
+    const server = new RedisServer(await freePort(), options);
+    await server.launch();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  private async launch(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--logfile', '', '--loglevel', 'warning'];
+    if (this.options.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+    else args.push('--appendonly', 'no');
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.process = child;
+    await waitFor(() => this.ping(), { timeoutMs: 10_000, message: `redis-server on port ${this.port} did not start` });
+  }
+
+  async ping(): Promise<boolean> {
+    const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  /** A plain client for the test's own reads and writes. */
+  client(): Redis {
+    const redis = new Redis(this.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => {});
+    return redis;
+  }
+
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
+  /** Stops the server (SIGTERM: with AOF on, everything written is on disk). */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    await exited;
+    this.process = undefined;
+  }
+
+  /** Stops and starts it again on the same port and directory. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

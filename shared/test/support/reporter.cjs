@@ -1,0 +1,16 @@
+// mocha's spec reporter, plus one plain closing line: "N passed, N failed".
+const Mocha = require('mocha');
+
+class SpecWithTotals extends Mocha.reporters.Spec {
+  constructor(runner, options) {
+    super(runner, options);
+    runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
+      const { passes, failures, pending } = runner.stats;
+      process.nextTick(() => {
+        console.log(`${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}`);
+      });
+    });
+  }
+}
+
+module.exports = SpecWithTotals;

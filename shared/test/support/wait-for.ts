@@ -1,0 +1,24 @@
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  message?: string;
+}
+
+/** Polls `condition` until it is truthy; fails with `message` when `timeoutMs` passes. */
+export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitOptions): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? ` (last error: ${last.message})` : '';
+      throw new Error(`${options.message ?? 'condition not met'} within ${options.timeoutMs} ms${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
+  }
+}
