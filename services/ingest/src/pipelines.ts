@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import { getPipeline, registerPipeline, type Logger, type PipelineSettings } from '@inorder/shared';
+
+/**
+ * The pipeline registry as the ingest sees it: lookups cached for `cacheMs` (a pipeline's
+ * ordering never changes once registered, so a cached answer stays right), and race-free
+ * registration (HSETNX in registerPipeline: the first of concurrent first uses wins).
+ */
+export class PipelineDirectory {
+  private readonly cache = new Map<string, { settings: PipelineSettings; until: number }>();
+  private readonly registering = new Map<string, Promise<PipelineSettings>>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly cacheMs: number,
+    private readonly logger: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** The pipeline's settings, or undefined when it is not registered. */
+  async get(name: string): Promise<PipelineSettings | undefined> {
+    const hit = this.cache.get(name);
+    if (hit && hit.until > this.clock()) return hit.settings;
+    const settings = await getPipeline(this.redis, name, this.prefix);
+    if (settings) this.remember(name, settings);
+    else this.cache.delete(name);
+    return settings;
+  }
+
+  /**
+   * Registers the pipeline unless it exists; resolves to its settings. Throws
+   * PipelineConflictError when it exists with another ordering.
+   */
+  async ensure(name: string, wanted: { ordering: 'strict' | 'none'; partitions?: number }): Promise<PipelineSettings> {
+    const hit = this.cache.get(name);
+    if (hit && hit.until > this.clock() && hit.settings.ordering === wanted.ordering) return hit.settings;
+    const key = `${name}:${wanted.ordering}`;
+    let pending = this.registering.get(key);
+    if (!pending) {
+      pending = registerPipeline(this.redis, name, wanted, this.prefix).then(({ settings, created }) => {
+        if (created) this.logger.info('pipeline created', { pipeline: name, ordering: settings.ordering, partitions: settings.partitions });
+        this.remember(name, settings);
+        return settings;
+      });
+      this.registering.set(key, pending);
+      void pending.finally(() => this.registering.delete(key)).catch(() => {});
+    }
+    return pending;
+  }
+
+  private remember(name: string, settings: PipelineSettings): void {
+    if (this.cacheMs > 0) this.cache.set(name, { settings, until: this.clock() + this.cacheMs });
+  }
+}

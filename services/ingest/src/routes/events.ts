@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { PipelineConflictError, keysFor, submit } from '@inorder/shared';
+import type { IngestContext } from '../app.js';
+import { httpFailure, logFailure, sendText } from '../app.js';
+import { RedisUnavailableError, RequestError, withRedis } from '../errors.js';
+import { eventSchema, jsonSchema, parseEvent } from '../schemas.js';
+
+/** The pipeline of an event type: one unordered pipeline per type, created on first use. */
+export function eventPipeline(eventTypeId: number): string {
+  return `events-${eventTypeId}`;
+}
+
+/**
+ * The event processor's API: POST /api/event/v1. 200 when queued, 400 with a plain-text reason
+ * when malformed, 500 with a plain-text reason when it cannot be queued.
+ */
+export async function eventRoutes(app: FastifyInstance, { context }: { context: IngestContext }): Promise<void> {
+  const { redis, config, directory, apiKeys } = context;
+
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = apiKeys.refuse(request);
+    if (refusal) return sendText(reply, { status: 401, message: refusal });
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const failure = httpFailure(error, config);
+    // The seed's contract: anything that keeps the event from being queued is a 500.
+    if (failure.status === 503) failure.status = 500;
+    if (error instanceof PipelineConflictError) failure.message = `cannot queue the event: ${error.message}`;
+    logFailure(request, failure, error);
+    sendText(reply, failure);
+  });
+
+  app.post('/api/event/v1', {
+    schema: {
+      summary: 'Queue an event on its type\'s priority pipeline',
+      description:
+        'Each event_type_id has its own unordered pipeline (events-<id>), created on first use. ' +
+        'Events are processed lower priority number first; equal priorities first-in first-out.',
+      tags: ['events'],
+      security: [{ bearer: [] }, { apiKey: [] }],
+      body: jsonSchema(eventSchema),
+      response: {
+        200: {
+          description: 'Queued',
+          type: 'object',
+          properties: { status: { type: 'string' }, pipeline: { type: 'string' }, seq: { type: 'integer' } },
+        },
+        400: { description: 'Malformed: a plain-text reason', type: 'string' },
+        401: { description: 'Missing or unknown API key (when API_KEYS is set)', type: 'string' },
+        413: { description: 'Body over MAX_BODY_BYTES', type: 'string' },
+        500: { description: 'Could not be queued: a plain-text reason', type: 'string' },
+      },
+    },
+  }, async (request, reply) => {
+    const deadline = Date.now() + config.redisTimeoutMs;
+    const event = parseEvent(request.body);
+    const pipeline = eventPipeline(event.event_type_id);
+    await withRedis(deadline - Date.now(), 'pipeline registration', () => directory.ensure(pipeline, { ordering: 'none' }));
+    const keys = keysFor(pipeline, 0, config.keyPrefix);
+    const payload = { user_id: event.user_id, event_type_id: event.event_type_id, priority: event.priority, event_data: event.event_data };
+    const result = await withRedis(deadline - Date.now(), 'submit', () => submit(redis, keys, [{ payload, priority: event.priority }], {
+      ordering: 'none', seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline,
+    }));
+    if (result.kind === 'expired') throw new RedisUnavailableError(`Redis ran the submit after its ${config.redisTimeoutMs} ms deadline`);
+    if (result.kind === 'seq-source-conflict') {
+      throw new RequestError(500, `cannot queue the event: pipeline ${pipeline} takes seqs given by producers`);
+    }
+    const seq = result.seqs[0]!;
+    request.logger.info('event queued', { pipeline, partition: 0, seq, priority: event.priority });
+    return reply.code(200).send({ status: 'queued', pipeline, seq });
+  });
+}

@@ -1,0 +1,266 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { keysFor } from '@inorder/shared';
+import { RedisServer } from '../../../shared/test/support/redis-server.js';
+import { TestIngest, newPipeline } from './support/ingest.js';
+
+describe('ingest HTTP API: answers and errors', function () {
+  let server: RedisServer;
+  let redis: Redis;
+  let ingest: TestIngest;
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    ingest = await TestIngest.start(server, { maxBatch: 5, maxBodyBytes: 2048 });
+  });
+  after(async () => {
+    await ingest.close();
+    redis.disconnect();
+    await server.destroy();
+  });
+
+  const inputOf = async (pipeline: string): Promise<string[]> => redis.lrange(keysFor(pipeline, 0).input, 0, -1);
+
+  it('answers 202 with the assigned seq of a single message and enqueues it', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: { order: 7 } });
+    expect(reply.status).to.equal(202);
+    expect(reply.json).to.deep.equal({ seqs: [1], duplicates: [false] });
+    const [raw] = await inputOf(pipeline);
+    expect(raw).to.match(/^\{"seq":1,/);
+    expect(JSON.parse(raw!)).to.include({ seq: 1 }).and.to.have.deep.property('payload', { order: 7 });
+  });
+
+  it('takes the seqs of a batch as given and assigns none', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 5, payload: 'a' }, { seq: 3, payload: 'b' }]);
+    expect(reply.status).to.equal(202);
+    expect(reply.json.seqs).to.deep.equal([5, 3]);
+    expect((await inputOf(pipeline)).map((r) => JSON.parse(r).seq)).to.deep.equal([5, 3]);
+  });
+
+  it('refuses malformed JSON with 400 naming the body and the parser\'s reason', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, '{"payload": 1,');
+    expect(reply.status).to.equal(400);
+    expect(reply.json.issues[0].field).to.equal('(body)');
+    expect(reply.json.message).to.match(/^\(body\): is not valid JSON \(.+\)$/);
+    expect(await inputOf(pipeline)).to.deep.equal([]);
+  });
+
+  it('refuses an empty body, a scalar body and an empty batch with 400', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    const empty = await ingest.request('POST', path, '', { 'content-type': 'application/json' });
+    expect([empty.status, empty.json.message]).to.deep.equal([400, '(body): is empty: send a JSON object or array']);
+    const scalar = await ingest.post(path, 42);
+    expect([scalar.status, scalar.json.message]).to.deep.equal([400, '(body): must be a message object or an array of messages']);
+    const none = await ingest.post(path, []);
+    expect([none.status, none.json.message]).to.deep.equal([400, '(body): must hold at least one message']);
+  });
+
+  it('names every bad field of a batch with its reason, and enqueues none of it', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [
+      { payload: 1 },
+      { seq: 'x', payload: 2 },
+      { maxRetries: -5 },
+      { payload: 3, colour: 'red', id: '' },
+    ]);
+    expect(reply.status).to.equal(400);
+    expect(reply.json.issues).to.deep.equal([
+      { field: '[1].seq', reason: 'must be a number' },
+      { field: '[2].payload', reason: 'is required' },
+      { field: '[2].maxRetries', reason: 'must be at least -1' },
+      { field: '[3].id', reason: 'must be at least 1 characters' },
+      { field: '[3].colour', reason: 'is not a known field' },
+    ]);
+    expect(reply.json.message).to.contain('[1].seq: must be a number');
+    expect(await inputOf(pipeline)).to.deep.equal([]);
+  });
+
+  it('refuses a non-integer seq and a seq below 1', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    expect((await ingest.post(path, { seq: 1.5, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be an integer' }]);
+    expect((await ingest.post(path, { seq: 0, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be at least 1' }]);
+  });
+
+  it('refuses a batch where some messages give a seq and others do not (400, nothing enqueued)', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 1, payload: 1 }, { payload: 2 }]);
+    expect(reply.status).to.equal(400);
+    expect(reply.json.issues[0].field).to.equal('[1].seq');
+    expect(reply.json.message).to.contain('give a seq on every message of a batch or on none');
+    expect(await inputOf(pipeline)).to.deep.equal([]);
+  });
+
+  it('refuses the same seq twice in one batch', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 4, payload: 1 }, { seq: 4, payload: 2 }]);
+    expect(reply.status).to.equal(400);
+    expect(reply.json.issues).to.deep.equal([{ field: '[1].seq', reason: '4 is already the seq of message [0]' }]);
+  });
+
+  it('refuses a batch over MAX_BATCH with 400', async () => {
+    const pipeline = await newPipeline(redis);
+    const batch = Array.from({ length: 6 }, (_, i) => ({ payload: i }));
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, batch);
+    expect(reply.status).to.equal(400);
+    expect(reply.json.message).to.equal('(body): holds 6 messages; a batch takes at most 5 (MAX_BATCH)');
+  });
+
+  it('refuses a body over MAX_BODY_BYTES with 413', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: 'x'.repeat(3000) });
+    expect(reply.status).to.equal(413);
+    expect(reply.json.message).to.equal('(body): is larger than MAX_BODY_BYTES (2048 bytes)');
+    expect(await inputOf(pipeline)).to.deep.equal([]);
+  });
+
+  it('refuses a body that is not JSON with 415', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.request('POST', `/v1/pipelines/${pipeline}/messages`, 'payload=1', { 'content-type': 'text/plain' });
+    expect(reply.status).to.equal(415);
+    expect(reply.json.message).to.equal('content-type must be application/json');
+  });
+
+  it('answers 404 for a pipeline that is not in the registry, and 400 for a name that cannot be one', async () => {
+    const unknown = await ingest.post('/v1/pipelines/no-such-pipeline/messages', { payload: 1 });
+    expect(unknown.status).to.equal(404);
+    expect(unknown.json.message).to.match(/^no pipeline named "no-such-pipeline"/);
+    const bad = await ingest.post(`/v1/pipelines/${encodeURIComponent('a{b}')}/messages`, { payload: 1 });
+    expect(bad.status).to.equal(400);
+    expect(bad.json.issues[0].field).to.equal('pipeline');
+    expect((await ingest.get('/v1/pipelines/no-such-pipeline')).status).to.equal(404);
+  });
+
+  it('refuses priority on an ordered pipeline with 400 and the reason', async () => {
+    const pipeline = await newPipeline(redis, 'strict');
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2, priority: 3 }]);
+    expect(reply.status).to.equal(400);
+    expect(reply.json.issues).to.deep.equal([{
+      field: '[1].priority', reason: `pipeline ${pipeline} is ordered (ordering strict): priority applies to unordered pipelines only`,
+    }]);
+    expect(await inputOf(pipeline)).to.deep.equal([]);
+  });
+
+  it('refuses a priority outside -1000..1000 on an unordered pipeline', async () => {
+    const pipeline = await newPipeline(redis, 'none');
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1, priority: 1001 });
+    expect(reply.status).to.equal(400);
+    expect(reply.json.issues).to.deep.equal([{ field: 'priority', reason: 'must be at most 1000' }]);
+  });
+
+  it('answers 409 when a partition with assigned seqs gets given ones, and the other way round', async () => {
+    const assigned = await newPipeline(redis);
+    expect((await ingest.post(`/v1/pipelines/${assigned}/messages`, { payload: 1 })).status).to.equal(202);
+    const given = await ingest.post(`/v1/pipelines/${assigned}/messages`, { seq: 2, payload: 2 });
+    expect(given.status).to.equal(409);
+    expect(given.json.message).to.equal(`partition 0 of pipeline ${assigned} has its seqs assigned by the ingest: omit seq`);
+
+    const producer = await newPipeline(redis);
+    expect((await ingest.post(`/v1/pipelines/${producer}/messages`, { seq: 1, payload: 1 })).status).to.equal(202);
+    const omitted = await ingest.post(`/v1/pipelines/${producer}/messages`, { payload: 2 });
+    expect(omitted.status).to.equal(409);
+    expect(await inputOf(producer)).to.have.length(1);
+  });
+
+  it('routes to a partition given in the query and refuses one the pipeline does not have', async () => {
+    const pipeline = await newPipeline(redis, 'strict', 'parts', 2);
+    const ok = await ingest.post(`/v1/pipelines/${pipeline}/messages?partition=1`, { payload: 1 });
+    expect(ok.status).to.equal(202);
+    expect(await redis.llen(keysFor(pipeline, 1).input)).to.equal(1);
+    const bad = await ingest.post(`/v1/pipelines/${pipeline}/messages?partition=2`, { payload: 1 });
+    expect(bad.status).to.equal(400);
+    expect(bad.json.issues[0]).to.deep.equal({ field: 'partition', reason: `pipeline ${pipeline} has 2 partition(s): must be below 2` });
+  });
+
+  it('puts a request id on every response, keeping a sane one the client sent', async () => {
+    const generated = await ingest.get('/healthz');
+    expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    const kept = await ingest.get('/healthz', { 'x-request-id': 'client-id.42' });
+    expect(kept.headers.get('x-request-id')).to.equal('client-id.42');
+    const replaced = await ingest.get('/healthz', { 'x-request-id': 'bad id with spaces' });
+    expect(replaced.headers.get('x-request-id')).to.not.equal('bad id with spaces');
+    const error = await ingest.post('/v1/pipelines/none-here/messages', '{');
+    expect(error.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    const missing = await ingest.get('/nowhere');
+    expect(missing.status).to.equal(404);
+    expect(missing.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers /healthz and /readyz', async () => {
+    expect(await ingest.get('/healthz').then((r) => [r.status, r.json])).to.deep.equal([200, { status: 'ok' }]);
+    expect(await ingest.get('/readyz').then((r) => [r.status, r.json])).to.deep.equal([200, { status: 'ready' }]);
+  });
+
+  it('serves the OpenAPI page at /docs and the document at /docs/json', async () => {
+    const page = await ingest.get('/docs');
+    expect(page.status).to.equal(200);
+    expect(page.text).to.match(/swagger/i);
+    const doc = await ingest.get('/docs/json');
+    expect(doc.status).to.equal(200);
+    expect(Object.keys(doc.json.paths)).to.include.members([
+      '/v1/pipelines/{pipeline}/messages', '/v1/pipelines/{pipeline}', '/api/event/v1', '/healthz', '/readyz',
+    ]);
+    expect(doc.json.paths['/v1/pipelines/{pipeline}/messages'].post.responses).to.include.keys('202', '400', '401', '404', '413', '503');
+  });
+
+  it('reports a pipeline\'s status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped', async () => {
+    const pipeline = await newPipeline(redis);
+    await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
+    const k = keysFor(pipeline, 0);
+    await redis.hset(k.meta, 'fence', 'seq-host-1:4', 'dead', '2', 'skipped', '1');
+    await redis.set(k.leader, 'lock', 'PX', 5000);
+    await redis.hset(k.batches, 'p1:1', '1,2');
+    await redis.zadd(k.leases, Date.now() + 5000, 'p1:1');
+    await redis.xadd(k.results, '*', 's', '1', 'k', 'r', 'b', '{}');
+    await redis.rpush(k.dead, '{"seq":9}');
+    const reply = await ingest.get(`/v1/pipelines/${pipeline}`);
+    expect(reply.status).to.equal(200);
+    expect(reply.json).to.deep.equal({
+      pipeline,
+      ordering: 'strict',
+      partitions: [{
+        partition: 0, inputDepth: 3, inFlight: 2, claims: 1, retrying: 0, resultsBacklog: 1, nextSeq: 1, lastAssignedSeq: 3,
+        seqSource: 'assigned', leader: { owner: 'seq-host-1', epoch: 4, fence: 'seq-host-1:4', leaseHeld: true },
+        outputLength: 0, deadLetters: 1, deadTotal: 2, skipped: 1, emitted: 0,
+      }],
+    });
+  });
+
+  describe('with API_KEYS set', () => {
+    let secured: TestIngest;
+    before(async () => {
+      secured = await TestIngest.start(server, { apiKeys: ['key-one-12345', 'key-two-12345'] });
+    });
+    after(async () => {
+      await secured.close();
+    });
+
+    it('answers 401 without a key or with an unknown one, on every API route', async () => {
+      const pipeline = await newPipeline(redis);
+      const none = await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 });
+      expect(none.status).to.equal(401);
+      expect(none.json.message).to.equal('missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"');
+      expect(none.headers.get('www-authenticate')).to.match(/^Bearer/);
+      const wrong = await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 }, { authorization: 'Bearer key-one-1234' });
+      expect([wrong.status, wrong.json.message]).to.deep.equal([401, 'API key not recognised']);
+      expect((await secured.get(`/v1/pipelines/${pipeline}`)).status).to.equal(401);
+      const event = await secured.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 1 });
+      expect([event.status, event.text]).to.deep.equal([401, 'missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"']);
+      expect(await inputOf(pipeline)).to.deep.equal([]);
+    });
+
+    it('accepts either key as a bearer token or in x-api-key, and leaves health and docs open', async () => {
+      const pipeline = await newPipeline(redis);
+      expect((await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 }, { authorization: 'Bearer key-two-12345' })).status).to.equal(202);
+      expect((await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 }, { 'x-api-key': 'key-one-12345' })).status).to.equal(202);
+      expect((await secured.get('/healthz')).status).to.equal(200);
+      expect((await secured.get('/readyz')).status).to.equal(200);
+      expect((await secured.get('/docs/json')).status).to.equal(200);
+    });
+  });
+});

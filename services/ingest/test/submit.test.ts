@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { keysFor } from '@inorder/shared';
+import { RedisServer } from '../../../shared/test/support/redis-server.js';
+import { range } from '../../../shared/test/support/pipeline.js';
+import { waitFor } from '../../../shared/test/support/wait-for.js';
+import { TestIngest, newPipeline } from './support/ingest.js';
+
+describe('ingest HTTP API: seqs, ids and priorities', function () {
+  let server: RedisServer;
+  let redis: Redis;
+  let ingests: TestIngest[];
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    // Two ingest instances on their own connections, as behind a load balancer.
+    ingests = [await TestIngest.start(server), await TestIngest.start(server)];
+  });
+  after(async () => {
+    for (const i of ingests) await i.close();
+    redis.disconnect();
+    await server.destroy();
+  });
+
+  const seqsOf = (raws: string[]): number[] => raws.map((r) => JSON.parse(r).seq as number);
+
+  it('gives concurrent submissions from many clients contiguous seqs, no gaps, no duplicates, enqueued in seq order', async () => {
+    const pipeline = await newPipeline(redis);
+    const clients = 40;
+    const requestsPerClient = 8;
+    let total = 0;
+    const jobs: Promise<number[]>[] = [];
+    for (let c = 0; c < clients; c++) {
+      jobs.push((async () => {
+        const got: number[] = [];
+        for (let r = 0; r < requestsPerClient; r++) {
+          const size = 1 + ((c * 7 + r * 3) % 5);
+          const batch = Array.from({ length: size }, (_, i) => ({ payload: { c, r, i } }));
+          const reply = await ingests[c % 2]!.post(`/v1/pipelines/${pipeline}/messages`, size === 1 ? batch[0] : batch);
+          expect(reply.status, reply.text).to.equal(202);
+          const seqs = reply.json.seqs as number[];
+          expect(seqs).to.have.length(size);
+          // A batch gets a contiguous run, in the order of its messages.
+          expect(seqs).to.deep.equal(range(seqs[0]!, seqs[0]! + size - 1));
+          got.push(...seqs);
+        }
+        return got;
+      })());
+      for (let r = 0; r < requestsPerClient; r++) total += 1 + ((c * 7 + r * 3) % 5);
+    }
+    const all = (await Promise.all(jobs)).flat().sort((a, b) => a - b);
+    expect(all).to.deep.equal(range(1, total));
+    // Assigning and pushing are one step, so the input list holds the seqs in order.
+    expect(seqsOf(await redis.lrange(keysFor(pipeline, 0).input, 0, -1))).to.deep.equal(range(1, total));
+    expect(await redis.hget(keysFor(pipeline, 0).meta, 'assigned')).to.equal(String(total));
+  });
+
+  it('enqueues a message once when the same id is submitted twice, answering the first seq', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    const first = await ingests[0]!.post(path, [{ payload: 'a' }, { payload: 'b', id: 'order-17' }]);
+    expect(first.json).to.deep.equal({ seqs: [1, 2], duplicates: [false, false] });
+    const again = await ingests[1]!.post(path, { payload: 'b (resent)', id: 'order-17' });
+    expect(again.status).to.equal(202);
+    expect(again.json).to.deep.equal({ seqs: [2], duplicates: [true] });
+    const next = await ingests[0]!.post(path, [{ payload: 'c', id: 'order-17' }, { payload: 'd' }]);
+    // The duplicate takes no seq: the next new message gets 3, so no seq is ever skipped.
+    expect(next.json).to.deep.equal({ seqs: [2, 3], duplicates: [true, false] });
+    const input = await redis.lrange(keysFor(pipeline, 0).input, 0, -1);
+    expect(input.map((r) => JSON.parse(r).payload)).to.deep.equal(['a', 'b', 'd']);
+  });
+
+  it('enqueues once when many clients race with the same id', async () => {
+    const pipeline = await newPipeline(redis);
+    const replies = await Promise.all(range(1, 20).map((n) =>
+      ingests[n % 2]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: n, id: 'same' })));
+    expect(replies.every((r) => r.status === 202)).to.equal(true);
+    expect(new Set(replies.map((r) => r.json.seqs[0]))).to.deep.equal(new Set([1]));
+    expect(replies.filter((r) => r.json.duplicates[0] === false)).to.have.length(1);
+    expect(await redis.llen(keysFor(pipeline, 0).input)).to.equal(1);
+  });
+
+  it('treats a repeated id inside one batch as a duplicate of its first message', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, [
+      { payload: 1, id: 'x' }, { payload: 2 }, { payload: 3, id: 'x' },
+    ]);
+    expect(reply.json).to.deep.equal({ seqs: [1, 2, 1], duplicates: [false, false, true] });
+    expect(await redis.llen(keysFor(pipeline, 0).input)).to.equal(2);
+  });
+
+  it('forgets an id after DEDUP_TTL_MS: the same id is then a new message', async () => {
+    const short = await TestIngest.start(server, { dedupTtlMs: 300 });
+    try {
+      const pipeline = await newPipeline(redis);
+      const path = `/v1/pipelines/${pipeline}/messages`;
+      const sentAt = Date.now();
+      expect((await short.post(path, { payload: 1, id: 'k' })).json.seqs).to.deep.equal([1]);
+      expect((await short.post(path, { payload: 1, id: 'k' })).json).to.deep.equal({ seqs: [1], duplicates: [true] });
+      await waitFor(() => Date.now() > sentAt + 400, { timeoutMs: 2000 });
+      expect((await short.post(path, { payload: 1, id: 'k' })).json).to.deep.equal({ seqs: [2], duplicates: [false] });
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('queues unordered submissions by priority, then by arrival, with one wake-up signal', async () => {
+    const pipeline = await newPipeline(redis, 'none');
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    await ingests[0]!.post(path, [{ payload: 'p5-a', priority: 5 }, { payload: 'p0-a' }, { payload: 'n3-a', priority: -3 }]);
+    await ingests[1]!.post(path, { payload: 'p5-b', priority: 5 });
+    await ingests[0]!.post(path, [{ payload: 'n3-b', priority: -3 }, { payload: 'p0-b', priority: 0 }]);
+    const k = keysFor(pipeline, 0);
+    const queued = await redis.zrange(k.queue, 0, -1);
+    expect(queued.map((r) => JSON.parse(r).payload)).to.deep.equal(['n3-a', 'n3-b', 'p0-a', 'p0-b', 'p5-a', 'p5-b']);
+    expect(queued.map((r) => JSON.parse(r).priority)).to.deep.equal([-3, -3, 0, 0, 5, 5]);
+    expect(seqsOf(queued)).to.deep.equal([3, 5, 2, 6, 1, 4]);
+    expect(await redis.lrange(k.signal, 0, -1)).to.deep.equal(['1']);
+    expect(await redis.llen(k.input)).to.equal(0);
+  });
+
+  it('adds the signal again once processors have drained it', async () => {
+    const pipeline = await newPipeline(redis, 'none');
+    const k = keysFor(pipeline, 0);
+    await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 });
+    await redis.del(k.signal);
+    await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 });
+    expect(await redis.lrange(k.signal, 0, -1)).to.deep.equal(['1']);
+  });
+});

@@ -1,0 +1,74 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { connect, registerPipeline, silentLogger, type Logger } from '@inorder/shared';
+import { buildApp } from '../../src/app.js';
+import { defaultIngestConfig, type IngestConfig } from '../../src/config.js';
+import { uniquePipeline } from '../../../../shared/test/support/pipeline.js';
+import type { RedisServer } from '../../../../shared/test/support/redis-server.js';
+import { waitFor } from '../../../../shared/test/support/wait-for.js';
+
+/** An ingest app of the test's own, on a loopback port, against the test's redis-server. */
+export class TestIngest {
+  private constructor(
+    readonly app: FastifyInstance,
+    /** the app's own fail-fast connection */
+    readonly redis: Redis,
+    readonly config: IngestConfig,
+    readonly url: string,
+  ) {}
+
+  static async start(server: RedisServer, overrides: Partial<IngestConfig> = {}, logger: Logger = silentLogger()): Promise<TestIngest> {
+    const config = defaultIngestConfig({ redisUrl: server.url, host: '127.0.0.1', port: 0, ...overrides });
+    const redis = connect(server.url, { name: 'test-ingest', failFast: true });
+    await waitFor(() => redis.status === 'ready', { timeoutMs: 5000, message: 'ingest connection not ready' });
+    const app = await buildApp({ redis, config, logger });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    return new TestIngest(app, redis, config, `http://127.0.0.1:${port}`);
+  }
+
+  /** POSTs JSON (or a raw string) and returns status, headers and the parsed body (text when not JSON). */
+  async post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+    return this.request('POST', path, typeof body === 'string' ? body : JSON.stringify(body), headers);
+  }
+
+  async get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
+    return this.request('GET', path, undefined, headers);
+  }
+
+  async request(method: string, path: string, body: string | undefined, headers: Record<string, string> = {}): Promise<Reply> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      body,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    });
+    const text = await response.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    this.redis.disconnect();
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+/** Registers a fresh pipeline and returns its name. */
+export async function newPipeline(redis: Redis, ordering: 'strict' | 'none' = 'strict', label = 'http', partitions = 1): Promise<string> {
+  const name = uniquePipeline(label);
+  await registerPipeline(redis, name, { ordering, partitions });
+  return name;
+}
