@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Entry point of every npm script under scripts/ (plain Node, no dependencies), so that
+// `npm run demo` works on a fresh clone: installs dependencies when node_modules is missing,
+// builds when a build is missing or older than its sources, then runs
+// `node scripts/dist/<name>.js` with the remaining arguments and exits with its code.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [name, ...args] = process.argv.slice(2);
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+
+if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
+  process.stderr.write('usage: node scripts/bootstrap.mjs <script> [args...]   e.g. demo, burst, verify, stats, stack\n');
+  process.exit(2);
+}
+
+function note(text) {
+  process.stderr.write(`[bootstrap] ${text}\n`);
+}
+
+function run(command, commandArgs) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.error) {
+    note(`cannot run ${command}: ${result.error.message}`);
+    return 1;
+  }
+  return result.status ?? 1;
+}
+
+/** Newest modification time (ms) of the files under `dir` whose names pass `keep`. */
+function newest(dir, keep) {
+  let latest = 0;
+  if (!existsSync(dir)) return latest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === 'dist') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(path, keep));
+    else if (keep(entry.name)) latest = Math.max(latest, statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** The TypeScript projects the root tsconfig builds: shared, services, scripts. */
+function projects() {
+  const list = [join(root, 'shared'), join(root, 'scripts')];
+  const services = join(root, 'services');
+  if (existsSync(services)) {
+    for (const entry of readdirSync(services, { withFileTypes: true })) {
+      if (entry.isDirectory() && existsSync(join(services, entry.name, 'tsconfig.json'))) list.push(join(services, entry.name));
+    }
+  }
+  return list.filter((dir) => existsSync(join(dir, 'tsconfig.json')));
+}
+
+/** Newest modification time (ms) of any file under `dir` (a build output). */
+function newestIn(dir) {
+  let latest = 0;
+  if (!existsSync(dir)) return latest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newestIn(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** A project needs a build when its dist is missing or older than a source or its tsconfig. */
+function needsBuild() {
+  return projects().some((dir) => {
+    const built = newestIn(join(dir, 'dist'));
+    if (built === 0) return true;
+    const sources = Math.max(newest(join(dir, 'src'), (f) => f.endsWith('.ts')), statSync(join(dir, 'tsconfig.json')).mtimeMs);
+    return sources > built;
+  });
+}
+
+if (!existsSync(join(root, 'node_modules'))) {
+  note('node_modules is missing: running npm ci (about 20 s)');
+  if (run(npm, ['ci', '--no-audit', '--no-fund']) !== 0) {
+    note('npm ci failed; fix the error above and run the command again');
+    process.exit(1);
+  }
+}
+
+const target = join(root, 'scripts', 'dist', `${name}.js`);
+if (!existsSync(target) || needsBuild()) {
+  note('building (npx tsc -b)');
+  const status = run(npx, ['tsc', '-b']);
+  if (status !== 0) {
+    if (!existsSync(target)) {
+      note(`the build failed and scripts/dist/${name}.js does not exist`);
+      process.exit(1);
+    }
+    note('the build reported errors (above); running what was built');
+  }
+}
+if (!existsSync(target)) {
+  note(`unknown script "${name}": scripts/dist/${name}.js does not exist`);
+  process.exit(2);
+}
+
+// The script runs in its own process group, so a Ctrl-C in the terminal reaches only this
+// process, which passes it on once: the script then stops everything it started and exits
+// with its own code. SIGTERM and SIGHUP are passed on the same way.
+const child = spawn(process.execPath, [target, ...args], { cwd: process.cwd(), stdio: 'inherit', detached: true });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  });
+}
+child.on('exit', (code, signal) => {
+  process.exitCode = code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1);
+});

@@ -1,0 +1,255 @@
+/**
+ * Checks a pipeline's promises from what it left in Redis: every expected seq exactly once in
+ * the output list, the dead-letter list or the skipped set, and the output in strictly
+ * increasing seq order.
+ */
+import type { Redis } from 'ioredis';
+import { keysFor, type PartitionKeys } from '@inorder/shared';
+
+/** How many entries one LRANGE reads: keeps each reply small on a big output list. */
+const READ_CHUNK = 10_000;
+/** How many examples of each violation a result carries. */
+const EXAMPLES = 20;
+
+export type Expected = number[] | { from: number; to: number };
+
+export interface VerifyTarget {
+  pipeline: string;
+  partition?: number;
+  prefix?: string;
+  expected: Expected;
+}
+
+export interface OrderViolation {
+  /** position in the output list */
+  index: number;
+  seq: number;
+  previous: number;
+}
+
+export interface VerifyResult {
+  pipeline: string;
+  partition: number;
+  /** how many seqs were expected */
+  sent: number;
+  /** entries in the output list */
+  output: number;
+  /** entries in the dead-letter list */
+  deadLettered: number;
+  /** seqs recorded as skipped gaps */
+  skipped: number;
+  /** expected seqs found nowhere */
+  missing: number;
+  /** extra occurrences of a seq across output, dead letters and skips */
+  duplicates: number;
+  /** output positions whose seq is not greater than the one before */
+  orderViolations: number;
+  /** seqs found that were not expected (an earlier run on the same pipeline): reported, not a failure */
+  unexpected: number;
+  /** entries whose seq could not be read */
+  unreadable: number;
+  /** no missing, no duplicates, no order violations, nothing unreadable */
+  ok: boolean;
+  /** the first few of each, for the report */
+  missingSeqs: number[];
+  duplicateSeqs: number[];
+  orderViolationSamples: OrderViolation[];
+  /** where messages not yet accounted for still are */
+  backlog: Backlog;
+}
+
+export interface Backlog {
+  /** entries waiting in the input list */
+  input: number;
+  /** seqs between claim and emit (claimed, waiting for a retry, or done and not yet emitted) */
+  inFlight: number;
+  /** completed results and tombstones waiting in the stream for the sequencer */
+  results: number;
+  /** the next seq the sequencer will emit */
+  next: number | undefined;
+}
+
+/** The seqs found in each place, in list order: what `checkSeqs` needs. */
+export interface FoundSeqs {
+  output: Array<number | undefined>;
+  dead: Array<number | undefined>;
+  skipped: number[];
+}
+
+function expectedSet(expected: Expected): { size: number; has(seq: number): boolean; each(): Iterable<number> } {
+  if (Array.isArray(expected)) {
+    const set = new Set(expected);
+    return { size: set.size, has: (s) => set.has(s), each: () => set };
+  }
+  const { from, to } = expected;
+  return {
+    size: Math.max(0, to - from + 1),
+    has: (s) => Number.isInteger(s) && s >= from && s <= to,
+    *each() {
+      for (let s = from; s <= to; s++) yield s;
+    },
+  };
+}
+
+/** The pure check behind verifyPipeline: counts and examples from the seqs found. */
+export function checkSeqs(found: FoundSeqs, expected: Expected): Omit<VerifyResult, 'pipeline' | 'partition' | 'backlog'> {
+  const want = expectedSet(expected);
+  const counts = new Map<number, number>();
+  let unreadable = 0;
+  const note = (seq: number | undefined): void => {
+    if (seq === undefined) unreadable++;
+    else counts.set(seq, (counts.get(seq) ?? 0) + 1);
+  };
+  found.output.forEach(note);
+  found.dead.forEach(note);
+  found.skipped.forEach(note);
+
+  const orderViolationSamples: OrderViolation[] = [];
+  let orderViolations = 0;
+  let previous: number | undefined;
+  found.output.forEach((seq, index) => {
+    if (seq === undefined) return;
+    if (previous !== undefined && seq <= previous) {
+      orderViolations++;
+      if (orderViolationSamples.length < EXAMPLES) orderViolationSamples.push({ index, seq, previous });
+    }
+    previous = seq;
+  });
+
+  let duplicates = 0;
+  let unexpected = 0;
+  const duplicateSeqs: number[] = [];
+  for (const [seq, n] of counts) {
+    if (n > 1) {
+      duplicates += n - 1;
+      if (duplicateSeqs.length < EXAMPLES) duplicateSeqs.push(seq);
+    }
+    if (!want.has(seq)) unexpected++;
+  }
+  let missing = 0;
+  const missingSeqs: number[] = [];
+  for (const seq of want.each()) {
+    if (!counts.has(seq)) {
+      missing++;
+      if (missingSeqs.length < EXAMPLES) missingSeqs.push(seq);
+    }
+  }
+  duplicateSeqs.sort((a, b) => a - b);
+  return {
+    sent: want.size,
+    output: found.output.length,
+    deadLettered: found.dead.length,
+    skipped: found.skipped.length,
+    missing,
+    duplicates,
+    orderViolations,
+    unexpected,
+    unreadable,
+    ok: missing === 0 && duplicates === 0 && orderViolations === 0 && unreadable === 0,
+    missingSeqs,
+    duplicateSeqs,
+    orderViolationSamples,
+  };
+}
+
+/** Reads a whole list in chunks. */
+export async function readList(redis: Redis, key: string): Promise<string[]> {
+  const all: string[] = [];
+  for (let start = 0; ; start += READ_CHUNK) {
+    const chunk = await redis.lrange(key, start, start + READ_CHUNK - 1);
+    all.push(...chunk);
+    if (chunk.length < READ_CHUNK) return all;
+  }
+}
+
+function seqOf(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** The seq of an output entry, or undefined when it cannot be read. */
+export function outputSeq(raw: string): number | undefined {
+  try {
+    return seqOf((JSON.parse(raw) as { seq?: unknown }).seq);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The seq of a dead-letter record: its own, its envelope's, or the one in its raw input entry. */
+export function deadLetterSeq(raw: string): number | undefined {
+  try {
+    const record = JSON.parse(raw) as { seq?: unknown; envelope?: { seq?: unknown }; raw?: unknown };
+    const direct = seqOf(record.seq) ?? seqOf(record.envelope?.seq);
+    if (direct !== undefined) return direct;
+    if (typeof record.raw === 'string') return outputSeq(record.raw);
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+export async function readBacklog(redis: Redis, keys: PartitionKeys): Promise<Backlog> {
+  const [input, inFlight, results, next] = await Promise.all([
+    redis.llen(keys.input),
+    redis.hlen(keys.state),
+    redis.xlen(keys.results),
+    redis.hget(keys.meta, 'next'),
+  ]);
+  return { input, inFlight, results, next: next === null ? undefined : Number(next) };
+}
+
+/**
+ * Reads the output list, the dead-letter list and the skipped set of one partition and checks
+ * them against the expected seqs. `outputEntries` hands back the raw output for callers that
+ * also compute latency from it.
+ */
+export async function verifyPipeline(redis: Redis, target: VerifyTarget): Promise<VerifyResult> {
+  return (await verifyPipelineWithOutput(redis, target)).result;
+}
+
+/** verifyPipeline, also returning the raw output entries it read (for stats). */
+export async function verifyPipelineWithOutput(redis: Redis, target: VerifyTarget): Promise<{ result: VerifyResult; output: string[] }> {
+  const partition = target.partition ?? 0;
+  const keys = keysFor(target.pipeline, partition, target.prefix);
+  const [output, dead, skipped, backlog] = await Promise.all([
+    readList(redis, keys.output),
+    readList(redis, keys.dead),
+    redis.zrange(keys.skipped, 0, -1),
+    readBacklog(redis, keys),
+  ]);
+  const found: FoundSeqs = {
+    output: output.map(outputSeq),
+    dead: dead.map(deadLetterSeq),
+    skipped: skipped.map(Number).filter((s) => Number.isSafeInteger(s)),
+  };
+  return { result: { pipeline: target.pipeline, partition, ...checkSeqs(found, target.expected), backlog }, output };
+}
+
+/** A few lines for a terminal: the counts, then examples of whatever went wrong. */
+export function renderVerify(result: VerifyResult): string {
+  const n = (v: number): string => v.toLocaleString('en-US');
+  const rows: Array<[string, string]> = [
+    ['sent', n(result.sent)],
+    ['output', n(result.output)],
+    ['dead-lettered', n(result.deadLettered)],
+    ['skipped (gaps)', n(result.skipped)],
+    ['missing', n(result.missing)],
+    ['duplicates', n(result.duplicates)],
+    ['order violations', n(result.orderViolations)],
+  ];
+  if (result.unexpected > 0) rows.push(['not expected', `${n(result.unexpected)} (seqs outside the range checked)`]);
+  if (result.unreadable > 0) rows.push(['unreadable', n(result.unreadable)]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+  if (result.missingSeqs.length > 0) {
+    lines.push(`  missing seqs: ${result.missingSeqs.join(', ')}${result.missing > result.missingSeqs.length ? ', ...' : ''}`);
+    const b = result.backlog;
+    lines.push(`  still in the pipeline: ${n(b.input)} in input, ${n(b.inFlight)} claimed or waiting, ${n(b.results)} in the results stream; next to emit: ${b.next ?? '-'}`);
+  }
+  if (result.duplicateSeqs.length > 0) lines.push(`  duplicated seqs: ${result.duplicateSeqs.join(', ')}`);
+  for (const v of result.orderViolationSamples.slice(0, 5)) {
+    lines.push(`  out of order at output[${v.index}]: seq ${v.seq} after ${v.previous}`);
+  }
+  lines.push(result.ok ? '  verified: in order, nothing lost, nothing duplicated' : '  VERIFICATION FAILED');
+  return lines.join('\n');
+}
