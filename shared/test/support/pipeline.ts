@@ -158,11 +158,17 @@ export class ServiceProcess {
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const collect = (chunk: Buffer): void => {
-      for (const line of chunk.toString().split('\n')) if (line) this.logs.push(line);
+    // Whole lines only: a chunk may end in the middle of one.
+    const collector = (): ((chunk: Buffer) => void) => {
+      let partial = '';
+      return (chunk) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line) this.logs.push(line);
+      };
     };
-    this.child.stdout!.on('data', collect);
-    this.child.stderr!.on('data', collect);
+    this.child.stdout!.on('data', collector());
+    this.child.stderr!.on('data', collector());
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
