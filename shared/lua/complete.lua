@@ -25,22 +25,41 @@ for i = 3, 2 + n do
   rcall('HDEL', batches, ARGV[i])
 end
 
+-- One HMGET for every state and one write per key: per-seq calls cost Redis CPU per message.
+local seqs = {}
+for i = 3 + n, #ARGV, 3 do seqs[#seqs + 1] = ARGV[i] end
 local results = {}
+if #seqs == 0 then return results end
+local states = rcall('HMGET', state, unpack(seqs))
+local current, bodies, done = {}, {}, {}
+for j = 1, #seqs do current[seqs[j]] = states[j] end
+local j = 0
 for i = 3 + n, #ARGV, 3 do
+  j = j + 1
   local seq, token, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local prefix = 'C|' .. token .. '|'
-  local st = rcall('HGET', state, seq)
+  local st = current[seq]
   if st and string.sub(st, 1, #prefix) == prefix then
+    current[seq] = 'D' -- a seq given twice in one call completes once
     if ordered then
       rcall('XADD', target, '*', 's', seq, 'k', 'r', 'b', body)
-      rcall('HSET', state, seq, 'D')
+      done[#done + 1] = seq
+      done[#done + 1] = 'D'
     else
-      rcall('RPUSH', target, body)
-      rcall('HDEL', state, seq)
+      bodies[#bodies + 1] = body
+      done[#done + 1] = seq
     end
-    results[#results + 1] = 1
+    results[j] = 1
   else
-    results[#results + 1] = 0
+    results[j] = 0
+  end
+end
+if #done > 0 then
+  if ordered then
+    rcall('HSET', state, unpack(done))
+  else
+    rcall('RPUSH', target, unpack(bodies))
+    rcall('HDEL', state, unpack(done))
   end
 end
 return results
