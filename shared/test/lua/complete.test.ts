@@ -32,6 +32,15 @@ describe('complete.lua', function () {
       expect(await fixture.redis.exists(p.keys.leases, p.keys.batches, p.keys.output)).to.equal(0);
     });
 
+    it('completes a seq given twice in one call once', async () => {
+      const p = freshPartition(fixture.redis);
+      await claimed(p, 't:1', 1);
+      const ok = await p.complete([1, 1].map((seq) => ({ seq, token: 't:1', body: body(seq) })), ['t:1']);
+      expect(ok).to.deep.equal([true, false]);
+      expect(await stream(p)).to.have.length(1);
+      expect(await fixture.redis.hget(p.keys.state, '1')).to.equal('D');
+    });
+
     it('keeps the lease and batch of a claim whose token is not given as finished', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(p, 't:1', 1, 2);
