@@ -63,13 +63,10 @@ export async function buildApp(parts: { redis: Redis; config: IngestConfig; logg
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(new RequestError(400, '(body): is empty: send a JSON object or array', [{ field: '(body)', reason: 'is empty' }]), undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(String(body)));
     } catch (error) {
-      const reason = `is not valid JSON (${(error as Error).message})`;
-      done(new RequestError(400, `(body): ${reason}`, [{ field: '(body)', reason }]), undefined);
+      done(error as RequestError, undefined);
     }
   });
 
@@ -129,6 +126,17 @@ export async function buildApp(parts: { redis: Redis; config: IngestConfig; logg
   await app.register(messageRoutes, { context });
   await app.register(eventRoutes, { context });
   return app;
+}
+
+/** A request body as JSON; throws a 400 RequestError when it is empty or not valid JSON. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw new RequestError(400, '(body): is empty: send a JSON object or array', [{ field: '(body)', reason: 'is empty' }]);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = `is not valid JSON (${(error as Error).message})`;
+    throw new RequestError(400, `(body): ${reason}`, [{ field: '(body)', reason }]);
+  }
 }
 
 /** Maps any error of a request to a status and a message a client can act on. */

@@ -30,16 +30,21 @@ export class PipelineDirectory {
 
   /**
    * Registers the pipeline unless it exists; resolves to its settings. Throws
-   * PipelineConflictError when it exists with another ordering.
+   * PipelineConflictError when it exists with another ordering. `logger` (the request's, so the
+   * line carries its request id) reports a pipeline this call created.
    */
-  async ensure(name: string, wanted: { ordering: 'strict' | 'none'; partitions?: number }): Promise<PipelineSettings> {
+  async ensure(
+    name: string,
+    wanted: { ordering: 'strict' | 'none'; partitions?: number },
+    logger: Logger = this.logger,
+  ): Promise<PipelineSettings> {
     const hit = this.cache.get(name);
     if (hit && hit.until > this.clock() && hit.settings.ordering === wanted.ordering) return hit.settings;
     const key = `${name}:${wanted.ordering}`;
     let pending = this.registering.get(key);
     if (!pending) {
       pending = registerPipeline(this.redis, name, wanted, this.prefix).then(({ settings, created }) => {
-        if (created) this.logger.info('pipeline created', { pipeline: name, ordering: settings.ordering, partitions: settings.partitions });
+        if (created) logger.info('pipeline created', { pipeline: name, ordering: settings.ordering, partitions: settings.partitions });
         this.remember(name, settings);
         return settings;
       });

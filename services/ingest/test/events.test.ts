@@ -1,23 +1,9 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import winston from 'winston';
-import { Writable } from 'node:stream';
-import { getPipeline, keysFor, registerPipeline, type Logger } from '@inorder/shared';
+import { getPipeline, keysFor, registerPipeline } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
-import { TestIngest } from './support/ingest.js';
-
-/** A logger that keeps its lines, to count what the services did. */
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
-  return { logger, lines };
-}
+import { TestPipeline } from '../../../shared/test/support/pipeline.js';
+import { TestIngest, capturingLogger } from './support/ingest.js';
 
 let nextType = 1000 + Math.floor(Math.random() * 1_000_000);
 const newEventType = (): number => nextType++;
@@ -75,6 +61,24 @@ describe('event API (POST /api/event/v1)', function () {
     expect(await getPipeline(redis, `events-${type}`)).to.equal(undefined);
   });
 
+  it('reads the body as JSON whatever its content type says, so a bad body is a 400, never a 415', async () => {
+    const type = newEventType();
+    const body = JSON.stringify(event(type, 0));
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const reply = await ingest.request('POST', '/api/event/v1', body, { 'content-type': contentType });
+      expect([reply.status, reply.json?.pipeline], contentType).to.deep.equal([200, `events-${type}`]);
+    }
+    // No content-type at all (a body from a Blob without a type).
+    const bare = await fetch(`${ingest.url}/api/event/v1`, { method: 'POST', body: new Blob([body]) });
+    expect(bare.status).to.equal(200);
+    const bad = await ingest.request('POST', '/api/event/v1', 'user_id=1', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(bad.status).to.equal(400);
+    expect(bad.text).to.match(/^\(body\): is not valid JSON \(.+\)$/);
+    const empty = await ingest.request('POST', '/api/event/v1', '', { 'content-type': 'text/plain' });
+    expect([empty.status, empty.text]).to.deep.equal([400, '(body): is empty: send a JSON object or array']);
+    expect(await redis.zcard(keysFor(`events-${type}`, 0).queue)).to.equal(3);
+  });
+
   it('answers 500 with a plain-text reason when the event cannot be queued', async () => {
     const type = newEventType();
     await registerPipeline(redis, `events-${type}`, { ordering: 'strict' });
@@ -94,6 +98,44 @@ describe('event API (POST /api/event/v1)', function () {
     const queued = await redis.zrange(keysFor(`events-${type}`, 0).queue, 0, -1);
     const order = queued.map((r) => JSON.parse(r).payload.event_data.i as number);
     expect(order).to.deep.equal([3, 6, 5, 1, 4, 0, 2, 7]);
+  });
+
+  it('has a processor take the events of a type lower priority first, equal priorities in arrival order', async () => {
+    const type = newEventType();
+    const priorities = [5, 1, 5, -3, 1, 0, -3, 5, 1000, -1000];
+    for (const [i, p] of priorities.entries()) {
+      expect((await ingest.post('/api/event/v1', event(type, p, { event_data: { i } }))).status).to.equal(200);
+    }
+    const pipeline = new TestPipeline(server, { name: `events-${type}`, ordering: 'none' });
+    try {
+      const order: number[] = [];
+      // One message at a time, so the order the handler sees is the order of the queue.
+      await pipeline.processor((payload) => {
+        order.push((payload as { event_data: { i: number } }).event_data.i);
+        return null;
+      }, { concurrency: 1, batchSize: 1 });
+      await pipeline.settled(priorities.length);
+      const expected = priorities.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p || a.i - b.i).map((e) => e.i);
+      expect(order).to.deep.equal(expected);
+      expect(await pipeline.deadLetters()).to.deep.equal([]);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it('logs the creation of an event type\'s pipeline with the id of the request that created it', async () => {
+    const type = newEventType();
+    const capture = capturingLogger('debug');
+    const logged = await TestIngest.start(server, {}, capture.logger);
+    try {
+      const reply = await logged.post('/api/event/v1', event(type, 1), { 'x-request-id': 'first-event-1' });
+      expect(reply.status).to.equal(200);
+    } finally {
+      await logged.close();
+    }
+    const created = capture.lines.filter((l) => l.message === 'pipeline created');
+    expect(created.map((l) => [l.pipeline, l.requestId])).to.deep.equal([[`events-${type}`, 'first-event-1']]);
+    expect(capture.lines.map((l) => l.requestId)).to.deep.equal(capture.lines.map(() => 'first-event-1'));
   });
 
   it('creates one pipeline when two ingest instances get the first events of a new type at once', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PipelineConflictError, keysFor, submit } from '@inorder/shared';
 import type { IngestContext } from '../app.js';
-import { httpFailure, logFailure, sendText } from '../app.js';
+import { httpFailure, logFailure, parseJsonBody, sendText } from '../app.js';
 import { RedisUnavailableError, RequestError, withRedis } from '../errors.js';
 import { eventSchema, jsonSchema, parseEvent } from '../schemas.js';
 
@@ -20,6 +20,15 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
   app.addHook('onRequest', async (request, reply) => {
     const refusal = apiKeys.refuse(request);
     if (refusal) return sendText(reply, { status: 401, message: refusal });
+  });
+  // The seed's clients post JSON under any content type (curl -d sends form-urlencoded): the body
+  // is read as JSON whatever the header says, so a bad body is a 400, never a 415.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(String(body)));
+    } catch (error) {
+      done(error as RequestError, undefined);
+    }
   });
   app.setErrorHandler((error, request, reply) => {
     const failure = httpFailure(error, config);
@@ -55,7 +64,7 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
     const deadline = Date.now() + config.redisTimeoutMs;
     const event = parseEvent(request.body);
     const pipeline = eventPipeline(event.event_type_id);
-    await withRedis(deadline - Date.now(), 'pipeline registration', () => directory.ensure(pipeline, { ordering: 'none' }));
+    await withRedis(deadline - Date.now(), 'pipeline registration', () => directory.ensure(pipeline, { ordering: 'none' }, request.logger));
     const keys = keysFor(pipeline, 0, config.keyPrefix);
     const payload = { user_id: event.user_id, event_type_id: event.event_type_id, priority: event.priority, event_data: event.event_data };
     const result = await withRedis(deadline - Date.now(), 'submit', () => submit(redis, keys, [{ payload, priority: event.priority }], {

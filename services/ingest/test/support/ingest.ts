@@ -1,4 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connect, registerPipeline, silentLogger, type Logger } from '@inorder/shared';
@@ -71,4 +73,17 @@ export async function newPipeline(redis: Redis, ordering: 'strict' | 'none' = 's
   const name = uniquePipeline(label);
   await registerPipeline(redis, name, { ordering, partitions });
   return name;
+}
+
+/** A logger that keeps its lines (JSON objects), to check what the ingest logged. */
+export function capturingLogger(level = 'info'): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = winston.createLogger({ level, format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
+  return { logger, lines };
 }
