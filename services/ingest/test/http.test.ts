@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { keysFor } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
-import { TestIngest, newPipeline } from './support/ingest.js';
+import { TestIngest, capturingLogger, newPipeline } from './support/ingest.js';
 
 describe('ingest HTTP API: answers and errors', function () {
   let server: RedisServer;
@@ -109,6 +109,14 @@ describe('ingest HTTP API: answers and errors', function () {
     const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, batch);
     expect(reply.status).to.equal(400);
     expect(reply.json.message).to.equal('(body): holds 6 messages; a batch takes at most 5 (MAX_BATCH)');
+  });
+
+  it('takes a batch of exactly MAX_BATCH messages', async () => {
+    const pipeline = await newPipeline(redis);
+    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, Array.from({ length: 5 }, (_, i) => ({ payload: i })));
+    expect(reply.status).to.equal(202);
+    expect(reply.json.seqs).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(await inputOf(pipeline)).to.have.length(5);
   });
 
   it('refuses a body over MAX_BODY_BYTES with 413', async () => {
@@ -231,6 +239,41 @@ describe('ingest HTTP API: answers and errors', function () {
     });
   });
 
+  it('reports an unordered pipeline per partition, counting its priority queue as input depth', async () => {
+    const pipeline = await newPipeline(redis, 'none', 'status', 2);
+    await ingest.post(`/v1/pipelines/${pipeline}/messages?partition=1`, [{ payload: 1, priority: 2 }, { payload: 2 }]);
+    const reply = await ingest.get(`/v1/pipelines/${pipeline}`);
+    expect(reply.status).to.equal(200);
+    expect(reply.json.ordering).to.equal('none');
+    expect(reply.json.partitions.map((p: { partition: number; inputDepth: number; lastAssignedSeq: number | null; leader: unknown }) => (
+      [p.partition, p.inputDepth, p.lastAssignedSeq, p.leader]))).to.deep.equal([[0, 0, null, null], [1, 2, 2, null]]);
+  });
+
+  it('puts the request id on every log line of a request, errors included', async () => {
+    const capture = capturingLogger('debug');
+    const logged = await TestIngest.start(server, { maxBodyBytes: 2048 }, capture.logger);
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    try {
+      const sent = [
+        await logged.post(path, { payload: 1 }, { 'x-request-id': 'r-submit' }),
+        await logged.post(path, '{', { 'x-request-id': 'r-malformed' }),
+        await logged.post(path, { payload: 'x'.repeat(3000) }, { 'x-request-id': 'r-large' }),
+        await logged.post('/v1/pipelines/none-here/messages', { payload: 1 }, { 'x-request-id': 'r-unknown' }),
+        await logged.get(`/v1/pipelines/${pipeline}`, { 'x-request-id': 'r-status' }),
+      ];
+      expect(sent.map((r) => r.status)).to.deep.equal([202, 400, 413, 404, 200]);
+    } finally {
+      await logged.close();
+    }
+    const ids = ['r-submit', 'r-malformed', 'r-large', 'r-unknown', 'r-status'];
+    expect(capture.lines.filter((l) => !ids.includes(l.requestId as string))).to.deep.equal([]);
+    for (const id of ids) {
+      expect(capture.lines.filter((l) => l.requestId === id).map((l) => l.message), id).to.include.members(['request received', 'request']);
+    }
+    expect(capture.lines.find((l) => l.message === 'submitted')).to.include({ requestId: 'r-submit', pipeline, firstSeq: 1 });
+  });
+
   describe('with API_KEYS set', () => {
     let secured: TestIngest;
     before(async () => {
@@ -249,6 +292,7 @@ describe('ingest HTTP API: answers and errors', function () {
       const wrong = await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 }, { authorization: 'Bearer key-one-1234' });
       expect([wrong.status, wrong.json.message]).to.deep.equal([401, 'API key not recognised']);
       expect((await secured.get(`/v1/pipelines/${pipeline}`)).status).to.equal(401);
+      expect((await secured.get('/v1/pipelines')).status).to.equal(401);
       const event = await secured.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 1 });
       expect([event.status, event.text]).to.deep.equal([401, 'missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"']);
       expect(await inputOf(pipeline)).to.deep.equal([]);

@@ -71,6 +71,18 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     expect(input.map((r) => JSON.parse(r).payload)).to.deep.equal(['a', 'b', 'd']);
   });
 
+  it('answers the first seq for a known id when producers give seqs, even if the resend gives another seq', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    const first = await ingests[0]!.post(path, [{ seq: 10, payload: 'a', id: 'invoice-9' }, { seq: 11, payload: 'b' }]);
+    expect(first.json).to.deep.equal({ seqs: [10, 11], duplicates: [false, false] });
+    const resent = await ingests[1]!.post(path, [{ seq: 12, payload: 'a (resent)', id: 'invoice-9' }, { seq: 13, payload: 'c' }]);
+    expect(resent.status).to.equal(202);
+    expect(resent.json).to.deep.equal({ seqs: [10, 13], duplicates: [true, false] });
+    const input = await redis.lrange(keysFor(pipeline, 0).input, 0, -1);
+    expect(input.map((r) => [JSON.parse(r).seq, JSON.parse(r).payload])).to.deep.equal([[10, 'a'], [11, 'b'], [13, 'c']]);
+  });
+
   it('enqueues once when many clients race with the same id', async () => {
     const pipeline = await newPipeline(redis);
     const replies = await Promise.all(range(1, 20).map((n) =>

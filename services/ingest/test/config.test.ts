@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { ConfigError, SUBMIT_MAX_BATCH } from '@inorder/shared';
+import { loadIngestConfig } from '../src/config.js';
+
+describe('ingest settings (environment)', function () {
+  it('listens on 8080 against the local Redis, takes batches of 1000 and needs no API key by default', () => {
+    expect(loadIngestConfig({})).to.include({
+      redisUrl: 'redis://127.0.0.1:6379', port: 8080, host: '0.0.0.0', maxBatch: 1000, maxBodyBytes: 4 * 1024 * 1024,
+      dedupTtlMs: 24 * 60 * 60 * 1000, keyPrefix: 'inorder',
+    });
+    expect(loadIngestConfig({}).apiKeys).to.deep.equal([]);
+    expect(loadIngestConfig({}).pipelines).to.deep.equal([]);
+  });
+
+  it('reads PORT, REDIS_URL, API_KEYS, MAX_BATCH, MAX_BODY_BYTES, DEDUP_TTL_MS and PIPELINES', () => {
+    const config = loadIngestConfig({
+      PORT: '9090', REDIS_URL: 'redis://:secret@redis.internal:6380/2', API_KEYS: ' key-one-12345 , key-two-12345 ',
+      MAX_BATCH: '50', MAX_BODY_BYTES: '65536', DEDUP_TTL_MS: '60000', PIPELINES: 'orders:strict, clicks:none:4',
+    });
+    expect(config).to.include({ port: 9090, redisUrl: 'redis://:secret@redis.internal:6380/2', maxBatch: 50, maxBodyBytes: 65536, dedupTtlMs: 60000 });
+    expect(config.apiKeys).to.deep.equal(['key-one-12345', 'key-two-12345']);
+    expect(config.pipelines).to.deep.equal([
+      { name: 'orders', ordering: 'strict', partitions: 1 },
+      { name: 'clicks', ordering: 'none', partitions: 4 },
+    ]);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadIngestConfig({ PORT: '', API_KEYS: '' })).to.include({ port: 8080 }).and.to.have.deep.property('apiKeys', []);
+  });
+
+  it('refuses bad settings with one ConfigError naming every bad variable', () => {
+    let error: unknown;
+    try {
+      loadIngestConfig({
+        REDIS_URL: 'http://x', PORT: '70000', MAX_BATCH: String(SUBMIT_MAX_BATCH + 1), MAX_BODY_BYTES: '10',
+        PIPELINES: 'orders:sorted', API_KEYS: 'short',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    const variables = (error as ConfigError).problems.map((p) => p.variable);
+    expect(variables).to.have.members(['REDIS_URL', 'PORT', 'MAX_BATCH', 'MAX_BODY_BYTES', 'PIPELINES', 'API_KEYS']);
+    expect((error as ConfigError).message).to.contain('REDIS_URL: must start with redis:// or rediss://');
+  });
+});
