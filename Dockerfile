@@ -4,7 +4,7 @@
 #   docker run inorder node services/ingest/dist/main.js      (the default)
 #   docker run inorder node services/processor/dist/main.js
 #   docker run inorder node services/sequencer/dist/main.js
-# Settings come from environment variables (see README, "Run with Docker").
+# Settings come from environment variables (see README, "Running it").
 #
 # Stages: manifests (package files only) -> build (all deps, tsc -b) and
 # runtime (production deps, compiled output, Lua scripts, non-root user).
