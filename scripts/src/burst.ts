@@ -2,10 +2,12 @@
  * npm run burst: N messages enqueued at once (default 10,000 x 500 ms of work), through local
  * services it starts (default 4 processors x 256 concurrency, 2 sequencers) or through services
  * already running against --redis-url; then verification, wall time against the ideal and
- * latency per stage.
+ * latency per stage, and a JSON + HTML report.
  */
 import { Output, VerificationFailed, intFlag, numberFlag, parseFlags, runCli, stringFlag } from './lib/cli.js';
 import { renderBurst, runBurst } from './lib/burst.js';
+import { burstReport } from './lib/burst-report.js';
+import { writeReport } from './lib/report.js';
 
 const spec = {
   name: 'burst',
@@ -14,7 +16,9 @@ npm run burst -- [flags]
 
 Enqueues N messages at once and waits until the output and dead letters account for all of them,
 then verifies order, loss and duplicates and prints wall time against the ideal
-(ceil(N / (processors x concurrency)) x work time) and latency per stage.
+(ceil(N / (processors x concurrency)) x work time) and latency per stage. Writes a JSON file
+and an HTML page (throughput and latency by stage over time) unless --no-report.
+A progress bar shows on a terminal; exit 1 when verification fails.
 
 Without --redis-url it starts a throwaway redis-server and the services itself.
 With --redis-url it only enqueues, waits and verifies against services already running there
@@ -30,6 +34,8 @@ With --redis-url it only enqueues, waits and verifies against services already r
   --pipeline NAME    pipeline (default: a fresh name locally, "default" with --redis-url)
   --from SEQ         first seq (default: the pipeline's next seq)
   --timeout-ms MS    give up waiting after this long (default: 10x the ideal + 60 s)
+  --report-dir DIR   where the JSON and HTML report go (default reports/)
+  --no-report        write no report
   --json             last stdout line: one JSON object with the figures
 `,
   options: {
@@ -43,6 +49,8 @@ With --redis-url it only enqueues, waits and verifies against services already r
     pipeline: { type: 'string' },
     from: { type: 'string' },
     'timeout-ms': { type: 'string' },
+    'report-dir': { type: 'string' },
+    'no-report': { type: 'boolean', default: false },
   },
 } as const;
 
@@ -69,7 +77,12 @@ await runCli(spec, async (cleanup) => {
     cleanup,
   );
   out.line(renderBurst(run));
+  let report: { json: string; html: string } | undefined;
+  if (!flags['no-report']) {
+    report = writeReport(burstReport(run), stringFlag(flags, 'report-dir'));
+    out.line(`\n  report: ${report.html}`);
+  }
   out.line('');
-  out.result(run.result);
+  out.result({ ...run.result, ...(report ? { report } : {}) });
   if (!run.result.ok) throw new VerificationFailed('verification failed (see above)');
 });

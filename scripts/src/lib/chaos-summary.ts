@@ -1,6 +1,6 @@
 /** The figures of a chaos run: what --json prints, and the fault table for a terminal. */
 import type { FaultResult } from './chaos-faults.js';
-import type { FaultKind } from './chaos-plan.js';
+import type { FaultKind, PlannedFault } from './chaos-plan.js';
 import { formatInt } from './cli.js';
 import type { LoadSpec } from './soak-run.js';
 import type { LoadFigures } from './soak-summary.js';
@@ -24,6 +24,8 @@ export interface ChaosSummary extends Omit<LoadFigures, 'ok'> {
   ok: boolean;
   seed: string;
   settings: ChaosSettings;
+  /** what the seed drew: kind, earliest moment (s) and target pick of each fault, in order */
+  plan: PlannedFault[];
   faults: Array<FaultResult>;
   /** per kind: how many, and the recovery times (ms) */
   recovery: Partial<Record<FaultKind, { count: number; recovered: number; maxMs: number | null; meanMs: number | null }>>;
@@ -31,7 +33,7 @@ export interface ChaosSummary extends Omit<LoadFigures, 'ok'> {
   report?: { json: string; html: string };
 }
 
-export function chaosSummary(figures: LoadFigures, faults: FaultResult[], settings: ChaosSettings): ChaosSummary {
+export function chaosSummary(figures: LoadFigures, plan: PlannedFault[], faults: FaultResult[], settings: ChaosSettings): ChaosSummary {
   const recovery: ChaosSummary['recovery'] = {};
   for (const f of faults) {
     const r = (recovery[f.kind] ??= { count: 0, recovered: 0, maxMs: null, meanMs: null });
@@ -49,6 +51,7 @@ export function chaosSummary(figures: LoadFigures, faults: FaultResult[], settin
     ok: figures.ok && recoveredAll,
     seed: settings.seed,
     settings,
+    plan,
     faults,
     recovery,
     targets: { leaderFailoverMs: { target: LEADER_FAILOVER_TARGET_MS, measured: failover, met: failover === null ? null : failover <= LEADER_FAILOVER_TARGET_MS } },
