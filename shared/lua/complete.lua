@@ -5,8 +5,9 @@
 
   KEYS[1] state    hash   seq -> state (see claim.lua); a completed seq becomes "D" (ordered) or
                           is removed (unordered)
-  KEYS[2] target   stream results stream (ordered: fields s=seq, k="r", b=body)
-                   or list (unordered: the output list, body appended)
+  KEYS[2] target   stream results stream (ordered: ONE entry per call, fields seq -> body for
+                          every completed seq) or list (unordered: the output list, bodies
+                          appended)
   KEYS[3] leases   zset   claim token -> lease deadline; finished tokens are removed
   KEYS[4] batches  hash   claim token -> seqs; finished tokens are removed
   ARGV[1] mode     "ordered" | "unordered"
@@ -42,7 +43,8 @@ for i = 3 + n, #ARGV, 3 do
   if st and string.sub(st, 1, #prefix) == prefix then
     current[seq] = 'D' -- a seq given twice in one call completes once
     if ordered then
-      rcall('XADD', target, '*', 's', seq, 'k', 'r', 'b', body)
+      bodies[#bodies + 1] = seq
+      bodies[#bodies + 1] = body
       done[#done + 1] = seq
       done[#done + 1] = 'D'
     else
@@ -56,6 +58,8 @@ for i = 3 + n, #ARGV, 3 do
 end
 if #done > 0 then
   if ordered then
+    -- One stream entry for the whole call: the sequencer deletes it once all its seqs are out.
+    rcall('XADD', target, '*', unpack(bodies))
     rcall('HSET', state, unpack(done))
   else
     rcall('RPUSH', target, unpack(bodies))

@@ -6,7 +6,7 @@
   KEYS[1] state    hash   seq -> state (see claim.lua): retry -> "R|attempts|body";
                           dead letter -> "D" (ordered) or removed (unordered)
   KEYS[2] delayed  zset   seq -> due time (epoch ms) of its retry
-  KEYS[3] results  stream tombstones (fields s=seq, k="t"); ordered mode only
+  KEYS[3] results  stream tombstones: one entry per call, fields seq -> "t"; ordered mode only
   KEYS[4] dead     list   dead-letter records (JSON), appended
   KEYS[5] leases   zset   claim token -> lease deadline; finished tokens are removed
   KEYS[6] batches  hash   claim token -> seqs; finished tokens are removed
@@ -30,7 +30,7 @@ for i = 3, 2 + n do
   rcall('HDEL', batches, ARGV[i])
 end
 
-local out = {}
+local out, tombstones = {}, {}
 for i = 3 + n, #ARGV, 5 do
   local seq, token, action, due, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local prefix = 'C|' .. token .. '|'
@@ -44,7 +44,8 @@ for i = 3 + n, #ARGV, 5 do
       rcall('RPUSH', dead, body)
       rcall('HINCRBY', meta, 'dead', 1)
       if ordered then
-        rcall('XADD', results, '*', 's', seq, 'k', 't')
+        tombstones[#tombstones + 1] = seq
+        tombstones[#tombstones + 1] = 't'
         rcall('HSET', state, seq, 'D')
       else
         rcall('HDEL', state, seq)
@@ -55,4 +56,5 @@ for i = 3 + n, #ARGV, 5 do
     out[#out + 1] = 0
   end
 end
+if #tombstones > 0 then rcall('XADD', results, '*', unpack(tombstones)) end
 return out

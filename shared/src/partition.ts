@@ -42,8 +42,6 @@ export type EmitKind = 'r' | 't' | 's';
 
 export interface EmitItem {
   kind: EmitKind;
-  /** results stream entry id ('' for a skip) */
-  id: string;
   /** output JSON for a result, '' otherwise */
   body: string;
 }
@@ -186,10 +184,14 @@ export class Partition {
     return { fence, next: Number(next) };
   }
 
-  async emit(fence: string, next: number, items: EmitItem[], now: number): Promise<EmitResult> {
+  /**
+   * Emits `items` (one per seq from `next` on) and deletes the results stream entries `done`:
+   * those whose every seq is emitted once this call lands.
+   */
+  async emit(fence: string, next: number, items: EmitItem[], now: number, done: string[] = []): Promise<EmitResult> {
     const k = this.keys;
-    const args: (string | number)[] = [fence, next, now];
-    for (const item of items) args.push(item.kind, item.id, item.body);
+    const args: (string | number)[] = [fence, next, now, done.length, ...done];
+    for (const item of items) args.push(item.kind, item.body);
     const [code, stored] = await this.redis.inorderEmit(k.meta, k.results, k.output, k.state, k.skipped, ...args);
     const at = Number(stored);
     switch (code) {

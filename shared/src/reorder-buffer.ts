@@ -1,10 +1,20 @@
 import type { EmitKind } from './partition.js';
 
+/**
+ * One results stream entry: a processor's completed batch. It may leave the stream once none
+ * of its seqs is still waiting in the buffer.
+ */
+export interface StreamEntry {
+  id: string;
+  /** its seqs still held in the buffer */
+  waiting: number;
+}
+
 export interface BufferedEntry {
   seq: number;
   kind: 'r' | 't';
-  /** results stream entry id */
-  id: string;
+  /** the results stream entry that holds it */
+  source: StreamEntry;
   /** the processor's output envelope (JSON), for results */
   body: string;
   /** when the sequencer read it */
@@ -14,7 +24,6 @@ export interface BufferedEntry {
 export interface RunItem {
   seq: number;
   kind: EmitKind;
-  id: string;
   entry: BufferedEntry | undefined;
 }
 
@@ -35,10 +44,14 @@ export class ReorderBuffer {
     return this.entries.size;
   }
 
-  /** Adds an entry; returns false when its seq is below `next` or already buffered. */
+  /**
+   * Adds an entry and counts it as waiting in its stream entry; returns false (and counts
+   * nothing) when its seq is below `next` or already buffered.
+   */
   add(entry: BufferedEntry): boolean {
     if (entry.seq < this.nextSeq || this.entries.has(entry.seq)) return false;
     this.entries.set(entry.seq, entry);
+    entry.source.waiting++;
     return true;
   }
 
@@ -52,31 +65,44 @@ export class ReorderBuffer {
     for (let seq = this.nextSeq; items.length < max; seq++) {
       const entry = this.entries.get(seq);
       if (!entry) break;
-      items.push({ seq, kind: entry.kind, id: entry.id, entry });
+      items.push({ seq, kind: entry.kind, entry });
     }
     return items;
   }
 
-  /** Moves `next` to `to`, forgetting everything below it; returns the dropped entries. */
-  advance(to: number): BufferedEntry[] {
-    const dropped: BufferedEntry[] = [];
-    if (to <= this.nextSeq) return dropped;
+  /**
+   * The stream entries that hold nothing else once `run` is emitted: the ones an emit of that
+   * run may delete.
+   */
+  drained(run: RunItem[]): string[] {
+    const count = new Map<StreamEntry, number>();
+    for (const item of run) if (item.entry) count.set(item.entry.source, (count.get(item.entry.source) ?? 0) + 1);
+    const ids: string[] = [];
+    for (const [source, n] of count) if (source.waiting === n) ids.push(source.id);
+    return ids;
+  }
+
+  /**
+   * Moves `next` to `to`, forgetting everything below it; returns the ids of stream entries
+   * left with no seq waiting.
+   */
+  advance(to: number): string[] {
+    const drained: string[] = [];
+    if (to <= this.nextSeq) return drained;
+    const forget = (seq: number, entry: BufferedEntry): void => {
+      this.entries.delete(seq);
+      if (--entry.source.waiting === 0) drained.push(entry.source.id);
+    };
     if (to - this.nextSeq < this.entries.size) {
       for (let seq = this.nextSeq; seq < to; seq++) {
         const entry = this.entries.get(seq);
-        if (entry) dropped.push(entry);
-        this.entries.delete(seq);
+        if (entry) forget(seq, entry);
       }
     } else {
-      for (const [seq, entry] of this.entries) {
-        if (seq < to) {
-          dropped.push(entry);
-          this.entries.delete(seq);
-        }
-      }
+      for (const [seq, entry] of this.entries) if (seq < to) forget(seq, entry);
     }
     this.nextSeq = to;
-    return dropped;
+    return drained;
   }
 
   clear(next: number): void {

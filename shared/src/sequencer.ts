@@ -3,7 +3,7 @@ import { FencedError, LeaseLostError } from './errors.js';
 import { LeaderLease, type Lease } from './leader.js';
 import { instanceId, type Logger } from './logger.js';
 import type { EmitItem, Partition } from './partition.js';
-import { ReorderBuffer, type BufferedEntry } from './reorder-buffer.js';
+import { ReorderBuffer, type BufferedEntry, type StreamEntry } from './reorder-buffer.js';
 import { delay, systemClock, type Clock } from './time.js';
 
 export interface SequencerSettings {
@@ -143,7 +143,12 @@ export class Sequencer {
       const entries = reply?.[0]?.[1];
       if (entries && entries.length > 0) lastId = this.take(buffer, entries);
     }
-    if (this.lease.signal.aborted && !this.abort.signal.aborted) throw this.lease.signal.reason ?? new LeaseLostError('lease lost');
+    // Say why leading stopped (run() logs it), unless this process is stopping.
+    if (!this.abort.signal.aborted) {
+      throw this.lease.signal.aborted
+        ? (this.lease.signal.reason ?? new LeaseLostError('lease lost'))
+        : new LeaseLostError('lease too close to expiry to emit (process paused or Redis slow)');
+    }
   }
 
   private leading(): boolean {
@@ -157,19 +162,29 @@ export class Sequencer {
     return Math.max(10, Math.min(readBlockMs, this.gapSince + gapTimeoutMs - this.clock()));
   }
 
-  /** Adds stream entries to the buffer; returns the last id read. */
+  /** Adds the seqs of stream entries to the buffer; returns the last id read. */
   private take(buffer: ReorderBuffer, entries: Array<[string, string[]]>): string {
     const now = this.clock();
     const stale: string[] = [];
     for (const [id, fields] of entries) {
-      const entry = parseEntry(id, fields, now);
-      if (!entry || !buffer.add(entry)) stale.push(id);
+      const source: StreamEntry = { id, waiting: 0 };
+      for (const entry of parseEntry(source, fields, now)) buffer.add(entry);
+      if (source.waiting === 0) stale.push(id);
     }
     if (stale.length > 0) {
       this.parts.logger.warn('dropping stream entries below next or unreadable', { count: stale.length });
-      void this.parts.partition.redis.xdel(this.parts.partition.keys.results, ...stale).catch(() => {});
+      this.drop(stale);
     }
     return entries[entries.length - 1]![0];
+  }
+
+  /**
+   * Deletes stream entries that hold no seq at or past next: emitted already, so deleting them
+   * outside the fenced emit is harmless. A failure leaves them for the next leader's rebuild.
+   */
+  private drop(ids: string[]): void {
+    const { partition } = this.parts;
+    void partition.redis.xdel(partition.keys.results, ...ids).catch(() => {});
   }
 
   private async emitReady(buffer: ReorderBuffer, fence: string): Promise<void> {
@@ -178,16 +193,15 @@ export class Sequencer {
       let run = buffer.run(settings.emitBatch);
       if (run.length === 0) {
         if (!(await this.gapExpired(buffer))) return;
-        run = [{ seq: buffer.next, kind: 's', id: '', entry: undefined }];
+        run = [{ seq: buffer.next, kind: 's', entry: undefined }];
       }
       if (!this.leading()) return;
       const now = this.clock();
       const items: EmitItem[] = run.map((item) => ({
         kind: item.kind,
-        id: item.id,
         body: item.kind === 'r' && item.entry ? withSequencedAt(item.entry, now) : '',
       }));
-      const result = await partition.emit(fence, buffer.next, items, now);
+      const result = await partition.emit(fence, buffer.next, items, now, buffer.drained(run));
       switch (result.kind) {
         case 'emitted': {
           for (const item of run) {
@@ -198,7 +212,7 @@ export class Sequencer {
               logger.warn('gap skipped: seq never arrived within GAP_TIMEOUT_MS', { seq: item.seq });
             }
           }
-          buffer.advance(result.next);
+          buffer.advance(result.next); // the entries it drains were deleted by the emit itself
           this.gapSince = undefined;
           break;
         }
@@ -206,7 +220,7 @@ export class Sequencer {
           throw new FencedError(fence);
         case 'stale-next':
           logger.warn('next moved under this leader; resynchronising', { expected: buffer.next, stored: result.next });
-          buffer.advance(result.next);
+          this.drop(buffer.advance(result.next));
           break;
         case 'not-a-gap':
           this.gapSince = undefined;
@@ -239,18 +253,20 @@ export class Sequencer {
   }
 }
 
-function parseEntry(id: string, fields: string[], now: number): BufferedEntry | undefined {
-  let seq: number | undefined;
-  let kind: string | undefined;
-  let body = '';
+/**
+ * The seqs of one results stream entry (fields seq -> output envelope, or "t" for a tombstone);
+ * unreadable fields are left out.
+ */
+function parseEntry(source: StreamEntry, fields: string[], now: number): BufferedEntry[] {
+  const entries: BufferedEntry[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {
+    const seq = Number(fields[i]);
     const value = fields[i + 1]!;
-    if (fields[i] === 's') seq = Number(value);
-    else if (fields[i] === 'k') kind = value;
-    else if (fields[i] === 'b') body = value;
+    if (!Number.isSafeInteger(seq) || seq < 1) continue;
+    if (value === 't') entries.push({ seq, kind: 't', source, body: '', sequencingAt: now });
+    else if (value.startsWith('{')) entries.push({ seq, kind: 'r', source, body: value, sequencingAt: now });
   }
-  if (seq === undefined || !Number.isSafeInteger(seq) || (kind !== 'r' && kind !== 't')) return undefined;
-  return { seq, kind, id, body, sequencingAt: now };
+  return entries;
 }
 
 /** Adds the sequencer's two timestamps to a processor's output envelope without re-parsing it. */

@@ -69,9 +69,10 @@ describe('failover (services as child processes)', function () {
     expect(leader, `a child holds fence ${fence}`).to.exist;
     await leader!.kill();
     const killedAt = Date.now();
+    // Dead, it emits no more: whatever moves next from here on is the new leader.
+    const nextAtKill = Number(await pipeline.redis.hget(meta, 'next'));
     // The second half arrives after the death: only a new leader can emit it.
     await pipeline.enqueue(1500, 1501);
-    const nextAtKill = Math.max(1501, Number(await pipeline.redis.hget(meta, 'next')));
     await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > nextAtKill, { timeoutMs: 10_000, intervalMs: 5, message: 'no emit after the leader died' });
     const failoverMs = Date.now() - killedAt;
     const newFence = await pipeline.redis.hget(meta, 'fence');
@@ -98,8 +99,8 @@ describe('failover (services as child processes)', function () {
     paused.signal('SIGSTOP');
     await pipeline.enqueue(1000, 1001);
     await waitFor(async () => (await pipeline.redis.hget(meta, 'fence')) !== fence, { timeoutMs: 10_000, message: 'no new leader while paused' });
-    const nextAtTakeover = Math.max(1001, Number(await pipeline.redis.hget(meta, 'next')));
-    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > nextAtTakeover, { timeoutMs: 10_000, message: 'new leader did not emit' });
+    // 1001..2000 arrived after the pause: only the new leader can have emitted them.
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) === 2001, { timeoutMs: 20_000, message: 'new leader did not emit everything while the old one was paused' });
     paused.signal('SIGCONT');
     await waitFor(() => paused.logged('leader lease lost') || paused.logged('leadership ended'), { timeoutMs: 10_000, message: 'resumed leader did not notice it lost the lease' });
     await pipeline.settled(2000);

@@ -140,7 +140,7 @@ describe('failure semantics', function () {
     await pipeline.enqueue(2);
     await pipeline.enqueue(3, 4);
     await pipeline.settled(2);
-    await waitFor(async () => (await pipeline.redis.xlen(pipeline.partition.keys.results)) === 3, { timeoutMs: 10_000 });
+    await waitFor(async () => (await pipeline.streamSeqs()) === 3, { timeoutMs: 10_000, message: 'results of 4..6 not in the stream' });
     // Longer than a gap timeout would have been, with the results of 4..6 buffered.
     await new Promise((r) => setTimeout(r, 1000));
     expect((await pipeline.output()).map((e) => e.seq)).to.deep.equal([1, 2]);
@@ -159,15 +159,14 @@ describe('failure semantics', function () {
     await pipeline.enqueue(1500);
     let maxStream = 0;
     let samples = 0;
-    const results = pipeline.partition.keys.results;
     const sampler = setInterval(() => {
-      void pipeline.redis.xlen(results).then((n) => {
+      void pipeline.streamSeqs().then((n) => {
         maxStream = Math.max(maxStream, n);
         samples++;
       });
     }, 5);
     try {
-      await waitFor(async () => (await pipeline.redis.xlen(results)) >= window - 1, { timeoutMs: 10_000, message: 'results never filled the window' });
+      await waitFor(async () => (await pipeline.streamSeqs()) >= window - 1, { timeoutMs: 10_000, message: 'results never filled the window' });
       await pipeline.settled(1500, 30_000);
     } finally {
       clearInterval(sampler);

@@ -1,7 +1,15 @@
 import { expect } from 'chai';
-import { ReorderBuffer, type BufferedEntry } from '@inorder/shared';
+import { ReorderBuffer, type BufferedEntry, type StreamEntry } from '@inorder/shared';
 
-const entry = (seq: number, kind: 'r' | 't' = 'r'): BufferedEntry => ({ seq, kind, id: `${seq}-0`, body: kind === 'r' ? `{"seq":${seq}}` : '', sequencingAt: 1000 + seq });
+const source = (id: string): StreamEntry => ({ id, waiting: 0 });
+/** A buffered seq; by default alone in a stream entry of its own ("<seq>-0"). */
+const entry = (seq: number, kind: 'r' | 't' = 'r', from: StreamEntry = source(`${seq}-0`)): BufferedEntry => ({
+  seq,
+  kind,
+  source: from,
+  body: kind === 'r' ? `{"seq":${seq}}` : '',
+  sequencingAt: 1000 + seq,
+});
 
 describe('ReorderBuffer', () => {
   it('starts empty at the given next', () => {
@@ -16,7 +24,9 @@ describe('ReorderBuffer', () => {
     for (const seq of [3, 1, 2, 5]) expect(buffer.add(entry(seq))).to.equal(true);
     const run = buffer.run(10);
     expect(run.map((i) => i.seq)).to.deep.equal([1, 2, 3]);
-    expect(run[0]).to.deep.equal({ seq: 1, kind: 'r', id: '1-0', entry: entry(1) });
+    expect(run[0]?.seq).to.equal(1);
+    expect(run[0]?.kind).to.equal('r');
+    expect(run[0]?.entry?.source.id).to.equal('1-0');
   });
 
   it('gives an empty run while next is missing, however much is buffered behind it', () => {
@@ -44,9 +54,47 @@ describe('ReorderBuffer', () => {
     const buffer = new ReorderBuffer(10);
     expect(buffer.add(entry(9))).to.equal(false);
     expect(buffer.add(entry(10))).to.equal(true);
-    expect(buffer.add({ ...entry(10), id: 'other' })).to.equal(false);
-    expect(buffer.run(10)[0]?.id).to.equal('10-0');
+    const other = source('other');
+    expect(buffer.add(entry(10, 'r', other))).to.equal(false);
+    expect(other.waiting, 'a refused seq is not counted in its stream entry').to.equal(0);
+    expect(buffer.run(10)[0]?.entry?.source.id).to.equal('10-0');
     expect(buffer.size).to.equal(1);
+  });
+
+  describe('stream entries holding several seqs', () => {
+    it('counts the seqs each stream entry has waiting', () => {
+      const buffer = new ReorderBuffer(1);
+      const a = source('a');
+      for (const seq of [1, 3, 5]) buffer.add(entry(seq, 'r', a));
+      expect(a.waiting).to.equal(3);
+    });
+
+    it('names as drained only the entries a run empties', () => {
+      const buffer = new ReorderBuffer(1);
+      const a = source('a');
+      const b = source('b');
+      const c = source('c');
+      buffer.add(entry(1, 'r', a));
+      buffer.add(entry(2, 'r', b));
+      buffer.add(entry(3, 't', a));
+      buffer.add(entry(4, 'r', b));
+      buffer.add(entry(5, 'r', c));
+      expect(buffer.drained(buffer.run(3))).to.deep.equal(['a']);
+      expect(buffer.drained(buffer.run(4)).sort()).to.deep.equal(['a', 'b']);
+      expect(buffer.drained(buffer.run(10)).sort()).to.deep.equal(['a', 'b', 'c']);
+      expect(buffer.drained([{ seq: 1, kind: 's', entry: undefined }])).to.deep.equal([]);
+    });
+
+    it('returns from advance the entries left with nothing waiting', () => {
+      const buffer = new ReorderBuffer(1);
+      const a = source('a');
+      const b = source('b');
+      for (const seq of [1, 2]) buffer.add(entry(seq, 'r', a));
+      for (const seq of [3, 9]) buffer.add(entry(seq, 'r', b));
+      expect(buffer.advance(4)).to.deep.equal(['a']);
+      expect(b.waiting).to.equal(1);
+      expect(buffer.advance(10)).to.deep.equal(['b']);
+    });
   });
 
   it('does not change when a run is read', () => {
@@ -58,11 +106,11 @@ describe('ReorderBuffer', () => {
   });
 
   describe('advance', () => {
-    it('moves next and forgets everything below it, returning what it dropped', () => {
+    it('moves next and forgets everything below it, returning the entries it drained', () => {
       const buffer = new ReorderBuffer(1);
       for (const seq of [1, 2, 3, 7, 8]) buffer.add(entry(seq));
       const dropped = buffer.advance(4);
-      expect(dropped.map((e) => e.seq)).to.deep.equal([1, 2, 3]);
+      expect(dropped).to.deep.equal(['1-0', '2-0', '3-0']);
       expect(buffer.next).to.equal(4);
       expect(buffer.size).to.equal(2);
       expect(buffer.has(3)).to.equal(false);
@@ -74,7 +122,7 @@ describe('ReorderBuffer', () => {
       const buffer = new ReorderBuffer(1);
       for (const seq of [2, 500, 1000, 2000]) buffer.add(entry(seq));
       const dropped = buffer.advance(1001);
-      expect(dropped.map((e) => e.seq).sort((a, b) => a - b)).to.deep.equal([2, 500, 1000]);
+      expect(dropped.sort()).to.deep.equal(['1000-0', '2-0', '500-0']);
       expect(buffer.size).to.equal(1);
       expect(buffer.has(2000)).to.equal(true);
       expect(buffer.next).to.equal(1001);
@@ -84,7 +132,7 @@ describe('ReorderBuffer', () => {
       const buffer = new ReorderBuffer(1);
       for (let seq = 1; seq <= 100; seq++) if (seq !== 2) buffer.add(entry(seq));
       const dropped = buffer.advance(4);
-      expect(dropped.map((e) => e.seq)).to.deep.equal([1, 3]);
+      expect(dropped).to.deep.equal(['1-0', '3-0']);
       expect(buffer.size).to.equal(97);
       expect(buffer.run(3).map((i) => i.seq)).to.deep.equal([4, 5, 6]);
     });

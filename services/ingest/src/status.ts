@@ -12,7 +12,7 @@ export interface PartitionStatus {
   claims: number;
   /** retries waiting for their backoff */
   retrying: number;
-  /** completed results and tombstones waiting in the results stream to be emitted */
+  /** entries of the results stream waiting to be emitted (each holds one processor batch) */
   resultsBacklog: number;
   /** the next seq the sequencer emits (strict); null before any service initialised the partition */
   nextSeq: number | null;

@@ -224,7 +224,7 @@ describe('ingest HTTP API: answers and errors', function () {
     await redis.set(k.leader, 'lock', 'PX', 5000);
     await redis.hset(k.batches, 'p1:1', '1,2');
     await redis.zadd(k.leases, Date.now() + 5000, 'p1:1');
-    await redis.xadd(k.results, '*', 's', '1', 'k', 'r', 'b', '{}');
+    await redis.xadd(k.results, '*', '1', '{}');
     await redis.rpush(k.dead, '{"seq":9}');
     const reply = await ingest.get(`/v1/pipelines/${pipeline}`);
     expect(reply.status).to.equal(200);

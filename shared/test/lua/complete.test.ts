@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Partition } from '@inorder/shared';
-import { envelopeRaw, fields, freshPartition, snapshot, useRedis } from '../support/lua.js';
+import { envelopeRaw, freshPartition, snapshot, useRedis } from '../support/lua.js';
 
 const NOW = 1_000_000;
 const LEASE = 5000;
@@ -17,17 +17,18 @@ describe('complete.lua', function () {
 
   const body = (seq: number): string => JSON.stringify({ seq, result: `r${seq}` });
 
-  async function stream(p: Partition): Promise<Array<Record<string, string>>> {
-    return (await fixture.redis.xrange(p.keys.results, '-', '+')).map(([, f]) => fields(f));
+  /** The results stream's entries, each as its flat field list (seq, body, seq, body, ...). */
+  async function stream(p: Partition): Promise<string[][]> {
+    return (await fixture.redis.xrange(p.keys.results, '-', '+')).map(([, f]) => f);
   }
 
   describe('ordered', () => {
-    it('appends each result to the results stream in call order and marks the seq done', async () => {
+    it('appends the call\'s results as one stream entry, in call order, and marks the seqs done', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(p, 't:1', 1, 2, 3);
       const ok = await p.complete([3, 1, 2].map((seq) => ({ seq, token: 't:1', body: body(seq) })), ['t:1']);
       expect(ok).to.deep.equal([true, true, true]);
-      expect(await stream(p)).to.deep.equal([3, 1, 2].map((seq) => ({ s: String(seq), k: 'r', b: body(seq) })));
+      expect(await stream(p)).to.deep.equal([[3, 1, 2].flatMap((seq) => [String(seq), body(seq)])]);
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: 'D', 2: 'D', 3: 'D' });
       expect(await fixture.redis.exists(p.keys.leases, p.keys.batches, p.keys.output)).to.equal(0);
     });
@@ -89,7 +90,7 @@ describe('complete.lua', function () {
       await fixture.redis.hset(p.keys.state, '2', 'Q|1');
       const ok = await p.complete([1, 2].map((seq) => ({ seq, token: 't:1', body: body(seq) })), ['t:1']);
       expect(ok).to.deep.equal([true, false]);
-      expect(await stream(p)).to.deep.equal([{ s: '1', k: 'r', b: body(1) }]);
+      expect(await stream(p)).to.deep.equal([['1', body(1)]]);
     });
 
     it('changes nothing when replayed', async () => {

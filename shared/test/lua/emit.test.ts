@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { EmitItem, Partition } from '@inorder/shared';
-import { envelopeRaw, fields, freshPartition, snapshot, useRedis } from '../support/lua.js';
+import { envelopeRaw, freshPartition, snapshot, useRedis } from '../support/lua.js';
 
 const NOW = 1_000_000;
 const LEASE = 5000;
@@ -12,7 +12,7 @@ describe('emit.lua', function () {
 
   /**
    * Walks seqs through claim and complete (results) or fail (tombstones), as processors do,
-   * and returns the results stream entry id of each seq.
+   * and returns the results stream entry id of each seq (one entry per complete or fail call).
    */
   async function settled(p: Partition, results: number[], tombstones: number[] = []): Promise<Map<number, string>> {
     const seqs = [...results, ...tombstones];
@@ -23,13 +23,17 @@ describe('emit.lua', function () {
     await p.complete(results.map((seq) => ({ seq, token, body: out(seq) })), []);
     await p.fail(tombstones.map((seq) => ({ seq, token, action: 'dead' as const, body: '{}' })), [token]);
     const ids = new Map<number, string>();
-    for (const [id, f] of await fixture.redis.xrange(p.keys.results, '-', '+')) ids.set(Number(fields(f).s), id);
+    for (const [id, f] of await fixture.redis.xrange(p.keys.results, '-', '+')) {
+      for (let i = 0; i < f.length; i += 2) ids.set(Number(f[i]), id);
+    }
     return ids;
   }
 
-  const result = (ids: Map<number, string>, seq: number): EmitItem => ({ kind: 'r', id: ids.get(seq)!, body: out(seq) });
-  const tombstone = (ids: Map<number, string>, seq: number): EmitItem => ({ kind: 't', id: ids.get(seq)!, body: '' });
-  const skip: EmitItem = { kind: 's', id: '', body: '' };
+  const result = (seq: number): EmitItem => ({ kind: 'r', body: out(seq) });
+  const tombstone: EmitItem = { kind: 't', body: '' };
+  const skip: EmitItem = { kind: 's', body: '' };
+  /** Every stream entry id, once. */
+  const all = (ids: Map<number, string>): string[] => [...new Set(ids.values())];
 
   async function leader(p: Partition, owner = 'leader'): Promise<string> {
     return (await p.fence(owner)).fence;
@@ -40,7 +44,7 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 2, 3]);
-      const reply = await p.emit(fence, 1, [1, 2, 3].map((s) => result(ids, s)), NOW);
+      const reply = await p.emit(fence, 1, [1, 2, 3].map((s) => result(s)), NOW, all(ids));
       expect(reply).to.deep.equal({ kind: 'emitted', next: 4 });
       expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([out(1), out(2), out(3)]);
       expect(await fixture.redis.hget(p.keys.meta, 'next')).to.equal('4');
@@ -54,9 +58,9 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 2, 3]);
-      expect(await p.emit(fence, 1, [result(ids, 1)], NOW)).to.deep.equal({ kind: 'emitted', next: 2 });
+      expect(await p.emit(fence, 1, [result(1)], NOW)).to.deep.equal({ kind: 'emitted', next: 2 });
       const left = await fixture.redis.xrange(p.keys.results, '-', '+');
-      expect(left.map(([id]) => id)).to.deep.equal([ids.get(2), ids.get(3)]);
+      expect(left.map(([id]) => id), 'the entry still holds 2 and 3').to.deep.equal([ids.get(1)]);
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 2: 'D', 3: 'D' });
     });
 
@@ -64,7 +68,7 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 3], [2]);
-      const reply = await p.emit(fence, 1, [result(ids, 1), tombstone(ids, 2), result(ids, 3)], NOW);
+      const reply = await p.emit(fence, 1, [result(1), tombstone, result(3)], NOW, all(ids));
       expect(reply).to.deep.equal({ kind: 'emitted', next: 4 });
       expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([out(1), out(3)]);
       expect(await fixture.redis.hget(p.keys.meta, 'emitted')).to.equal('2');
@@ -72,11 +76,20 @@ describe('emit.lua', function () {
       expect(await fixture.redis.exists(p.keys.state)).to.equal(0);
     });
 
+    it('deletes only the stream entries it is given', async () => {
+      const p = freshPartition(fixture.redis);
+      const fence = await leader(p);
+      const ids = await settled(p, [1], [2]);
+      expect(ids.get(1)).to.not.equal(ids.get(2));
+      expect(await p.emit(fence, 1, [result(1), tombstone], NOW, [ids.get(2)!])).to.deep.equal({ kind: 'emitted', next: 3 });
+      expect((await fixture.redis.xrange(p.keys.results, '-', '+')).map(([id]) => id)).to.deep.equal([ids.get(1)]);
+    });
+
     it('records a skipped gap with its time and counts it', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 3]);
-      const reply = await p.emit(fence, 1, [result(ids, 1), skip, result(ids, 3), skip], NOW + 7);
+      const reply = await p.emit(fence, 1, [result(1), skip, result(3), skip], NOW + 7);
       expect(reply).to.deep.equal({ kind: 'emitted', next: 5 });
       expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([out(1), out(3)]);
       expect(await fixture.redis.zrange(p.keys.skipped, 0, -1, 'WITHSCORES')).to.deep.equal(['2', String(NOW + 7), '4', String(NOW + 7)]);
@@ -88,8 +101,8 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 3]);
-      await p.emit(fence, 1, [result(ids, 1), skip], NOW);
-      await p.emit(fence, 3, [result(ids, 3), skip], NOW);
+      await p.emit(fence, 1, [result(1), skip], NOW);
+      await p.emit(fence, 3, [result(3), skip], NOW);
       expect(await fixture.redis.hmget(p.keys.meta, 'next', 'emitted', 'skipped')).to.deep.equal(['5', '2', '2']);
     });
 
@@ -97,7 +110,7 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis, { seqStart: 100 });
       const fence = await leader(p);
       const ids = await settled(p, [100]);
-      expect(await p.emit(fence, 100, [result(ids, 100)], NOW)).to.deep.equal({ kind: 'emitted', next: 101 });
+      expect(await p.emit(fence, 100, [result(100)], NOW)).to.deep.equal({ kind: 'emitted', next: 101 });
     });
 
     it('writes nothing for an empty run', async () => {
@@ -118,7 +131,7 @@ describe('emit.lua', function () {
       const before = await snapshot(fixture.redis, p);
       const reply = await fixture.redis.inorderEmit(
         p.keys.meta, p.keys.results, p.keys.output, p.keys.state, p.keys.skipped,
-        old, 1, NOW, 'r', ids.get(1)!, out(1), 's', '', '',
+        old, 1, NOW, 1, ids.get(1)!, 'r', out(1), 's', '',
       );
       expect(reply).to.deep.equal([-1, '1']);
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
@@ -130,8 +143,8 @@ describe('emit.lua', function () {
       expect(fence).to.equal('a:1');
       const ids = await settled(p, [1]);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit('b:1', 1, [result(ids, 1)], NOW)).to.deep.equal({ kind: 'fenced', next: 1 });
-      expect(await p.emit('a:2', 1, [result(ids, 1)], NOW)).to.deep.equal({ kind: 'fenced', next: 1 });
+      expect(await p.emit('b:1', 1, [result(1)], NOW, all(ids))).to.deep.equal({ kind: 'fenced', next: 1 });
+      expect(await p.emit('a:2', 1, [result(1)], NOW, all(ids))).to.deep.equal({ kind: 'fenced', next: 1 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
@@ -147,9 +160,9 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 2]);
-      await p.emit(fence, 1, [result(ids, 1)], NOW);
+      await p.emit(fence, 1, [result(1)], NOW);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit(fence, 1, [result(ids, 1), result(ids, 2)], NOW)).to.deep.equal({ kind: 'stale-next', next: 2 });
+      expect(await p.emit(fence, 1, [result(1), result(2)], NOW, all(ids))).to.deep.equal({ kind: 'stale-next', next: 2 });
       expect(await p.emit(fence, 3, [skip], NOW)).to.deep.equal({ kind: 'stale-next', next: 2 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
@@ -158,7 +171,7 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 2]);
-      const run = [result(ids, 1), result(ids, 2)];
+      const run = [result(1), result(2)];
       expect(await p.emit(fence, 1, run, NOW)).to.deep.equal({ kind: 'emitted', next: 3 });
       const after = await snapshot(fixture.redis, p);
       expect(await p.emit(fence, 1, run, NOW)).to.deep.equal({ kind: 'stale-next', next: 3 });
@@ -172,7 +185,7 @@ describe('emit.lua', function () {
       await fixture.redis.rpush(p.keys.input, envelopeRaw(3));
       await p.claim(1, 't:late', NOW, LEASE, 0);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit(fence, 1, [result(ids, 1), skip, skip], NOW)).to.deep.equal({ kind: 'not-a-gap', next: 1 });
+      expect(await p.emit(fence, 1, [result(1), skip, skip], NOW, all(ids))).to.deep.equal({ kind: 'not-a-gap', next: 1 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
   });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Partition } from '@inorder/shared';
-import { envelopeRaw, fields, freshPartition, snapshot, useRedis } from '../support/lua.js';
+import { envelopeRaw, freshPartition, snapshot, useRedis } from '../support/lua.js';
 
 const NOW = 1_000_000;
 const LEASE = 5000;
@@ -47,7 +47,7 @@ describe('fail.lua', function () {
       expect(await fixture.redis.lrange(p.keys.dead, 0, -1)).to.deep.equal([deadBody(2)]);
       expect(await fixture.redis.hget(p.keys.meta, 'dead')).to.equal('1');
       const entries = await fixture.redis.xrange(p.keys.results, '-', '+');
-      expect(entries.map(([, f]) => fields(f))).to.deep.equal([{ s: '2', k: 't' }]);
+      expect(entries.map(([, f]) => f)).to.deep.equal([['2', 't']]);
       expect(await fixture.redis.hget(p.keys.state, '2')).to.equal('D');
       expect(await fixture.redis.exists(p.keys.delayed)).to.equal(0);
     });

@@ -32,9 +32,9 @@ describe('fence.lua', function () {
   it('refuses the former leader\'s emits from the moment it is taken', async () => {
     const p = freshPartition(fixture.redis);
     const old = await p.fence('a');
-    expect(await p.emit(old.fence, old.next, [{ kind: 's', id: '', body: '' }], 1)).to.deep.equal({ kind: 'emitted', next: 2 });
+    expect(await p.emit(old.fence, old.next, [{ kind: 's', body: '' }], 1)).to.deep.equal({ kind: 'emitted', next: 2 });
     const current = await p.fence('b');
-    expect(await p.emit(old.fence, 2, [{ kind: 's', id: '', body: '' }], 2)).to.deep.equal({ kind: 'fenced', next: 2 });
-    expect(await p.emit(current.fence, 2, [{ kind: 's', id: '', body: '' }], 3)).to.deep.equal({ kind: 'emitted', next: 3 });
+    expect(await p.emit(old.fence, 2, [{ kind: 's', body: '' }], 2)).to.deep.equal({ kind: 'fenced', next: 2 });
+    expect(await p.emit(current.fence, 2, [{ kind: 's', body: '' }], 3)).to.deep.equal({ kind: 'emitted', next: 3 });
   });
 });

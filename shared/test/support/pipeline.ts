@@ -113,6 +113,12 @@ export class TestPipeline {
     return raw.map((r) => JSON.parse(r) as Record<string, unknown>);
   }
 
+  /** How many seqs the results stream holds (an entry holds one processor batch). */
+  async streamSeqs(): Promise<number> {
+    const entries = await this.redis.xrange(this.partition.keys.results, '-', '+');
+    return entries.reduce((n, [, fields]) => n + fields.length / 2, 0);
+  }
+
   /** Waits until output plus dead letters hold `count` entries. */
   async settled(count: number, timeoutMs = 30_000): Promise<void> {
     const k = this.partition.keys;
