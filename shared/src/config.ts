@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import type { ProcessorSettings } from './processor.js';
+import type { SequencerSettings } from './sequencer.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -96,31 +98,14 @@ export interface CommonConfig {
   logLevel: string;
 }
 
-export interface ProcessorConfig extends CommonConfig {
-  concurrency: number;
-  batchSize: number;
+/** The processor's settings plus those of the default handler. */
+export interface ProcessorConfig extends CommonConfig, ProcessorSettings {
   handler: string | undefined;
   workMs: number;
   failRate: number;
-  claimLeaseMs: number;
-  claimRenewMs: number;
-  handlerTimeoutMs: number;
-  maxRetries: number;
-  maxAgeMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  window: number;
-  shutdownGraceMs: number;
 }
 
-export interface SequencerConfig extends CommonConfig {
-  leaderLeaseMs: number;
-  leaderRenewMs: number;
-  leaderRetryMs: number;
-  emitBatch: number;
-  gapTimeoutMs: number;
-  readBlockMs: number;
-}
+export type SequencerConfig = CommonConfig & SequencerSettings;
 
 function parse<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
   // Empty strings count as unset, as in most shells' `VAR= cmd`.
