@@ -91,6 +91,7 @@ await runCli(spec, async (cleanup) => {
   out.line(renderPairs(rows));
   out.line('');
   if (group.ingest) {
+    out.line('  a pipeline takes its seqs from one source: the ingest numbers them (curl), or the producer does (burst); the first to write decides');
     out.line(`  submit:         curl -X POST http://127.0.0.1:${ingestPort}/v1/pipelines/${pipeline}/messages -H 'content-type: application/json' -d '{"payload":{"hello":"world"}}'`);
   }
   out.line(`  send a burst:   npm run burst -- --redis-url ${shownUrl} --pipeline ${pipeline} --count 1000 --work-ms ${env.WORK_MS ?? process.env.WORK_MS ?? 500}`);

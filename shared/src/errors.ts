@@ -55,3 +55,6 @@ export class FencedError extends InorderError {
     super(`emit refused: fence ${fence} is no longer current`);
   }
 }
+
+/** A partition takes seqs from one source: the ingest assigns them, or producers give their own. */
+export class SeqSourceError extends InorderError {}
