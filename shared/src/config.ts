@@ -85,7 +85,12 @@ export const sequencerEnvSchema = z
     if (c.LEADER_LEASE_MS < renew + 100) {
       ctx.addIssue({ code: 'custom', path: ['LEADER_RENEW_MS'], message: `must be at least 100 ms below LEADER_LEASE_MS (${c.LEADER_LEASE_MS})` });
     }
-  }, whenValid('LEADER_LEASE_MS', 'LEADER_RENEW_MS'));
+  }, whenValid('LEADER_LEASE_MS', 'LEADER_RENEW_MS'))
+  .superRefine((c, ctx) => {
+    if (c.ORDERING !== 'strict') {
+      ctx.addIssue({ code: 'custom', path: ['ORDERING'], message: 'must be strict: an unordered pipeline has no sequencer (its processors write the output)' });
+    }
+  }, whenValid('ORDERING'));
 
 export interface CommonConfig {
   redisUrl: string;

@@ -129,6 +129,13 @@ describe('config', () => {
       expect(variables(problems(loadSequencerConfig, { GAP_TIMEOUT_MS: 'soon' }))).to.deep.equal(['GAP_TIMEOUT_MS']);
     });
 
+    it('refuses a sequencer for an unordered pipeline', () => {
+      const error = problems(loadSequencerConfig, { ORDERING: 'none' });
+      expect(variables(error)).to.deep.equal(['ORDERING']);
+      expect(error.message).to.include('no sequencer');
+      expect(loadSequencerConfig({ ORDERING: 'strict' }).ordering).to.equal('strict');
+    });
+
     it('lists every bad variable in one error, one line each', () => {
       const error = problems(loadProcessorConfig, { CONCURRENCY: 'abc', BATCH_SIZE: '0', ORDERING: 'x', REDIS_URL: 'nope' });
       expect(variables(error)).to.deep.equal(['BATCH_SIZE', 'CONCURRENCY', 'ORDERING', 'REDIS_URL']);
