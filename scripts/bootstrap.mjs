@@ -3,6 +3,7 @@
 // `npm run demo` works on a fresh clone: installs dependencies when node_modules is missing,
 // builds when a build is missing or older than its sources, then runs
 // `node scripts/dist/<name>.js` with the remaining arguments and exits with its code.
+// `node scripts/bootstrap.mjs deps` only installs what is missing.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -84,6 +85,9 @@ if (!existsSync(join(root, 'node_modules'))) {
     process.exit(1);
   }
 }
+
+// `deps`: only the install step (npm test runs it first, then mocha on the sources).
+if (name === 'deps') process.exit(0);
 
 const target = join(root, 'scripts', 'dist', `${name}.js`);
 if (!existsSync(target) || needsBuild()) {
