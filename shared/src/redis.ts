@@ -1,5 +1,11 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { defineCommands } from './commands.js';
+
+/**
+ * A connection to a single Redis or to a Redis Cluster. Every key of a partition shares one
+ * hash tag and every script declares its keys, so the code needs nothing else to run on either.
+ */
+export type RedisClient = Redis | Cluster;
 
 export interface ConnectOptions {
   /** connection name shown by CLIENT LIST */
@@ -15,7 +21,7 @@ export interface ConnectOptions {
  * Opens a connection from a redis:// or rediss:// URL (password and db in the URL) with the
  * project's Lua commands defined. Reconnects forever with capped backoff.
  */
-export function connect(url: string, options: ConnectOptions = {}): Redis {
+export function connect(url: string, options: ConnectOptions = {}): RedisClient {
   const redisOptions: RedisOptions = {
     connectionName: options.name,
     maxRetriesPerRequest: options.failFast ? 0 : null,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { connect, keysFor } from '@inorder/shared';
+import { connect, keysFor, type RedisClient } from '@inorder/shared';
 
 /** The repository root (this file is scripts/src/lib/stack.ts or scripts/dist/lib/stack.js). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -225,7 +225,7 @@ export function redactUrl(url: string): string {
  * A connection for a one-shot script (verify, stats): fails fast with a clear message when the
  * server cannot be reached, instead of retrying forever as the services do.
  */
-export async function connectOnce(url: string): Promise<Redis> {
+export async function connectOnce(url: string): Promise<RedisClient> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : 200) });
   redis.on('error', () => {});
   try {
@@ -433,7 +433,7 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
       ? make('ingest', 1, { PORT: String(opts.ingestPort), HOST: '127.0.0.1', PIPELINES: baseEnv.PIPELINES ?? `${opts.pipeline}:strict` }, () => portOpen(opts.ingestPort!))
       : undefined;
   const all = [...processors, ...sequencers, ...(ingest ? [ingest] : [])];
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
 
   const group: ServiceGroup = {
     processors,
