@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import type { Redis } from 'ioredis';
-import { keysFor } from '@inorder/shared';
+import { keysFor, type RedisClient } from '@inorder/shared';
 import { startLocalRedis, type LocalRedis } from '../src/lib/stack.js';
 import { connectOnce } from '../src/lib/stack.js';
 import { checkSeqs, verifyPipeline } from '../src/lib/verify.js';
@@ -41,7 +40,7 @@ describe('verify', function () {
 
   describe('against Redis', function () {
     let server: LocalRedis;
-    let redis: Redis;
+    let redis: RedisClient;
 
     before(async () => {
       server = await startLocalRedis();

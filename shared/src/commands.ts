@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * The Lua scripts, one file per atomic step in ../lua (each with its KEYS/ARGV contract on
@@ -53,7 +53,7 @@ export function scriptSource(name: ScriptName): string {
   return source;
 }
 
-export function defineCommands(redis: Redis): void {
+export function defineCommands(redis: Redis | Cluster): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].numberOfKeys, lua: scriptSource(name) });
   }

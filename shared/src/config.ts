@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { redisUrlProblem } from './redis.js';
 import type { ProcessorSettings } from './processor.js';
 import type { SequencerSettings } from './sequencer.js';
 
@@ -8,11 +9,14 @@ type Env = Record<string, string | undefined>;
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 const limit = (fallback: number) => z.coerce.number().int().min(-1).default(fallback);
 
-const redisUrl = z
+/** redis:// or rediss:// for one Redis; redis+cluster:// or rediss+cluster:// for a Redis Cluster. */
+export const redisUrlSchema = z
   .string()
   .default('redis://127.0.0.1:6379')
-  .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://')
-  .refine((v) => URL.canParse(v), 'is not a valid URL');
+  .superRefine((v, ctx) => {
+    const problem = redisUrlProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /**
  * When a cross-field rule runs: even if other variables are bad (zod skips object refinements
@@ -26,7 +30,7 @@ function whenValid(...variables: string[]): { when: (payload: z.core.ParsePayloa
 
 /** Settings every service shares. */
 const commonShape = {
-  REDIS_URL: redisUrl,
+  REDIS_URL: redisUrlSchema,
   PIPELINE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -').default('default'),
   PARTITION: int(0, 0),
   KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be 1-50 characters of A-Z a-z 0-9 _ . -').default('inorder'),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { DeadLetter } from './envelope.js';
 import { InorderError } from './errors.js';
 import type { PartitionKeys } from './keys.js';
@@ -27,13 +27,13 @@ function parseRecord(raw: string, index: number): StoredDeadLetter {
 }
 
 /** Dead letters from `start` (0 = oldest), at most `count`. */
-export async function listDeadLetters(redis: Redis, keys: PartitionKeys, start = 0, count = 100): Promise<StoredDeadLetter[]> {
+export async function listDeadLetters(redis: RedisClient, keys: PartitionKeys, start = 0, count = 100): Promise<StoredDeadLetter[]> {
   const raws = await redis.lrange(keys.dead, start, start + count - 1);
   return raws.map((raw, i) => parseRecord(raw, start + i));
 }
 
 /** The dead letters of one seq (normally one; a late copy can add another), oldest first. */
-export async function findDeadLetters(redis: Redis, keys: PartitionKeys, seq: number): Promise<StoredDeadLetter[]> {
+export async function findDeadLetters(redis: RedisClient, keys: PartitionKeys, seq: number): Promise<StoredDeadLetter[]> {
   const found: StoredDeadLetter[] = [];
   for (let start = 0; ; start += SCAN_CHUNK) {
     const raws = await redis.lrange(keys.dead, start, start + SCAN_CHUNK - 1);
@@ -62,7 +62,7 @@ export interface RedriveOptions {
  * never use). Idempotent: a redrive interrupted between the submit and the removal, run again,
  * finds the same seq and enqueues nothing twice.
  */
-export async function redrive(redis: Redis, keys: PartitionKeys, seq: number, options: RedriveOptions): Promise<{ seq: number; duplicate: boolean }> {
+export async function redrive(redis: RedisClient, keys: PartitionKeys, seq: number, options: RedriveOptions): Promise<{ seq: number; duplicate: boolean }> {
   const [stored] = await findDeadLetters(redis, keys, seq);
   if (!stored) throw new RedriveError(`no dead letter for seq ${seq}`);
   const { record } = stored;
@@ -96,7 +96,7 @@ export async function redrive(redis: Redis, keys: PartitionKeys, seq: number, op
 }
 
 /** Removes one seq's dead letters, or all of them; returns how many were removed. */
-export async function purgeDeadLetters(redis: Redis, keys: PartitionKeys, seq?: number): Promise<number> {
+export async function purgeDeadLetters(redis: RedisClient, keys: PartitionKeys, seq?: number): Promise<number> {
   if (seq === undefined) {
     const count = await redis.llen(keys.dead);
     await redis.del(keys.dead);

@@ -1,5 +1,5 @@
 import { ExecutionError, Redlock, ResourceLockedError, type Lock } from '@sesamecare-oss/redlock';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { LeaseLostError } from './errors.js';
 import type { Logger } from './logger.js';
 import { systemClock, type Clock } from './time.js';
@@ -30,7 +30,7 @@ export class LeaderLease implements Lease {
   private extending = false;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly key: string,
     private readonly settings: LeaseSettings,
     private readonly logger: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { keysFor, type PartitionKeys } from './keys.js';
 import { LayoutError, SeqSourceError } from './errors.js';
 import { registerPipeline } from './registry.js';
@@ -62,7 +62,7 @@ export class Partition {
   readonly keys: PartitionKeys;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly pipeline: string,
     readonly partition: number,
     readonly options: { prefix?: string; ordering?: Ordering; seqStart?: number } = {},

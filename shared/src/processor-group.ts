@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Handler } from './handler.js';
 import type { Logger } from './logger.js';
 import { Partition } from './partition.js';
@@ -7,9 +7,9 @@ import { listPipelines } from './registry.js';
 
 export interface ProcessorGroupParts {
   /** shared by every pipeline's processor for its Lua calls */
-  redis: Redis;
+  redis: RedisClient;
   /** opens one more connection: each pipeline's processor blocks on one of its own */
-  connect: () => Redis;
+  connect: () => RedisClient;
   /** a pipeline name pattern: `*` matches any run of characters, e.g. `events-*` */
   pattern: string;
   prefix?: string;
@@ -31,7 +31,7 @@ export function matchesPattern(pattern: string, name: string): boolean {
  * event API's `events-<type>` pipelines, made on first use).
  */
 export class ProcessorGroup {
-  private readonly processors = new Map<string, { processor: Processor; blocking: Redis }>();
+  private readonly processors = new Map<string, { processor: Processor; blocking: RedisClient }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private discovering: Promise<void> = Promise.resolve();

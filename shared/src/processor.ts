@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { backoffMs } from './backoff.js';
 import { parseEnvelope, serializeEnvelope, type DeadLetter, type DeadLetterReason, type Envelope } from './envelope.js';
 import { HandlerTimeoutError } from './errors.js';
@@ -26,7 +26,7 @@ export interface ProcessorSettings {
 export interface ProcessorParts {
   partition: Partition;
   /** a connection of its own: blocking waits for input run on it */
-  blocking: Redis;
+  blocking: RedisClient;
   handler: Handler;
   settings: ProcessorSettings;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { EnvelopeError } from './errors.js';
 import { makeEnvelope, serializeEnvelope, type NewMessage } from './envelope.js';
 import { PRIORITY_MAX, PRIORITY_MIN } from './keys.js';
@@ -22,7 +22,7 @@ export interface EnqueueTarget {
  * Throws EnvelopeError before writing anything if any message is invalid. Each chunk of
  * 1,900 messages is written atomically.
  */
-export async function enqueue(redis: Redis, target: EnqueueTarget, messages: NewMessage[], now = Date.now()): Promise<number> {
+export async function enqueue(redis: RedisClient, target: EnqueueTarget, messages: NewMessage[], now = Date.now()): Promise<number> {
   const ordering = target.ordering ?? (await getPipeline(redis, target.pipeline, target.prefix))?.ordering ?? 'strict';
   const partition = new Partition(redis, target.pipeline, target.partition ?? 0, { prefix: target.prefix, ordering });
   const entries = messages.map((m) => {

@@ -1,5 +1,11 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { defineCommands } from './commands.js';
+
+/**
+ * A connection to a single Redis or to a Redis Cluster. Every key of a partition shares one
+ * hash tag and every script declares its keys, so the code needs nothing else to run on either.
+ */
+export type RedisClient = Redis | Cluster;
 
 export interface ConnectOptions {
   /** connection name shown by CLIENT LIST */
@@ -11,22 +17,106 @@ export interface ConnectOptions {
   failFast?: boolean;
 }
 
+/** A cluster seed node: any node of the cluster, or a managed service's configuration endpoint. */
+export interface ClusterSeed {
+  host: string;
+  port: number;
+}
+
+export interface ClusterUrl {
+  seeds: ClusterSeed[];
+  tls: boolean;
+  username: string | undefined;
+  password: string | undefined;
+}
+
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/?$/;
+
+/** True for a redis+cluster:// or rediss+cluster:// URL. */
+export function isClusterUrl(url: string): boolean {
+  return /^rediss?\+cluster:\/\//.test(url);
+}
+
 /**
- * Opens a connection from a redis:// or rediss:// URL (password and db in the URL) with the
- * project's Lua commands defined. Reconnects forever with capped backoff.
+ * Parses `redis+cluster://[user:password@]host:port[,host:port...]` (rediss+cluster:// for TLS).
+ * Throws a RangeError saying what is wrong. A cluster has no databases, so no /db path.
  */
-export function connect(url: string, options: ConnectOptions = {}): Redis {
+export function parseClusterUrl(url: string): ClusterUrl {
+  const match = CLUSTER_URL.exec(url);
+  if (!match) throw new RangeError('must be redis+cluster://[user:password@]host:port[,host:port...] (rediss+cluster:// for TLS), without a /db path');
+  const [, scheme, credentials, hosts] = match;
+  const seeds = hosts!.split(',').map((seed) => {
+    const at = seed.lastIndexOf(':');
+    const host = at > 0 ? seed.slice(0, at) : seed;
+    const port = at > 0 ? Number(seed.slice(at + 1)) : 6379;
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`seed node "${seed}" is not host:port`);
+    return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
+  });
+  let username: string | undefined;
+  let password: string | undefined;
+  if (credentials !== undefined) {
+    const colon = credentials.indexOf(':');
+    username = decodeURIComponent(colon >= 0 ? credentials.slice(0, colon) : credentials) || undefined;
+    password = colon >= 0 ? decodeURIComponent(credentials.slice(colon + 1)) || undefined : undefined;
+  }
+  return { seeds, tls: scheme === 'rediss', username, password };
+}
+
+/** Why a REDIS_URL cannot be used, or undefined when it can (the config schemas ask this). */
+export function redisUrlProblem(url: string): string | undefined {
+  if (isClusterUrl(url)) {
+    try {
+      parseClusterUrl(url);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  if (!/^rediss?:\/\//.test(url)) return 'must start with redis://, rediss://, redis+cluster:// or rediss+cluster://';
+  if (!URL.canParse(url)) return 'is not a valid URL';
+  return undefined;
+}
+
+const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+
+/**
+ * Opens a connection with the project's Lua commands defined, and reconnects forever with capped
+ * backoff. A redis:// or rediss:// URL (password and db in the URL) opens a single-node
+ * connection; redis+cluster:// or rediss+cluster:// opens a Redis Cluster client that discovers
+ * every node from the seeds and follows MOVED/ASK redirections and failovers.
+ */
+export function connect(url: string, options: ConnectOptions = {}): RedisClient {
   const redisOptions: RedisOptions = {
     connectionName: options.name,
     maxRetriesPerRequest: options.failFast ? 0 : null,
     enableOfflineQueue: !options.failFast,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy: backoff,
     reconnectOnError: (err) => err.message.startsWith('READONLY') || err.message.startsWith('LOADING'),
   };
-  const redis = new Redis(url, redisOptions);
+  const redis = isClusterUrl(url) ? connectCluster(url, redisOptions, options) : new Redis(url, redisOptions);
   // Connection errors are reported through the reconnect cycle; without a listener Node prints
   // them as unhandled 'error' events.
   redis.on('error', () => {});
   defineCommands(redis);
   return redis;
+}
+
+function connectCluster(url: string, redisOptions: RedisOptions, options: ConnectOptions): Cluster {
+  const { seeds, tls, username, password } = parseClusterUrl(url);
+  const clusterOptions: ClusterOptions = {
+    // The cluster client reconnects as a whole (its node connections never retry on their own).
+    clusterRetryStrategy: backoff,
+    enableOfflineQueue: !options.failFast,
+    redisOptions: {
+      connectionName: redisOptions.connectionName,
+      maxRetriesPerRequest: redisOptions.maxRetriesPerRequest,
+      reconnectOnError: redisOptions.reconnectOnError,
+      username,
+      password,
+      ...(tls ? { tls: {} } : {}),
+    },
+    // With TLS, connect by the name the certificate carries (ElastiCache), not a resolved address.
+  };
+  if (tls) clusterOptions.dnsLookup = (address, callback) => callback(null, address);
+  return new Cluster(seeds, clusterOptions);
 }

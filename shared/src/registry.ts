@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import { InorderError } from './errors.js';
 import { assertPipelineName, registryKey } from './keys.js';
@@ -24,7 +24,7 @@ export class PipelineConflictError extends InorderError {
  * PipelineConflictError when it exists with another ordering.
  */
 export async function registerPipeline(
-  redis: Redis,
+  redis: RedisClient,
   name: string,
   wanted: { ordering: 'strict' | 'none'; partitions?: number },
   prefix = 'inorder',
@@ -40,12 +40,12 @@ export async function registerPipeline(
   return { settings: existing, created: false };
 }
 
-export async function getPipeline(redis: Redis, name: string, prefix = 'inorder'): Promise<PipelineSettings | undefined> {
+export async function getPipeline(redis: RedisClient, name: string, prefix = 'inorder'): Promise<PipelineSettings | undefined> {
   const raw = await redis.hget(registryKey(prefix), name);
   return raw === null ? undefined : pipelineSettingsSchema.parse(JSON.parse(raw));
 }
 
-export async function listPipelines(redis: Redis, prefix = 'inorder'): Promise<Map<string, PipelineSettings>> {
+export async function listPipelines(redis: RedisClient, prefix = 'inorder'): Promise<Map<string, PipelineSettings>> {
   const all = await redis.hgetall(registryKey(prefix));
   return new Map(Object.entries(all).map(([name, raw]) => [name, pipelineSettingsSchema.parse(JSON.parse(raw))]));
 }

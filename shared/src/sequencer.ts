@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { FencedError, LeaseLostError } from './errors.js';
 import { LeaderLease, type Lease } from './leader.js';
 import { instanceId, type Logger } from './logger.js';
@@ -18,7 +18,7 @@ export interface SequencerSettings {
 export interface SequencerParts {
   partition: Partition;
   /** a connection of its own: blocking stream reads run on it */
-  blocking: Redis;
+  blocking: RedisClient;
   settings: SequencerSettings;
   logger: Logger;
   owner?: string;

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { ConfigError, HandlerLoadError, LayoutError } from './errors.js';
 import { PipelineConflictError } from './registry.js';
 import type { Logger } from './logger.js';
@@ -8,7 +8,7 @@ export interface RunningService {
   /** stops the work gracefully; resolves when it is safe to close the connections */
   stop(): Promise<void>;
   /** connections to close after stop */
-  connections: Redis[];
+  connections: RedisClient[];
   /** checked by /readyz */
   ready?: () => Promise<boolean>;
   healthPort?: number | undefined;
@@ -60,7 +60,7 @@ export async function runService(logger: Logger, start: () => Promise<RunningSer
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-/** GET /healthz: the process is up. GET /readyz: Redis answers. */
+/** GET /healthz: the process is up. GET /readyz: RedisClient answers. */
 export function serveHealth(port: number, ready: () => Promise<boolean> = async () => true): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -77,7 +77,7 @@ export function serveHealth(port: number, ready: () => Promise<boolean> = async 
 }
 
 /** Resolves true when Redis answers PING within `timeoutMs`. */
-export async function redisReady(redis: Redis, timeoutMs = 1000): Promise<boolean> {
+export async function redisReady(redis: RedisClient, timeoutMs = 1000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
   try {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { parseEnvelopeObject } from './envelope.js';
 import { EnvelopeError, InorderError, LayoutError } from './errors.js';
 import { PRIORITY_MAX, PRIORITY_MIN, type PartitionKeys } from './keys.js';
@@ -51,7 +51,7 @@ export class SubmitBatchError extends InorderError {}
  * priority queue (none). All or nothing.
  */
 export async function submit(
-  redis: Redis,
+  redis: RedisClient,
   keys: PartitionKeys,
   messages: readonly SubmitMessage[],
   options: SubmitOptions,

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inorder/shared';
 import { Queue } from 'bullmq';
 import type { Output } from './cli.js';
 import { countInversions, round } from './bench-metrics.js';
@@ -17,7 +17,7 @@ import { ROOT, RUNNING_FROM_SOURCE } from './stack.js';
 const ADD_CHUNK = 2000;
 
 export interface BullmqBenchOptions {
-  redis: Redis;
+  redis: RedisClient;
   redisUrl: string;
   out: Output;
   /** BullMQ's removeOnComplete: false keeps every completed job (BullMQ's default) */

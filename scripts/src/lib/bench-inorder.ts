@@ -4,8 +4,7 @@
  * the last result appended to the ordered output (its sequencedAt).
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { enqueue, keysFor, type NewMessage } from '@inorder/shared';
+import { enqueue, keysFor, type NewMessage, type RedisClient } from '@inorder/shared';
 import type { Output } from './cli.js';
 import { countInversions, round } from './bench-metrics.js';
 import { CpuMeter, commandsPerMessage, waitForCount, type RunMeasure, type Workload } from './bench-run.js';
@@ -13,7 +12,7 @@ import { startServices } from './stack.js';
 import { readList, verifyPipeline } from './verify.js';
 
 export interface InorderBenchOptions {
-  redis: Redis;
+  redis: RedisClient;
   redisUrl: string;
   out: Output;
   /** extra service settings (BATCH_SIZE, EMIT_BATCH ...) */

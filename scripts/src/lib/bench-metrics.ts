@@ -4,7 +4,7 @@
  * CPU time of the client processes (from /proc on Linux).
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inorder/shared';
 
 export interface OrderCheck {
   /** pairs (i < j) whose seqs are in the wrong order: 0 means the order was kept exactly */
@@ -55,7 +55,7 @@ export function parseInfo(text: string): Map<string, string> {
 }
 
 /** The server's CPU time so far (used_cpu_sys + used_cpu_user), in microseconds. */
-export async function redisCpuUs(redis: Redis): Promise<number> {
+export async function redisCpuUs(redis: RedisClient): Promise<number> {
   const info = parseInfo(await redis.info('cpu'));
   const seconds = Number(info.get('used_cpu_sys') ?? 0) + Number(info.get('used_cpu_user') ?? 0);
   return Math.round(seconds * 1e6);
@@ -68,7 +68,7 @@ export interface CommandStat {
 }
 
 /** INFO commandstats since the last CONFIG RESETSTAT; commands called from Lua count too. */
-export async function commandStats(redis: Redis): Promise<CommandStat[]> {
+export async function commandStats(redis: RedisClient): Promise<CommandStat[]> {
   const stats: CommandStat[] = [];
   for (const [key, value] of parseInfo(await redis.info('commandstats'))) {
     if (!key.startsWith('cmdstat_')) continue;

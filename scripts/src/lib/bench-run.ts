@@ -3,7 +3,7 @@
  * then times from the first enqueue to the last completion (inorder: the last result appended to
  * the ordered output; BullMQ: the last job completed), reading Redis CPU before and after.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inorder/shared';
 import type { Progress } from './cli.js';
 import { commandStats, perMessage, processCpuUs, redisCpuUs, round, type CommandStat, type OrderCheck } from './bench-metrics.js';
 
@@ -42,14 +42,14 @@ export interface RunMeasure {
 /** Snapshot of Redis and worker CPU at the start of the timed part. */
 export class CpuMeter {
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly redisStart: number,
     private readonly pids: Record<string, number | undefined>,
     private readonly procStart: Record<string, number | undefined>,
   ) {}
 
   /** Resets INFO commandstats and reads the counters. */
-  static async start(redis: Redis, pids: Record<string, number | undefined>): Promise<CpuMeter> {
+  static async start(redis: RedisClient, pids: Record<string, number | undefined>): Promise<CpuMeter> {
     await redis.config('RESETSTAT');
     const procStart = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuUs(pid)]));
     return new CpuMeter(redis, await redisCpuUs(redis), pids, procStart);

@@ -5,8 +5,7 @@
  * verification and per-stage latency.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { connect, enqueue, keysFor, type NewMessage, type PartitionKeys } from '@inorder/shared';
+import { connect, enqueue, keysFor, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
 import { Cleanup, Output, formatDuration, formatInt, renderPairs } from './cli.js';
 import { redactUrl, startLocalRedis, startServices, type LocalRedis, type ServiceGroup } from './stack.js';
 import { computeStats, parseTimestamps, renderStatsTable, renderThroughput, type PipelineStats, type Percentiles, type Stage, type Timestamps } from './stats.js';
@@ -50,7 +49,7 @@ export interface BurstContext {
   services: ServiceGroup | undefined;
   pipeline: string;
   keys: PartitionKeys;
-  client: Redis;
+  client: RedisClient;
 }
 
 export type LatencySummary = Record<Stage, Percentiles>;
@@ -105,13 +104,13 @@ export function idealMs(count: number, processors: number, concurrency: number, 
 }
 
 /** Output entries, dead letters and skips so far. */
-async function settledCount(client: Redis, keys: PartitionKeys): Promise<number> {
+async function settledCount(client: RedisClient, keys: PartitionKeys): Promise<number> {
   const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.zcard(keys.skipped)]);
   return output + dead + skipped;
 }
 
 /** Latest dead-letter time (the output's latest sequencedAt comes from the stats). */
-async function lastDeadAt(client: Redis, keys: PartitionKeys): Promise<number | undefined> {
+async function lastDeadAt(client: RedisClient, keys: PartitionKeys): Promise<number | undefined> {
   const raw = await client.lrange(keys.dead, -1, -1);
   try {
     const deadAt = raw[0] ? (JSON.parse(raw[0]) as { deadAt?: unknown }).deadAt : undefined;
@@ -121,7 +120,7 @@ async function lastDeadAt(client: Redis, keys: PartitionKeys): Promise<number | 
   }
 }
 
-async function enqueueRange(client: Redis, target: { pipeline: string; partition: number; prefix: string }, from: number, count: number): Promise<void> {
+async function enqueueRange(client: RedisClient, target: { pipeline: string; partition: number; prefix: string }, from: number, count: number): Promise<void> {
   const CHUNK = 10_000;
   for (let start = from; start < from + count; start += CHUNK) {
     const messages: NewMessage[] = [];
@@ -131,7 +130,7 @@ async function enqueueRange(client: Redis, target: { pipeline: string; partition
 }
 
 /** Picks the first seq for a run on an existing pipeline, refusing one that still has work in it. */
-async function firstSeq(client: Redis, keys: PartitionKeys, pipeline: string, from: number | undefined): Promise<number> {
+async function firstSeq(client: RedisClient, keys: PartitionKeys, pipeline: string, from: number | undefined): Promise<number> {
   const backlog = await readBacklog(client, keys);
   if (from !== undefined) return from;
   const busy = backlog.input + backlog.inFlight + backlog.results;
@@ -236,7 +235,7 @@ async function waitForLeader(group: ServiceGroup, timeoutMs: number): Promise<{ 
 }
 
 interface WaitParts {
-  client: Redis;
+  client: RedisClient;
   keys: PartitionKeys;
   services: ServiceGroup | undefined;
   out: Output;

@@ -15,13 +15,13 @@
  *   redis-restart   stop redis-server (SIGTERM: the append-only file is complete) and start it
  *                   on the same port. Recovered when `next` moved past its value before the stop.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inorder/shared';
 import type { PartitionKeys } from '@inorder/shared';
 import type { FaultKind, PlannedFault } from './chaos-plan.js';
 import type { LocalRedis, ServiceGroup, ServiceHandle } from './stack.js';
 
 export interface FaultContext {
-  client: Redis;
+  client: RedisClient;
   keys: PartitionKeys;
   services: ServiceGroup;
   localRedis: LocalRedis | undefined;
@@ -180,7 +180,7 @@ async function clientKill(ctx: FaultContext): Promise<FaultResult> {
 
 async function redisRestart(ctx: FaultContext): Promise<FaultResult> {
   const server = ctx.localRedis;
-  if (!server) return result(ctx, 'redis-restart', Date.now(), 'skipped: Redis is not the throwaway server', null, { skipped: true });
+  if (!server) return result(ctx, 'redis-restart', Date.now(), 'skipped: RedisClient is not the throwaway server', null, { skipped: true });
   const before = await meta(ctx);
   const at = Date.now();
   await server.restart();

@@ -5,8 +5,7 @@
  * bounded wait until every message is accounted for, and verification.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { connect, enqueue, keysFor, type NewMessage, type PartitionKeys } from '@inorder/shared';
+import { connect, enqueue, keysFor, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
 import { type Cleanup, type Output, formatInt } from './cli.js';
 import { hasTimestamps, type Timestamps } from './report-series.js';
 import { redactUrl, startLocalRedis, startServices, type LocalRedis, type ServiceGroup } from './stack.js';
@@ -51,7 +50,7 @@ export interface Sample {
 
 export interface RunContext {
   spec: RunSpec;
-  client: Redis;
+  client: RedisClient;
   redisUrl: string;
   localRedis: LocalRedis | undefined;
   services: ServiceGroup | undefined;
@@ -97,7 +96,7 @@ export function loadTotal(load: LoadSpec): number {
  * Sends `total` messages from seq `from`: all at once (burst), or at `rate` per second in ticks
  * of 20 ms. A tick that falls behind (Redis down) sends the backlog on the next; bounded by count.
  */
-async function runLoad(client: Redis, target: { pipeline: string }, load: LoadSpec, from: number, state: { sent: number }): Promise<void> {
+async function runLoad(client: RedisClient, target: { pipeline: string }, load: LoadSpec, from: number, state: { sent: number }): Promise<void> {
   const total = loadTotal(load);
   const started = Date.now();
   while (state.sent < total) {
@@ -112,18 +111,18 @@ async function runLoad(client: Redis, target: { pipeline: string }, load: LoadSp
   }
 }
 
-async function sample(client: Redis, keys: PartitionKeys, t: number, sent: number): Promise<Sample> {
+async function sample(client: RedisClient, keys: PartitionKeys, t: number, sent: number): Promise<Sample> {
   const [input, inFlight, results, output] = await Promise.all([client.llen(keys.input), client.hlen(keys.state), client.xlen(keys.results), client.llen(keys.output)]);
   return { t, input, inFlight, results, output, sent };
 }
 
-async function settled(client: Redis, keys: PartitionKeys): Promise<number> {
+async function settled(client: RedisClient, keys: PartitionKeys): Promise<number> {
   const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.zcard(keys.skipped)]);
   return output + dead + skipped;
 }
 
 /** The first seq to send: the partition's next, refusing a pipeline that still has work in it. */
-async function firstSeq(client: Redis, keys: PartitionKeys, pipeline: string): Promise<number> {
+async function firstSeq(client: RedisClient, keys: PartitionKeys, pipeline: string): Promise<number> {
   const backlog = await readBacklog(client, keys);
   const busy = backlog.input + backlog.inFlight + backlog.results;
   if (busy > 0) throw new Error(`pipeline ${pipeline} still has ${busy} messages in flight; wait for them or use another --pipeline`);
@@ -217,7 +216,7 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
 }
 
 /** Waits until output + dead letters + skips reach `target`; false on a timeout or a stall. */
-async function waitForDrain(client: Redis, keys: PartitionKeys, target: number, timeoutMs: number, stallMs: number, out: Output): Promise<boolean> {
+async function waitForDrain(client: RedisClient, keys: PartitionKeys, target: number, timeoutMs: number, stallMs: number, out: Output): Promise<boolean> {
   const started = Date.now();
   let last = -1;
   let movedAt = started;

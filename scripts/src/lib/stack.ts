@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { connect, keysFor } from '@inorder/shared';
+import { connect, isClusterUrl, keysFor, type RedisClient } from '@inorder/shared';
 
 /** The repository root (this file is scripts/src/lib/stack.ts or scripts/dist/lib/stack.js). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -217,7 +217,8 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString().replace(/\/$/, '');
   } catch {
-    return url;
+    // e.g. a cluster URL with several seeds, which URL cannot parse
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   }
 }
 
@@ -225,7 +226,8 @@ export function redactUrl(url: string): string {
  * A connection for a one-shot script (verify, stats): fails fast with a clear message when the
  * server cannot be reached, instead of retrying forever as the services do.
  */
-export async function connectOnce(url: string): Promise<Redis> {
+export async function connectOnce(url: string): Promise<RedisClient> {
+  if (isClusterUrl(url)) return connectClusterOnce(url);
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : 200) });
   redis.on('error', () => {});
   try {
@@ -234,6 +236,24 @@ export async function connectOnce(url: string): Promise<Redis> {
   } catch (cause) {
     redis.disconnect();
     throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(cause as Error).message}`, { cause });
+  }
+  return redis;
+}
+
+/** connectOnce for a Redis Cluster: the first PING must answer within 5 s (slots discovered). */
+async function connectClusterOnce(url: string): Promise<RedisClient> {
+  const redis = connect(url, { name: 'inorder-scripts' });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 5000 ms')), 5000))),
+    ]);
+  } catch (cause) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(cause as Error).message}`, { cause });
+  } finally {
+    clearTimeout(timer);
   }
   return redis;
 }
@@ -433,7 +453,7 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
       ? make('ingest', 1, { PORT: String(opts.ingestPort), HOST: '127.0.0.1', PIPELINES: baseEnv.PIPELINES ?? `${opts.pipeline}:strict` }, () => portOpen(opts.ingestPort!))
       : undefined;
   const all = [...processors, ...sequencers, ...(ingest ? [ingest] : [])];
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
 
   const group: ServiceGroup = {
     processors,

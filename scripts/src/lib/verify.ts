@@ -3,8 +3,7 @@
  * the output list, the dead-letter list or the skipped set, and the output in strictly
  * increasing seq order.
  */
-import type { Redis } from 'ioredis';
-import { keysFor, type PartitionKeys } from '@inorder/shared';
+import { keysFor, type PartitionKeys, type RedisClient } from '@inorder/shared';
 
 /** How many entries one LRANGE reads: keeps each reply small on a big output list. */
 const READ_CHUNK = 10_000;
@@ -153,7 +152,7 @@ export function checkSeqs(found: FoundSeqs, expected: Expected): Omit<VerifyResu
 }
 
 /** Reads a whole list in chunks. */
-export async function readList(redis: Redis, key: string): Promise<string[]> {
+export async function readList(redis: RedisClient, key: string): Promise<string[]> {
   const all: string[] = [];
   for (let start = 0; ; start += READ_CHUNK) {
     const chunk = await redis.lrange(key, start, start + READ_CHUNK - 1);
@@ -188,7 +187,7 @@ export function deadLetterSeq(raw: string): number | undefined {
   return undefined;
 }
 
-export async function readBacklog(redis: Redis, keys: PartitionKeys): Promise<Backlog> {
+export async function readBacklog(redis: RedisClient, keys: PartitionKeys): Promise<Backlog> {
   const [input, inFlight, results, next] = await Promise.all([
     redis.llen(keys.input),
     redis.hlen(keys.state),
@@ -203,12 +202,12 @@ export async function readBacklog(redis: Redis, keys: PartitionKeys): Promise<Ba
  * them against the expected seqs. `outputEntries` hands back the raw output for callers that
  * also compute latency from it.
  */
-export async function verifyPipeline(redis: Redis, target: VerifyTarget): Promise<VerifyResult> {
+export async function verifyPipeline(redis: RedisClient, target: VerifyTarget): Promise<VerifyResult> {
   return (await verifyPipelineWithOutput(redis, target)).result;
 }
 
 /** verifyPipeline, also returning the raw output entries it read (for stats). */
-export async function verifyPipelineWithOutput(redis: Redis, target: VerifyTarget): Promise<{ result: VerifyResult; output: string[] }> {
+export async function verifyPipelineWithOutput(redis: RedisClient, target: VerifyTarget): Promise<{ result: VerifyResult; output: string[] }> {
   const partition = target.partition ?? 0;
   const keys = keysFor(target.pipeline, partition, target.prefix);
   const [output, dead, skipped, backlog] = await Promise.all([

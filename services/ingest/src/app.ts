@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { redisReady, type Logger } from '@inorder/shared';
+import { redisReady, type Logger, type RedisClient } from '@inorder/shared';
 import { ApiKeys } from './auth.js';
 import type { IngestConfig } from './config.js';
 import { RedisUnavailableError, RequestError } from './errors.js';
@@ -20,7 +19,7 @@ declare module 'fastify' {
 
 /** What the routes share. */
 export interface IngestContext {
-  redis: Redis;
+  redis: RedisClient;
   config: IngestConfig;
   logger: Logger;
   directory: PipelineDirectory;
@@ -41,7 +40,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
  * Builds the ingest's HTTP app on a given Redis connection (one made with `failFast`, so a
  * request fails at once when Redis is down). The caller listens and closes it.
  */
-export async function buildApp(parts: { redis: Redis; config: IngestConfig; logger: Logger }): Promise<FastifyInstance> {
+export async function buildApp(parts: { redis: RedisClient; config: IngestConfig; logger: Logger }): Promise<FastifyInstance> {
   const { redis, config, logger } = parts;
   const app = Fastify({
     logger: false,

@@ -1,4 +1,4 @@
-import { ConfigError, SUBMIT_MAX_BATCH } from '@inorder/shared';
+import { ConfigError, SUBMIT_MAX_BATCH, redisUrlSchema } from '@inorder/shared';
 import { z } from 'zod';
 
 type Env = Record<string, string | undefined>;
@@ -41,11 +41,7 @@ const keyList = z.string().transform((value, ctx) => {
 });
 
 export const ingestEnvSchema = z.object({
-  REDIS_URL: z
-    .string()
-    .default('redis://127.0.0.1:6379')
-    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://')
-    .refine((v) => URL.canParse(v), 'is not a valid URL'),
+  REDIS_URL: redisUrlSchema,
   KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be 1-50 characters of A-Z a-z 0-9 _ . -').default('inorder'),
   SEQ_START: int(1, 1),
   PORT: int(0, 8080, 65535),

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { getPipeline, registerPipeline, type Logger, type PipelineSettings } from '@inorder/shared';
+import { getPipeline, registerPipeline, type Logger, type PipelineSettings, type RedisClient } from '@inorder/shared';
 
 /**
  * The pipeline registry as the ingest sees it: lookups cached for `cacheMs` (a pipeline's
@@ -11,7 +10,7 @@ export class PipelineDirectory {
   private readonly registering = new Map<string, Promise<PipelineSettings>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly cacheMs: number,
     private readonly logger: Logger,

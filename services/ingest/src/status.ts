@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { keysFor, type PipelineSettings } from '@inorder/shared';
+import { keysFor, type PipelineSettings, type RedisClient } from '@inorder/shared';
 
 /** What GET /v1/pipelines/:pipeline reports for one partition. */
 export interface PartitionStatus {
@@ -35,7 +34,7 @@ const num = (v: string | null | undefined): number => (v ? Number(v) : 0);
 const numOrNull = (v: string | null | undefined): number | null => (v ? Number(v) : null);
 
 /** Reads one partition's counters in one MULTI (a consistent snapshot; all keys share a slot). */
-export async function partitionStatus(redis: Redis, pipeline: string, partition: number, prefix: string): Promise<PartitionStatus> {
+export async function partitionStatus(redis: RedisClient, pipeline: string, partition: number, prefix: string): Promise<PartitionStatus> {
   const k = keysFor(pipeline, partition, prefix);
   const replies = await redis
     .multi()
@@ -89,7 +88,7 @@ export interface PipelineStatus {
   partitions: PartitionStatus[];
 }
 
-export async function pipelineStatus(redis: Redis, pipeline: string, settings: PipelineSettings, prefix: string): Promise<PipelineStatus> {
+export async function pipelineStatus(redis: RedisClient, pipeline: string, settings: PipelineSettings, prefix: string): Promise<PipelineStatus> {
   const partitions: PartitionStatus[] = [];
   for (let p = 0; p < settings.partitions; p++) partitions.push(await partitionStatus(redis, pipeline, p, prefix));
   return { pipeline, ordering: settings.ordering, partitions };

@@ -42,6 +42,6 @@ describe('ingest settings (environment)', function () {
     expect(error).to.be.instanceOf(ConfigError);
     const variables = (error as ConfigError).problems.map((p) => p.variable);
     expect(variables).to.have.members(['REDIS_URL', 'PORT', 'MAX_BATCH', 'MAX_BODY_BYTES', 'PIPELINES', 'API_KEYS']);
-    expect((error as ConfigError).message).to.contain('REDIS_URL: must start with redis:// or rediss://');
+    expect((error as ConfigError).message).to.contain('REDIS_URL: must start with redis://, rediss://');
   });
 });

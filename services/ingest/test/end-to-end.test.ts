@@ -1,13 +1,12 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { registerPipeline } from '@inorder/shared';
+import { registerPipeline, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { TestPipeline, checkOrder, range } from '../../../shared/test/support/pipeline.js';
 import { TestIngest } from './support/ingest.js';
 
 describe('end to end: HTTP submissions through processors and sequencers', function () {
   let server: RedisServer;
-  let redis: Redis;
+  let redis: RedisClient;
   let ingest: TestIngest;
   let pipeline: TestPipeline;
 

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { getPipeline, keysFor, registerPipeline } from '@inorder/shared';
+import { getPipeline, keysFor, registerPipeline, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { TestPipeline } from '../../../shared/test/support/pipeline.js';
 import { TestIngest, capturingLogger } from './support/ingest.js';
@@ -10,7 +9,7 @@ const newEventType = (): number => nextType++;
 
 describe('event API (POST /api/event/v1)', function () {
   let server: RedisServer;
-  let redis: Redis;
+  let redis: RedisClient;
   let ingest: TestIngest;
 
   before(async () => {

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { keysFor } from '@inorder/shared';
+import { keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { TestIngest, capturingLogger, newPipeline } from './support/ingest.js';
 
 describe('ingest HTTP API: answers and errors', function () {
   let server: RedisServer;
-  let redis: Redis;
+  let redis: RedisClient;
   let ingest: TestIngest;
 
   before(async () => {

@@ -1,13 +1,12 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { getPipeline, keysFor } from '@inorder/shared';
+import { getPipeline, keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer, freePort } from '../../../shared/test/support/redis-server.js';
 import { ServiceProcess, uniquePipeline } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
 
 describe('ingest service process (npm run ingest)', function () {
   let server: RedisServer;
-  let redis: Redis;
+  let redis: RedisClient;
   let ingest: ServiceProcess | undefined;
 
   before(async () => {

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { keysFor } from '@inorder/shared';
+import { keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { range } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
@@ -8,7 +7,7 @@ import { TestIngest, newPipeline } from './support/ingest.js';
 
 describe('ingest HTTP API: seqs, ids and priorities', function () {
   let server: RedisServer;
-  let redis: Redis;
+  let redis: RedisClient;
   let ingests: TestIngest[];
 
   before(async () => {

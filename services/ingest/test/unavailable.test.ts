@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { Redis } from 'ioredis';
-import { keysFor } from '@inorder/shared';
+import { keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { range } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
@@ -19,7 +18,7 @@ async function inputSeqs(server: RedisServer, pipeline: string): Promise<number[
 
 describe('ingest HTTP API when Redis fails', function () {
   let server: RedisServer;
-  let redis: Redis;
+  let redis: RedisClient;
   let ingest: TestIngest | undefined;
 
   beforeEach(async () => {

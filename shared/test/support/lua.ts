@@ -1,12 +1,11 @@
-import type { Redis } from 'ioredis';
-import { Partition, connect, type Ordering } from '@inorder/shared';
+import { Partition, connect, type Ordering, type RedisClient } from '@inorder/shared';
 import { RedisServer } from './redis-server.js';
 import { uniquePipeline } from './pipeline.js';
 
 /** The test file's own redis-server and one connection with the Lua commands defined. */
 export interface LuaFixture {
   readonly server: RedisServer;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
 }
 
 /**
@@ -15,7 +14,7 @@ export interface LuaFixture {
  */
 export function useRedis(): LuaFixture {
   let server: RedisServer | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   before(async function () {
     this.timeout(15_000);
     server = await RedisServer.start();
@@ -30,7 +29,7 @@ export function useRedis(): LuaFixture {
       if (!server) throw new Error('redis-server not started: call useRedis() inside describe');
       return server;
     },
-    get redis(): Redis {
+    get redis(): RedisClient {
       if (!redis) throw new Error('redis-server not started: call useRedis() inside describe');
       return redis;
     },
@@ -38,7 +37,7 @@ export function useRedis(): LuaFixture {
 }
 
 /** A partition of a fresh pipeline: no other test's keys, nothing to flush. */
-export function freshPartition(redis: Redis, options: { ordering?: Ordering; seqStart?: number } = {}): Partition {
+export function freshPartition(redis: RedisClient, options: { ordering?: Ordering; seqStart?: number } = {}): Partition {
   return new Partition(redis, uniquePipeline('lua'), 0, options);
 }
 
@@ -51,7 +50,7 @@ export function envelopeRaw(seq: number, extra: Record<string, unknown> = {}): s
 export type Snapshot = Record<string, unknown>;
 
 /** Reads every key of the partition (found by SCAN, so keys nobody expected show up too). */
-export async function snapshot(redis: Redis, partition: Partition): Promise<Snapshot> {
+export async function snapshot(redis: RedisClient, partition: Partition): Promise<Snapshot> {
   const tag = partition.keys.meta.slice(0, partition.keys.meta.lastIndexOf(':') + 1);
   const found: string[] = [];
   let cursor = '0';

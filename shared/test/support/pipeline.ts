@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import {
   Partition, Processor, Sequencer, connect, enqueue, silentLogger, simulatedHandler,
-  type Handler, type NewMessage, type ProcessorSettings, type SequencerSettings,
+  type Handler, type NewMessage, type ProcessorSettings, type SequencerSettings, type RedisClient,
 } from '@inorder/shared';
-import type { RedisServer } from './redis-server.js';
+/** Where the pipeline's connections go: a RedisServer, a RedisCluster, or any Redis URL. */
+export interface RedisTarget {
+  readonly url: string;
+}
 import { waitFor } from './wait-for.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -56,19 +58,19 @@ export interface OutputEntry {
  */
 export class TestPipeline {
   readonly name: string;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly partition: Partition;
   readonly processors: Processor[] = [];
   readonly sequencers: Sequencer[] = [];
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
 
-  constructor(readonly server: RedisServer, options: { name?: string; ordering?: 'strict' | 'none' } = {}) {
+  constructor(readonly server: RedisTarget, options: { name?: string; ordering?: 'strict' | 'none'; partition?: number } = {}) {
     this.name = options.name ?? uniquePipeline();
     this.redis = this.connection();
-    this.partition = new Partition(this.redis, this.name, 0, { ordering: options.ordering ?? 'strict' });
+    this.partition = new Partition(this.redis, this.name, options.partition ?? 0, { ordering: options.ordering ?? 'strict' });
   }
 
-  connection(): Redis {
+  connection(): RedisClient {
     const redis = connect(this.server.url);
     this.connections.push(redis);
     return redis;
@@ -76,7 +78,7 @@ export class TestPipeline {
 
   async processor(handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }), settings: Partial<ProcessorSettings> = {}): Promise<Processor> {
     const redis = this.connection();
-    const partition = new Partition(redis, this.name, 0, this.partition.options);
+    const partition = new Partition(redis, this.name, this.partition.partition, this.partition.options);
     const processor = new Processor({
       partition, blocking: this.connection(), handler, settings: { ...fastProcessor, ...settings }, logger: silentLogger(),
       owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`,
@@ -87,7 +89,7 @@ export class TestPipeline {
   }
 
   async sequencer(settings: Partial<SequencerSettings> = {}): Promise<Sequencer> {
-    const partition = new Partition(this.connection(), this.name, 0);
+    const partition = new Partition(this.connection(), this.name, this.partition.partition);
     const sequencer = new Sequencer({
       partition, blocking: this.connection(), settings: { ...fastSequencer, ...settings }, logger: silentLogger(),
       owner: `s${this.sequencers.length}-${randomBytes(2).toString('hex')}`,
@@ -100,7 +102,7 @@ export class TestPipeline {
   async enqueue(count: number, from = 1, extra: Partial<NewMessage> = {}): Promise<void> {
     const messages: NewMessage[] = [];
     for (let seq = from; seq < from + count; seq++) messages.push({ payload: { n: seq }, ...extra, seq });
-    await enqueue(this.redis, { pipeline: this.name }, messages);
+    await enqueue(this.redis, { pipeline: this.name, partition: this.partition.partition }, messages);
   }
 
   async output(): Promise<OutputEntry[]> {

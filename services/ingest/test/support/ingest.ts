@@ -2,12 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
-import { connect, registerPipeline, silentLogger, type Logger } from '@inorder/shared';
+import { connect, registerPipeline, silentLogger, type Logger, type RedisClient } from '@inorder/shared';
 import { buildApp } from '../../src/app.js';
 import { defaultIngestConfig, type IngestConfig } from '../../src/config.js';
-import { uniquePipeline } from '../../../../shared/test/support/pipeline.js';
-import type { RedisServer } from '../../../../shared/test/support/redis-server.js';
+import { uniquePipeline, type RedisTarget } from '../../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../../shared/test/support/wait-for.js';
 
 /** An ingest app of the test's own, on a loopback port, against the test's redis-server. */
@@ -15,12 +13,12 @@ export class TestIngest {
   private constructor(
     readonly app: FastifyInstance,
     /** the app's own fail-fast connection */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly config: IngestConfig,
     readonly url: string,
   ) {}
 
-  static async start(server: RedisServer, overrides: Partial<IngestConfig> = {}, logger: Logger = silentLogger()): Promise<TestIngest> {
+  static async start(server: RedisTarget, overrides: Partial<IngestConfig> = {}, logger: Logger = silentLogger()): Promise<TestIngest> {
     const config = defaultIngestConfig({ redisUrl: server.url, host: '127.0.0.1', port: 0, ...overrides });
     const redis = connect(server.url, { name: 'test-ingest', failFast: true });
     await waitFor(() => redis.status === 'ready', { timeoutMs: 5000, message: 'ingest connection not ready' });
@@ -69,7 +67,7 @@ export interface Reply {
 }
 
 /** Registers a fresh pipeline and returns its name. */
-export async function newPipeline(redis: Redis, ordering: 'strict' | 'none' = 'strict', label = 'http', partitions = 1): Promise<string> {
+export async function newPipeline(redis: RedisClient, ordering: 'strict' | 'none' = 'strict', label = 'http', partitions = 1): Promise<string> {
   const name = uniquePipeline(label);
   await registerPipeline(redis, name, { ordering, partitions });
   return name;
