@@ -19,19 +19,8 @@ local rcall = redis.call
 local delayed, state, input, queue, signal = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local fromQueue = ARGV[3] == 'queue'
 
--- Puts a raw envelope back at the head: of the input list (strict pipelines), or of its
--- priority class in the queue (unordered), keeping `signal` non-empty while the queue is.
-local function putBack(raw)
-  if not fromQueue then
-    rcall('LPUSH', input, raw)
-    return
-  end
-  local ok, obj = pcall(cjson.decode, raw)
-  local priority = 0
-  if ok and type(obj) == 'table' and type(obj.priority) == 'number' then priority = obj.priority end
-  rcall('ZADD', queue, priority * 1099511627776, raw)
-  if rcall('LLEN', signal) == 0 then rcall('RPUSH', signal, '1') end
-end
+--#include lib/put-back.lua
+
 local due = rcall('ZRANGE', delayed, '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
 local promoted = 0
 for i = #due, 1, -1 do

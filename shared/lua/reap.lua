@@ -26,19 +26,7 @@ local input, state, leases, batches, queue, signal = KEYS[1], KEYS[2], KEYS[3], 
 local reap = ARGV[1] == 'reap'
 local fromQueue = ARGV[4] == 'queue'
 
--- Puts a raw envelope back at the head: of the input list (strict pipelines), or of its
--- priority class in the queue (unordered), keeping `signal` non-empty while the queue is.
-local function putBack(raw)
-  if not fromQueue then
-    rcall('LPUSH', input, raw)
-    return
-  end
-  local ok, obj = pcall(cjson.decode, raw)
-  local priority = 0
-  if ok and type(obj) == 'table' and type(obj.priority) == 'number' then priority = obj.priority end
-  rcall('ZADD', queue, priority * 1099511627776, raw)
-  if rcall('LLEN', signal) == 0 then rcall('RPUSH', signal, '1') end
-end
+--#include lib/put-back.lua
 
 local tokens
 if reap then

@@ -44,10 +44,17 @@ export const LUA_DIR = new URL('../lua/', import.meta.url);
 
 const sources = new Map<ScriptName, string>();
 
+/**
+ * A script's source as Redis runs it: its file, with each `--#include <path>` line replaced by
+ * the fragment at that path under lua/ (EVAL scripts cannot share functions otherwise).
+ */
 export function scriptSource(name: ScriptName): string {
   let source = sources.get(name);
   if (source === undefined) {
-    source = readFileSync(new URL(SCRIPTS[name].file, LUA_DIR), 'utf8');
+    source = readFileSync(new URL(SCRIPTS[name].file, LUA_DIR), 'utf8').replace(
+      /^--#include (\S+)\n/gm,
+      (_, fragment: string) => readFileSync(new URL(fragment, LUA_DIR), 'utf8'),
+    );
     sources.set(name, source);
   }
   return source;
