@@ -5,17 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalRedis, startServices, type LocalRedis, type ServiceGroup, type ServiceHandle } from '../src/lib/stack.js';
+import { waitFor } from '../../shared/test/support/wait-for.js';
 import { ROOT, runScript } from './support/run-script.js';
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('npm run burst', function () {
   this.timeout(60_000);
@@ -67,14 +58,14 @@ describe('npm run burst', function () {
   });
 
   it('names the leader from the fence, and a standby takes over when it is killed', async () => {
-    const leader = await until(() => group.leader(), 15_000);
+    const leader = await waitFor(() => group.leader(), { timeoutMs: 15_000, message: 'no leader' });
     expect(group.sequencers).to.include(leader);
     leader.kill('SIGKILL');
     await leader.exited;
-    const next = await until(async (): Promise<ServiceHandle | undefined> => {
+    const next = await waitFor(async (): Promise<ServiceHandle | undefined> => {
       const l = await group.leader();
       return l && l !== leader ? l : undefined;
-    }, 15_000);
+    }, { timeoutMs: 15_000, message: 'no standby took over' });
     expect(next.role).to.equal('sequencer');
     await leader.restart();
     expect(leader.running).to.equal(true);

@@ -4,14 +4,14 @@ export interface WaitOptions {
   message?: string;
 }
 
-/** Polls `condition` until it is truthy; fails with `message` when `timeoutMs` passes. */
-export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitOptions): Promise<T> {
+/** Polls `condition` until it is truthy and returns that value; fails with `message` when `timeoutMs` passes. */
+export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitOptions): Promise<NonNullable<T>> {
   const deadline = Date.now() + options.timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await condition();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
     } catch (error) {
       last = error;
     }
