@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { RedisServer } from './support/redis-server.js';
 import { TestPipeline, checkOrder, range } from './support/pipeline.js';
+import { waitFor } from './support/wait-for.js';
 
 describe('pipeline (in process)', function () {
   let server: RedisServer;
@@ -39,5 +40,25 @@ describe('pipeline (in process)', function () {
       expect(e.sequencingAt).to.be.at.most(e.sequencedAt);
     }
     expect(pipeline.sequencers.filter((s) => s.isLeader)).to.have.length(1);
+  });
+
+  it('a new leader emits the rest of a results entry its predecessor emitted in part, once, and deletes it', async () => {
+    pipeline = new TestPipeline(server);
+    const p = pipeline.partition;
+    await pipeline.enqueue(4);
+    const claim = await p.claim(4, 'old:1', Date.now(), 30_000, 0);
+    expect(claim.claimed).to.have.length(4);
+    await p.complete(claim.claimed.map((c) => ({ seq: c.seq, token: 'old:1', body: c.raw })), ['old:1']);
+    const [entry] = await pipeline.redis.xrange(p.keys.results, '-', '+');
+    expect(entry?.[1], 'one stream entry holds the whole batch').to.have.length(8);
+    // An earlier leader emitted 1 and 2 and died: the entry still holds 3 and 4, so it stays.
+    const old = await p.fence('old-leader');
+    const body = (seq: number): string => JSON.stringify({ seq, payload: { n: seq }, createdAt: 1, attempts: 1 });
+    expect(await p.emit(old.fence, 1, [1, 2].map((seq) => ({ kind: 'r' as const, body: body(seq) })), Date.now())).to.deep.equal({ kind: 'emitted', next: 3 });
+    expect(await pipeline.redis.xlen(p.keys.results)).to.equal(1);
+    await pipeline.sequencer();
+    await pipeline.settled(4);
+    await waitFor(async () => (await pipeline.redis.xlen(p.keys.results)) === 0, { timeoutMs: 10_000, message: 'the drained entry was not deleted' });
+    expect((await pipeline.output()).map((e) => e.seq)).to.deep.equal([1, 2, 3, 4]);
   });
 });
