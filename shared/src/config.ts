@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { redisUrlProblem } from './redis.js';
-import type { ProcessorSettings } from './processor.js';
-import type { SequencerSettings } from './sequencer.js';
+import { parsePartitionSpec, type PartitionSpec } from './serving.js';
+import type { ProcessorSettings } from './processor/processor.js';
+import type { SequencerSettings } from './sequencer/leadership.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -32,13 +33,28 @@ function whenValid(...variables: string[]): { when: (payload: z.core.ParsePayloa
 const commonShape = {
   REDIS_URL: redisUrlSchema,
   PIPELINE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -').default('default'),
-  PARTITION: int(0, 0),
+  /** legacy: one partition; PARTITIONS names any set */
+  PARTITION: z.coerce.number().int().min(0).optional(),
+  PARTITIONS: z.string().optional().superRefine((v, ctx) => {
+    if (v === undefined) return;
+    try {
+      parsePartitionSpec(v);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
   KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be 1-50 characters of A-Z a-z 0-9 _ . -').default('inorder'),
   SEQ_START: int(1, 1),
   ORDERING: z.enum(['strict', 'none']).default('strict'),
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
 };
+
+function partitionsRule(c: { PARTITION?: number | undefined; PARTITIONS?: string | undefined }, ctx: z.core.$RefinementCtx): void {
+  if (c.PARTITION !== undefined && c.PARTITIONS !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['PARTITION'], message: 'set PARTITIONS or PARTITION (one partition, the older name), not both' });
+  }
+}
 
 export const processorEnvSchema = z
   .object({
@@ -52,7 +68,7 @@ export const processorEnvSchema = z
     HANDLER: z.string().min(1).optional(),
     WORK_MS: int(0, 500),
     FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
-    CLAIM_LEASE_MS: int(500, 10_000),
+    CLAIM_LEASE_MS: int(500, 1000),
     CLAIM_RENEW_MS: z.coerce.number().int().min(50).optional(),
     HANDLER_TIMEOUT_MS: int(1, 60_000),
     MAX_RETRIES: limit(3),
@@ -62,8 +78,9 @@ export const processorEnvSchema = z
     WINDOW: int(0, 10_000),
     SHUTDOWN_GRACE_MS: int(0, 10_000),
   })
+  .superRefine(partitionsRule, whenValid('PARTITION', 'PARTITIONS'))
   .superRefine((c, ctx) => {
-    const renew = c.CLAIM_RENEW_MS ?? Math.floor(c.CLAIM_LEASE_MS / 3);
+    const renew = c.CLAIM_RENEW_MS ?? Math.floor(c.CLAIM_LEASE_MS / 4);
     if (c.CLAIM_LEASE_MS < renew + 200) {
       ctx.addIssue({ code: 'custom', path: ['CLAIM_RENEW_MS'], message: `must be at least 200 ms below CLAIM_LEASE_MS (${c.CLAIM_LEASE_MS})` });
     }
@@ -84,6 +101,7 @@ export const sequencerEnvSchema = z
     GAP_TIMEOUT_MS: int(0, 30_000),
     READ_BLOCK_MS: int(10, 250),
   })
+  .superRefine(partitionsRule, whenValid('PARTITION', 'PARTITIONS'))
   .superRefine((c, ctx) => {
     const renew = c.LEADER_RENEW_MS ?? Math.floor(c.LEADER_LEASE_MS / 3);
     if (c.LEADER_LEASE_MS < renew + 100) {
@@ -98,8 +116,9 @@ export const sequencerEnvSchema = z
 
 export interface CommonConfig {
   redisUrl: string;
+  /** a pipeline name, or (processors) a pattern with `*` */
   pipeline: string;
-  partition: number;
+  partitions: PartitionSpec;
   keyPrefix: string;
   seqStart: number;
   ordering: 'strict' | 'none';
@@ -132,7 +151,7 @@ function common(c: z.infer<typeof processorEnvSchema> | z.infer<typeof sequencer
   return {
     redisUrl: c.REDIS_URL,
     pipeline: c.PIPELINE,
-    partition: c.PARTITION,
+    partitions: c.PARTITION !== undefined ? [c.PARTITION] : parsePartitionSpec(c.PARTITIONS ?? 'all'),
     keyPrefix: c.KEY_PREFIX,
     seqStart: c.SEQ_START,
     ordering: c.ORDERING,
@@ -152,7 +171,7 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     workMs: c.WORK_MS,
     failRate: c.FAIL_RATE,
     claimLeaseMs: c.CLAIM_LEASE_MS,
-    claimRenewMs: c.CLAIM_RENEW_MS ?? Math.floor(c.CLAIM_LEASE_MS / 3),
+    claimRenewMs: c.CLAIM_RENEW_MS ?? Math.floor(c.CLAIM_LEASE_MS / 4),
     handlerTimeoutMs: c.HANDLER_TIMEOUT_MS,
     maxRetries: c.MAX_RETRIES,
     maxAgeMs: c.MAX_AGE_MS,

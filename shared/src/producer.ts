@@ -1,12 +1,10 @@
 import type { RedisClient } from './redis.js';
-import { EnvelopeError } from './errors.js';
-import { makeEnvelope, serializeEnvelope, type NewMessage } from './envelope.js';
-import { PRIORITY_MAX, PRIORITY_MIN } from './keys.js';
-import { Partition, type Ordering } from './partition.js';
+import { EnvelopeError, SeqSourceError } from './errors.js';
+import type { NewMessage } from './envelope.js';
+import type { Ordering } from './commands.js';
+import { keysFor } from './partition/keys.js';
 import { getPipeline } from './registry.js';
-
-/** Most entries per call: keeps a request under Redis Cluster's 3,999 arguments. */
-const PUSH_CHUNK = 1900;
+import { SUBMIT_MAX_BATCH, submit } from './submit.js';
 
 export interface EnqueueTarget {
   pipeline: string;
@@ -17,25 +15,26 @@ export interface EnqueueTarget {
 }
 
 /**
- * Validates and appends messages to a partition's input, stamping `createdAt`: in the order
- * given for strict pipelines, by priority (lower first, then arrival) for unordered ones.
- * Throws EnvelopeError before writing anything if any message is invalid. Each chunk of
- * 1,900 messages is written atomically.
+ * Validates and appends messages that carry their producer's seqs to a partition's input,
+ * stamping `createdAt`, through the same atomic step as the ingest (submit.lua). Throws
+ * EnvelopeError before writing anything if any message is invalid, and SeqSourceError when the
+ * ingest assigns the partition's seqs. Each chunk of SUBMIT_MAX_BATCH messages is atomic.
  */
 export async function enqueue(redis: RedisClient, target: EnqueueTarget, messages: NewMessage[], now = Date.now()): Promise<number> {
   const ordering = target.ordering ?? (await getPipeline(redis, target.pipeline, target.prefix))?.ordering ?? 'strict';
-  const partition = new Partition(redis, target.pipeline, target.partition ?? 0, { prefix: target.prefix, ordering });
-  const entries = messages.map((m) => {
+  const keys = keysFor(target.pipeline, target.partition ?? 0, target.prefix);
+  for (const m of messages) {
     if (m.priority !== undefined && ordering === 'strict') {
       throw new EnvelopeError(`seq ${m.seq}: priority is only for unordered pipelines; ${target.pipeline} keeps strict order`);
     }
-    if (m.priority !== undefined && (m.priority < PRIORITY_MIN || m.priority > PRIORITY_MAX)) {
-      throw new EnvelopeError(`seq ${m.seq}: priority must be between ${PRIORITY_MIN} and ${PRIORITY_MAX}`);
-    }
-    return { raw: serializeEnvelope(makeEnvelope(m, now)), priority: m.priority };
-  });
-  for (let i = 0; i < entries.length; i += PUSH_CHUNK) {
-    await partition.enqueue(entries.slice(i, i + PUSH_CHUNK));
   }
-  return entries.length;
+  for (let i = 0; i < messages.length; i += SUBMIT_MAX_BATCH) {
+    const result = await submit(redis, keys, messages.slice(i, i + SUBMIT_MAX_BATCH), { ordering, dedupTtlMs: 0, now });
+    if (result.kind === 'seq-source-conflict') {
+      throw new SeqSourceError(
+        `${target.pipeline} partition ${target.partition ?? 0}: the ingest assigns its seqs, so messages with their own seqs are refused (submit without seq through the ingest, or use another pipeline)`,
+      );
+    }
+  }
+  return messages.length;
 }

@@ -1,7 +1,7 @@
 import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import { InorderError } from './errors.js';
-import { assertPipelineName, registryKey } from './keys.js';
+import { assertPipelineName, registryKey } from './partition/keys.js';
 
 export const pipelineSettingsSchema = z.object({
   ordering: z.enum(['strict', 'none']),

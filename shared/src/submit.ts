@@ -1,8 +1,9 @@
 import type { RedisClient } from './redis.js';
 import { parseEnvelopeObject } from './envelope.js';
 import { EnvelopeError, InorderError, LayoutError } from './errors.js';
-import { PRIORITY_MAX, PRIORITY_MIN, type PartitionKeys } from './keys.js';
-import { LAYOUT, type Ordering } from './partition.js';
+import { PRIORITY_MAX, PRIORITY_MIN, type PartitionKeys } from './partition/keys.js';
+import type { Ordering } from './commands.js';
+import { LAYOUT } from './partition/partition.js';
 
 /**
  * Most messages in one submit: keys, ARGV and the command itself stay under Redis Cluster's
