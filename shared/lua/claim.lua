@@ -28,6 +28,8 @@
   ARGV[4] owner    the claiming processor (the token's prefix)
   ARGV[5] leaseMs  owner liveness lease: its deadline becomes now + leaseMs
   ARGV[6] window   strict: seqs at or past next + window are parked (0 = no limit)
+  ARGV[7] floor    the highest seq the caller ever claimed here (0 = none): raises "accepted",
+                   so seqs a Redis rollback lost are counted as lost, not waited for
 
   Returns { claimed, dropped, replayed, now, parked, reaped, dueIn }
     claimed  flat: seq, attempts, raw, seq, attempts, raw, ...
@@ -48,6 +50,7 @@ local token = ARGV[3]
 local owner = ARGV[4]
 local leaseMs = tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
+local floor = tonumber(ARGV[7])
 local strict = ordering == 'strict'
 
 --#include lib/time.lua
@@ -117,7 +120,7 @@ if #fields > 0 then
 end
 
 local dropped, claimed, writes, seqs = {}, {}, {}, {}
-local deadCount, duplicates, parkedCount, highest = 0, 0, 0, 0
+local deadCount, duplicates, parkedCount, highest = 0, 0, 0, floor
 
 local function drop(kind, f, reason, raw)
   dropped[#dropped + 1] = kind
@@ -200,9 +203,9 @@ if #writes > 0 then
   rcall('HSET', state, unpack(writes))
   rcall('HSET', claims, token, #seqs .. '|' .. table.concat(seqs, ','))
   rcall('ZADD', owners, now + leaseMs, owner)
-  if strict and highest > tonumber(rcall('HGET', meta, 'accepted') or '0') then
-    rcall('HSET', meta, 'accepted', string.format('%.0f', highest))
-  end
+end
+if strict and highest > tonumber(rcall('HGET', meta, 'accepted') or '0') then
+  rcall('HSET', meta, 'accepted', string.format('%.0f', highest))
 end
 if deadCount > 0 then rcall('HINCRBY', meta, 'dead', deadCount) end
 if duplicates > 0 then rcall('HINCRBY', meta, 'duplicates', duplicates) end

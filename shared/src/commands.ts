@@ -34,7 +34,7 @@ export type InitCall = [meta: string, layout: string, start: number];
 export type ClaimCall = [
   input: string, queue: string, parked: string, state: string, claims: string, owners: string,
   meta: string, skipped: string, dead: string, delayed: string,
-  ordering: Ordering, count: number, token: string, owner: string, leaseMs: number, window: number,
+  ordering: Ordering, count: number, token: string, owner: string, leaseMs: number, window: number, floor: number,
 ];
 export type ClaimReply = [claimed: string[], dropped: string[], replayed: number, now: number, parked: number, reaped: number, dueIn: number];
 export type CompleteCall = [

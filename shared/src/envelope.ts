@@ -119,10 +119,6 @@ export const MAX_ENVELOPE_DEPTH = 256;
 export type ClaimedRead = { ok: true; envelope: Envelope } | { ok: false; ownsSeq: boolean; error: string };
 
 export function readClaimed(raw: string, seq: number): ClaimedRead {
-  const depth = jsonDepth(raw);
-  if (depth > MAX_ENVELOPE_DEPTH) {
-    return { ok: false, ownsSeq: false, error: `invalid envelope: nested ${depth} levels deep, more than ${MAX_ENVELOPE_DEPTH}` };
-  }
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -132,6 +128,11 @@ export function readClaimed(raw: string, seq: number): ClaimedRead {
   const said = (value as { seq?: unknown } | null)?.seq;
   if (said !== seq) {
     return { ok: false, ownsSeq: false, error: `invalid envelope: its seq reads as ${String(said)} but it was claimed as ${seq} (duplicate keys?)` };
+  }
+  // JSON.parse takes any depth; serialising it again would not.
+  const depth = jsonDepth(raw);
+  if (depth > MAX_ENVELOPE_DEPTH) {
+    return { ok: false, ownsSeq: true, error: `invalid envelope: nested ${depth} levels deep, more than ${MAX_ENVELOPE_DEPTH}` };
   }
   const result = envelopeSchema.safeParse(value);
   if (!result.success) return { ok: false, ownsSeq: true, error: `invalid envelope: ${describe(result.error)}` };

@@ -105,7 +105,7 @@ export function idealMs(count: number, processors: number, concurrency: number, 
 
 /** Output entries, dead letters and skips so far. */
 async function settledCount(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.zcard(keys.skipped)]);
+  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.hget(keys.meta, 'skipped').then(Number)]);
   return output + dead + skipped;
 }
 

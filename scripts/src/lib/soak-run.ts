@@ -117,7 +117,7 @@ async function sample(client: RedisClient, keys: PartitionKeys, t: number, sent:
 }
 
 async function settled(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.zcard(keys.skipped)]);
+  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.hget(keys.meta, 'skipped').then(Number)]);
   return output + dead + skipped;
 }
 

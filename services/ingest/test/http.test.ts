@@ -215,15 +215,16 @@ describe('ingest HTTP API: answers and errors', function () {
     expect(doc.json.paths['/v1/pipelines/{pipeline}/messages'].post.responses).to.include.keys('202', '400', '401', '404', '413', '503');
   });
 
-  it('reports a pipeline\'s status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped', async () => {
+  it('reports a pipeline\'s status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped, stall', async () => {
     const pipeline = await newPipeline(redis);
     await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
     const k = keysFor(pipeline, 0);
-    await redis.hset(k.meta, 'fence', 'seq-host-1:4', 'dead', '2', 'skipped', '1');
+    const stall = { seq: 1, reason: 'waiting for seq 1: claimed by p1 (alive), its handler still running', at: 1234 };
+    await redis.hset(k.meta, 'fence', 'seq-host-1:4', 'dead', '2', 'skipped', '1', 'lost', '1', 'stall', JSON.stringify(stall));
     await redis.set(k.leader, 'lock', 'PX', 5000);
-    await redis.hset(k.batches, 'p1:1', '1,2');
-    await redis.zadd(k.leases, Date.now() + 5000, 'p1:1');
-    await redis.xadd(k.results, '*', '1', '{}');
+    await redis.hset(k.claims, 'p1:1', '2|1,2');
+    await redis.zadd(k.owners, Date.now() + 5000, 'p1');
+    await redis.xadd(k.results, '*', 's', '3');
     await redis.rpush(k.dead, '{"seq":9}');
     const reply = await ingest.get(`/v1/pipelines/${pipeline}`);
     expect(reply.status).to.equal(200);
@@ -231,9 +232,10 @@ describe('ingest HTTP API: answers and errors', function () {
       pipeline,
       ordering: 'strict',
       partitions: [{
-        partition: 0, inputDepth: 3, inFlight: 2, claims: 1, retrying: 0, resultsBacklog: 1, nextSeq: 1, lastAssignedSeq: 3,
-        seqSource: 'assigned', leader: { owner: 'seq-host-1', epoch: 4, fence: 'seq-host-1:4', leaseHeld: true },
-        outputLength: 0, deadLetters: 1, deadTotal: 2, skipped: 1, emitted: 0,
+        partition: 0, inputDepth: 3, parked: 0, inFlight: 2, claims: 1, processors: 1, retrying: 0, resultsBacklog: 1, nextSeq: 1,
+        accepted: 3, lastAssignedSeq: 3, seqSource: 'assigned', leader: { owner: 'seq-host-1', epoch: 4, fence: 'seq-host-1:4', leaseHeld: true },
+        outputLength: 0, deadLetters: 1, deadTotal: 2, skipped: 1, lost: 1, emitted: 0, duplicates: 0, movedAt: null,
+        stalled: { reason: stall.reason, seq: 1, since: 1234 },
       }],
     });
   });

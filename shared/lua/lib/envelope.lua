@@ -5,12 +5,13 @@
 local MAX_SEQ = 9007199254740991 -- 2^53 - 1, Number.MAX_SAFE_INTEGER
 
 -- The seq of a raw input entry, or nil and why not. Entries written seq first
--- (`{"seq":7,...}`, balanced braces) are read without decoding; others are decoded. A
--- reading the processor disagrees with (duplicate keys, text that only looks like JSON) is
--- dead-lettered by the processor without taking the seq.
+-- (`{"seq":7,...}`, braces balanced, no escapes, no second "seq") are read without decoding;
+-- others are decoded. An entry whose leading seq its decoded JSON contradicts (a repeated seq
+-- key) is refused: the claim and the processor (JSON.parse) must read the same seq.
 local function seqOf(raw)
   local digits = string.match(raw, '^{"seq":([1-9]%d*)[,}]')
-  if digits and #digits <= 16 and string.find(raw, '^%b{}$') then
+  if digits and #digits <= 16 and not string.find(raw, '\\', 1, true)
+    and not string.find(raw, '"seq"', 8, true) and string.find(raw, '^%b{}$') then
     local n = tonumber(digits)
     if n <= MAX_SEQ then return n end
   end
@@ -21,6 +22,9 @@ local function seqOf(raw)
   if seq == nil then return nil, 'no seq field' end
   if type(seq) ~= 'number' or seq < 1 or seq ~= math.floor(seq) or seq > MAX_SEQ then
     return nil, 'seq is not an integer from 1 to 2^53 - 1'
+  end
+  if digits and tonumber(digits) ~= seq then
+    return nil, 'the seq key appears more than once (' .. digits .. ', then ' .. string.format('%.0f', seq) .. ')'
   end
   return seq
 end

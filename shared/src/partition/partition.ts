@@ -29,6 +29,8 @@ export interface ClaimRequest {
   owner: string;
   leaseMs: number;
   window: number;
+  /** the highest seq the caller ever claimed in this partition (raises meta "accepted") */
+  floor?: number;
 }
 
 export interface ClaimResult {
@@ -176,7 +178,7 @@ export class Partition {
     const k = this.keys;
     const [flat, droppedFlat, replayed, now, parked, reaped, dueIn] = await this.redis.inorderClaim(
       k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed,
-      this.ordering, request.count, request.token, request.owner, request.leaseMs, this.ordered ? request.window : 0,
+      this.ordering, request.count, request.token, request.owner, request.leaseMs, this.ordered ? request.window : 0, request.floor ?? 0,
     );
     const claimed: Claimed[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {

@@ -43,7 +43,8 @@ export class PartitionWork {
   readyAt = 0;
   /** monotonic ms when a call that renews this owner's liveness here was last sent and answered */
   lastBeatAt = 0;
-  beating = false;
+  /** the highest seq this process claimed here: after a Redis rollback, what Redis forgot */
+  highestClaimed = 0;
 
   constructor(readonly partition: Partition, readonly logger: Logger, settle: (work: PartitionWork) => SettleQueue) {
     this.settle = settle(this);

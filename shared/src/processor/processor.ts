@@ -158,15 +158,16 @@ export class Processor {
     const deadline = performance.now() + this.parts.settings.shutdownGraceMs;
     while (this.inFlight > 0 && performance.now() < deadline) await this.bell.wait(Math.min(50, deadline - performance.now()));
     const works = [...this.works.values(), ...this.upkeep.retired()];
-    for (const work of works) for (const batch of work.batches()) this.giveUp(batch, new Error('processor shutting down'), true);
+    const open = new Map(works.map((work) => [work, [...work.claims.keys()]]));
+    for (const work of works) for (const batch of work.batches()) this.giveUp(batch, new Error('processor shutting down'), false);
     await this.upkeep.stop();
     let returned = 0;
     for (const work of works) {
       await work.settle.drain();
       try {
-        returned += await work.partition.release([...work.claims.keys()], this.owner);
+        returned += await work.partition.release(open.get(work) ?? [], this.owner);
       } catch (error) {
-        this.parts.logger.warn('returning claims at shutdown failed; they return when the lease lapses', { error: String(error), partition: work.tag });
+        work.logger.warn('returning claims at shutdown failed; they return when the lease lapses', { error: String(error) });
       }
     }
     this.wake.stop();
@@ -218,7 +219,9 @@ export class Processor {
     const sentAt = performance.now();
     let result: ClaimResult;
     try {
-      result = await work.partition.claim({ count, token, owner: this.owner, leaseMs: settings.claimLeaseMs, window: settings.window });
+      result = await work.partition.claim({
+        count, token, owner: this.owner, leaseMs: settings.claimLeaseMs, window: settings.window, floor: work.highestClaimed,
+      });
     } catch (error) {
       work.claims.delete(token);
       if (this.state !== 'running') return;
@@ -261,6 +264,7 @@ export class Processor {
     batch.timeout = setTimeout(() => abortBatch(batch, new HandlerTimeoutError(handlerTimeoutMs)), handlerTimeoutMs);
     work.claims.set(token, batch);
     this.stats.claimed += claimed.length;
+    for (const c of claimed) if (c.seq > work.highestClaimed) work.highestClaimed = c.seq;
     this.inFlight += claimed.length;
     for (const item of claimed) void this.runOne(batch, item);
   }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   Partition, Processor, Sequencer, connect, enqueue, silentLogger, simulatedHandler,
-  type Handler, type NewMessage, type ProcessorSettings, type SequencerParts, type SequencerSettings, type RedisClient,
+  type Handler, type NewMessage, type ProcessorParts, type ProcessorSettings, type SequencerParts, type SequencerSettings, type RedisClient,
 } from '@inorder/shared';
 /** Where the pipeline's connections go: a RedisServer, a RedisCluster, or any Redis URL. */
 export interface RedisTarget {
@@ -77,11 +77,13 @@ export class TestPipeline {
   }
 
   /** A processor of its own (two connections) serving this pipeline's partition. */
-  async processor(handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }), settings: Partial<ProcessorSettings> = {}): Promise<Processor> {
+  async processor(
+    handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }), settings: Partial<ProcessorSettings> = {}, parts: Partial<ProcessorParts> = {},
+  ): Promise<Processor> {
     const redis = this.connection();
     const processor = new Processor({
       redis, subscriber: this.connection(), handler, settings: { ...fastProcessor, ...settings }, logger: silentLogger(),
-      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`,
+      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`, ...parts,
     });
     this.processors.push(processor);
     await processor.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));
@@ -118,10 +120,10 @@ export class TestPipeline {
     return raw.map((r) => JSON.parse(r) as Record<string, unknown>);
   }
 
-  /** How many seqs the results stream holds (an entry holds one processor batch). */
+  /** How many seqs the results stream names (an entry names the seqs of one settle call). */
   async streamSeqs(): Promise<number> {
-    const entries = await this.redis.xrange(this.partition.keys.results, '-', '+');
-    return entries.reduce((n, [, fields]) => n + fields.length / 2, 0);
+    const entries = await this.partition.readSettled('0-0', 100_000);
+    return entries.reduce((n, e) => n + e.seqs.length, 0);
   }
 
   /** Waits until output plus dead letters hold `count` entries. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,38 @@ export class RedisServer {
   /** Stops and starts it again on the same port and directory. */
   async restart(): Promise<void> {
     await this.stop();
+    await this.launch();
+  }
+
+  /**
+   * Saves the dataset now (SAVE) and keeps a copy of it: what a replica lagging behind, or the last
+   * snapshot before a crash, would hold. Returns the copy's path, for `restore`.
+   */
+  async snapshot(): Promise<string> {
+    const client = this.client();
+    try {
+      await client.save();
+    } finally {
+      client.disconnect();
+    }
+    const copy = join(this.dir, `snapshot-${Date.now()}-${Math.random().toString(36).slice(2)}.rdb`);
+    copyFileSync(join(this.dir, 'dump.rdb'), copy);
+    return copy;
+  }
+
+  /**
+   * Kills the server (SIGKILL: nothing saved) and starts it again from an older snapshot: every
+   * write since that snapshot is lost, as after a failover to a lagging replica.
+   */
+  async restore(snapshot: string): Promise<void> {
+    const child = this.process;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    this.process = undefined;
+    copyFileSync(snapshot, join(this.dir, 'dump.rdb'));
     await this.launch();
   }
 
