@@ -14,7 +14,6 @@ export const SCRIPTS = {
   inorderRenew: { file: 'renew.lua', numberOfKeys: 1 },
   inorderReap: { file: 'reap.lua', numberOfKeys: 6 },
   inorderPromote: { file: 'promote.lua', numberOfKeys: 5 },
-  inorderEnqueue: { file: 'enqueue.lua', numberOfKeys: 4 },
   inorderFence: { file: 'fence.lua', numberOfKeys: 1 },
   inorderEmit: { file: 'emit.lua', numberOfKeys: 5 },
   inorderSubmit: { file: 'submit.lua', numberOfKeys: 6 },
@@ -33,10 +32,9 @@ declare module 'ioredis' {
     inorderRenew(...args: Arg[]): Result<number[], Context>;
     inorderReap(...args: Arg[]): Result<[string[], number], Context>;
     inorderPromote(...args: Arg[]): Result<[number, number], Context>;
-    inorderEnqueue(...args: Arg[]): Result<number, Context>;
     inorderFence(...args: Arg[]): Result<[string, string], Context>;
     inorderEmit(...args: Arg[]): Result<[number, string], Context>;
-    inorderSubmit(...args: Arg[]): Result<[number, (string[] | string)?, number[]?], Context>;
+    inorderSubmit(...args: Arg[]): Result<[number, (string[] | string)?, (number[] | string)?, number?], Context>;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { RedisClient } from './redis.js';
 import { keysFor, type PartitionKeys } from './keys.js';
-import { LayoutError, SeqSourceError } from './errors.js';
+import { LayoutError } from './errors.js';
 import { registerPipeline } from './registry.js';
 
 /** The data layout this code reads and writes (see README, "Redis keys"). */
@@ -165,27 +165,6 @@ export class Partition {
     const k = this.keys;
     const [promoted, nextDue] = await this.redis.inorderPromote(k.delayed, k.state, k.input, k.queue, k.signal, now, limit, this.inputMode);
     return { promoted, nextDue: nextDue === -1 ? undefined : nextDue };
-  }
-
-  /**
-   * Appends serialised envelopes to the input in one atomic step (a list for strict
-   * pipelines; the priority queue for unordered ones, where `priority` orders them).
-   */
-  /**
-   * Appends envelopes that carry their producer's seqs. Throws SeqSourceError, writing nothing,
-   * when the ingest assigns this partition's seqs.
-   */
-  async enqueue(entries: Array<{ raw: string; priority?: number | undefined }>): Promise<number> {
-    const k = this.keys;
-    const args: (string | number)[] = [this.inputMode];
-    for (const e of entries) args.push(e.priority ?? 0, e.raw);
-    const n = await this.redis.inorderEnqueue(k.input, k.queue, k.signal, k.meta, ...args);
-    if (n === -1) {
-      throw new SeqSourceError(
-        `${this.pipeline} partition ${this.partition}: the ingest assigns its seqs, so messages with their own seqs are refused (submit without seq through the ingest, or use another pipeline)`,
-      );
-    }
-    return n;
   }
 
   /** Takes a new fencing token for a new leader. */
