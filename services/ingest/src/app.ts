@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { redisReady, type Logger, type RedisClient } from '@inorder/shared';
+import { AssignedSeqs } from './assigned-seqs.js';
 import { ApiKeys } from './auth.js';
 import type { IngestConfig } from './config.js';
 import { RedisUnavailableError, RequestError } from './errors.js';
@@ -24,6 +25,8 @@ export interface IngestContext {
   logger: Logger;
   directory: PipelineDirectory;
   apiKeys: ApiKeys;
+  /** the highest seq this process assigned per partition: the floor after a Redis rollback */
+  assigned: AssignedSeqs;
 }
 
 /** An error as an HTTP status and a readable message (JSON routes and plain-text routes alike). */
@@ -52,7 +55,7 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
     },
   });
   const context: IngestContext = {
-    redis, config, logger, apiKeys: new ApiKeys(config.apiKeys),
+    redis, config, logger, apiKeys: new ApiKeys(config.apiKeys), assigned: new AssignedSeqs(),
     directory: new PipelineDirectory(redis, config.keyPrefix, config.registryCacheMs, logger),
   };
 

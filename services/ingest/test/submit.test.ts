@@ -3,7 +3,7 @@ import { keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { range } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
-import { TestIngest, newPipeline } from './support/ingest.js';
+import { TestIngest, capturingLogger, newPipeline } from './support/ingest.js';
 
 describe('ingest HTTP API: seqs, ids and priorities', function () {
   let server: RedisServer;
@@ -138,5 +138,50 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     await redis.del(k.signal);
     await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 });
     expect(await redis.lrange(k.signal, 0, -1)).to.deep.equal(['1']);
+  });
+
+  it('refuses a given seq MAX_SEQ_AHEAD or more past the partition\'s next seq with 400, naming the field, the seq, next and the limit', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    const far = await ingests[0]!.post(path, [{ seq: 1, payload: 'a' }, { seq: 9_007_199_254_740_991, payload: 'bug' }]);
+    expect(far.status).to.equal(400);
+    expect(far.json.issues).to.deep.equal([{
+      field: '[1].seq',
+      reason: 'is 9007199254740991, 10000000 or more past the partition\'s next seq 1 (MAX_SEQ_AHEAD 10000000): check the producer\'s numbering',
+    }]);
+    expect(await redis.exists(keysFor(pipeline, 0).input, keysFor(pipeline, 0).meta)).to.equal(0);
+    expect((await ingests[0]!.post(path, { seq: 10_000_001, payload: 'b' })).json.issues[0].field).to.equal('seq');
+    expect((await ingests[0]!.post(path, { seq: 10_000_000, payload: 'c' })).status).to.equal(202);
+    const unlimited = await TestIngest.start(server, { maxSeqAhead: 0 });
+    try {
+      expect((await unlimited.post(path, { seq: 9_007_199_254_740_991, payload: 'd' })).status).to.equal(202);
+    } finally {
+      await unlimited.close();
+    }
+  });
+
+  it('never hands out an acknowledged seq again after Redis rolls back, and logs the rollback', async () => {
+    const capture = capturingLogger();
+    const ingest = await TestIngest.start(server, {}, capture.logger);
+    try {
+      const pipeline = await newPipeline(redis);
+      const path = `/v1/pipelines/${pipeline}/messages`;
+      expect((await ingest.post(path, range(1, 3).map((n) => ({ payload: n })))).json.seqs).to.deep.equal([1, 2, 3]);
+      // Redis comes back from an older snapshot: seqs 2 and 3 were acknowledged, then lost.
+      const k = keysFor(pipeline, 0);
+      await redis.hset(k.meta, 'assigned', '1', 'accepted', '1');
+      await redis.ltrim(k.input, 0, 0);
+      expect((await ingest.post(path, { payload: 'after' })).json.seqs).to.deep.equal([4]);
+      expect(await redis.hmget(k.meta, 'assigned', 'accepted')).to.deep.equal(['4', '4']);
+      const line = capture.lines.find((l) => l.event === 'rollback-detected');
+      expect(line).to.include({ level: 'error', pipeline, partition: 0, storedAssigned: 1, rememberedAssigned: 3 });
+      // The event API's pipelines get the same protection.
+      const events = await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 4242 });
+      const ek = keysFor('events-4242', 0);
+      await redis.hset(ek.meta, 'assigned', '0');
+      expect((await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 4242 })).json.seq).to.equal(events.json.seq + 1);
+    } finally {
+      await ingest.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { PipelineConflictError, keysFor, submit } from '@inorder/shared';
+import { PipelineConflictError, keysFor } from '@inorder/shared';
 import type { IngestContext } from '../app.js';
+import { submitToPartition } from '../assigned-seqs.js';
 import { httpFailure, logFailure, parseJsonBody, sendText } from '../app.js';
 import { RedisUnavailableError, RequestError, withRedis } from '../errors.js';
 import { eventSchema, jsonSchema, parseEvent } from '../schemas.js';
@@ -15,7 +16,7 @@ export function eventPipeline(eventTypeId: number): string {
  * when malformed, 500 with a plain-text reason when it cannot be queued.
  */
 export async function eventRoutes(app: FastifyInstance, { context }: { context: IngestContext }): Promise<void> {
-  const { redis, config, directory, apiKeys } = context;
+  const { redis, config, directory, apiKeys, assigned } = context;
 
   app.addHook('onRequest', async (request, reply) => {
     const refusal = apiKeys.refuse(request);
@@ -67,11 +68,13 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
     await withRedis(deadline - Date.now(), 'pipeline registration', () => directory.ensure(pipeline, { ordering: 'none' }, request.logger));
     const keys = keysFor(pipeline, 0, config.keyPrefix);
     const payload = { user_id: event.user_id, event_type_id: event.event_type_id, priority: event.priority, event_data: event.event_data };
-    const result = await withRedis(deadline - Date.now(), 'submit', () => submit(redis, keys, [{ payload, priority: event.priority }], {
-      ordering: 'none', seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline,
-    }));
+    const result = await withRedis(deadline - Date.now(), 'submit', () => submitToPartition(
+      { redis, assigned, logger: request.logger }, { pipeline, partition: 0, keys }, [{ payload, priority: event.priority }],
+      { ordering: 'none', seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline },
+    ));
     if (result.kind === 'expired') throw new RedisUnavailableError(`Redis ran the submit after its ${config.redisTimeoutMs} ms deadline`);
-    if (result.kind === 'seq-source-conflict') {
+    if (result.kind !== 'submitted') {
+      // Seqs are assigned here, so only a partition numbered by its producers can refuse them.
       throw new RequestError(500, `cannot queue the event: pipeline ${pipeline} takes seqs given by producers`);
     }
     const seq = result.seqs[0]!;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { keysFor, listPipelines, submit, type PipelineSettings } from '@inorder/shared';
+import { keysFor, listPipelines, type PipelineSettings } from '@inorder/shared';
 import type { IngestContext } from '../app.js';
+import { submitToPartition } from '../assigned-seqs.js';
 import { sendJson } from '../app.js';
 import { RedisUnavailableError, RequestError, badRequest, withRedis } from '../errors.js';
 import { checkPriorities, describeIssues, jsonSchema, messageSchema, parseSubmitBody } from '../schemas.js';
@@ -25,7 +26,7 @@ const security: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] 
 
 /** POST /v1/pipelines/:pipeline/messages, GET /v1/pipelines/:pipeline, GET /v1/pipelines. */
 export async function messageRoutes(app: FastifyInstance, { context }: { context: IngestContext }): Promise<void> {
-  const { redis, config, directory, apiKeys } = context;
+  const { redis, config, directory, apiKeys, assigned } = context;
 
   app.addHook('onRequest', async (request, reply) => {
     const refusal = apiKeys.refuse(request);
@@ -86,14 +87,23 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
     const partition = partitionOf(request.query, settings, name);
     if (settings.ordering === 'strict') checkPriorities(messages, batch, name);
     const keys = keysFor(name, partition, config.keyPrefix);
-    const result = await withRedis(deadline - Date.now(), 'submit', () => submit(redis, keys, messages, {
-      ordering: settings.ordering, seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline,
-    }));
+    const result = await withRedis(deadline - Date.now(), 'submit', () => submitToPartition(
+      { redis, assigned, logger: request.logger }, { pipeline: name, partition, keys }, messages,
+      { ordering: settings.ordering, seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline, maxAhead: config.maxSeqAhead },
+    ));
     if (result.kind === 'expired') throw new RedisUnavailableError(`Redis ran the submit after its ${config.redisTimeoutMs} ms deadline`);
     if (result.kind === 'seq-source-conflict') {
       throw new RequestError(409, result.source === 'assigned'
         ? `partition ${partition} of pipeline ${name} has its seqs assigned by the ingest: omit seq`
         : `partition ${partition} of pipeline ${name} has its seqs given by producers: give a seq on every message`);
+    }
+    if (result.kind === 'seq-too-far-ahead') {
+      const at = messages.findIndex((m) => m.seq === result.seq);
+      throw badRequest([{
+        field: batch ? `[${at}].seq` : 'seq',
+        reason: `is ${result.seq}, ${result.maxAhead} or more past the partition's next seq ${result.next} (MAX_SEQ_AHEAD ${result.maxAhead}): ` +
+          'check the producer\'s numbering',
+      }]);
     }
     const duplicates = result.duplicates.filter(Boolean).length;
     request.logger.info('submitted', {
