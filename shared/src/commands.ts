@@ -17,6 +17,7 @@ export const SCRIPTS = {
   inorderFence: { file: 'fence.lua', numberOfKeys: 1 },
   inorderEmit: { file: 'emit.lua', numberOfKeys: 5 },
   inorderSubmit: { file: 'submit.lua', numberOfKeys: 6 },
+  inorderRegister: { file: 'register.lua', numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -35,6 +36,7 @@ declare module 'ioredis' {
     inorderFence(...args: Arg[]): Result<[string, string], Context>;
     inorderEmit(...args: Arg[]): Result<[number, string], Context>;
     inorderSubmit(...args: Arg[]): Result<[number, (string[] | string)?, (number[] | string)?, number?], Context>;
+    inorderRegister(...args: Arg[]): Result<[number, string | number], Context>;
   }
 }
 

@@ -72,3 +72,21 @@ export class SeqTooFarAheadError extends InorderError {
     );
   }
 }
+
+/** A pipeline's registry entry is not JSON or fails the schema: it must be fixed or deleted by hand. */
+export class RegistryEntryError extends InorderError {
+  constructor(readonly pipeline: string, readonly key: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(
+      `pipeline ${pipeline}: its registry entry (field "${pipeline}" of hash ${key}) cannot be read: ${reason}; ` +
+        'fix or delete the registry entry',
+      options,
+    );
+  }
+}
+
+/** The registry holds its most pipelines: a new one was not created. */
+export class RegistryFullError extends InorderError {
+  constructor(readonly pipeline: string, readonly count: number, readonly maxPipelines: number) {
+    super(`pipeline ${pipeline} was not created: the registry holds ${count} pipelines, at most ${maxPipelines} allowed`);
+  }
+}
