@@ -42,7 +42,7 @@ export async function registerPipeline(
   wanted: { ordering: 'strict' | 'none'; partitions?: number },
   prefix = 'inorder',
   now = Date.now(),
-  options: { maxPipelines?: number } = {},
+  options: { maxPipelines?: number | undefined } = {},
 ): Promise<{ settings: PipelineSettings; created: boolean }> {
   assertPipelineName(name);
   const settings: PipelineSettings = { ordering: wanted.ordering, partitions: wanted.partitions ?? 1, createdAt: now };

@@ -125,13 +125,19 @@ export function checkPriorities(messages: Message[], batch: boolean, pipeline: s
   if (issues.length > 0) throw badRequest(issues);
 }
 
-/** Parses the event API's body; throws a 400 RequestError naming every bad field. */
-export function parseEvent(body: unknown): EventBody {
+/**
+ * Parses the event API's body; throws a 400 RequestError naming every bad field. Each
+ * event_type_id is a pipeline: ids above `maxTypeId` (EVENT_TYPE_ID_MAX) are refused.
+ */
+export function parseEvent(body: unknown, maxTypeId: number): EventBody {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest([{ field: '(body)', reason: 'must be a JSON object with user_id, priority, event_data and event_type_id' }]);
   }
   const result = eventSchema.safeParse(body);
   if (!result.success) throw badRequest(describeIssues(result.error));
+  if (result.data.event_type_id > maxTypeId) {
+    throw badRequest([{ field: 'event_type_id', reason: `must be at most ${maxTypeId} (EVENT_TYPE_ID_MAX)` }]);
+  }
   return result.data;
 }
 

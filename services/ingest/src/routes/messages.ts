@@ -4,14 +4,15 @@ import { keysFor, listPipelines, type PipelineSettings } from '@inorder/shared';
 import type { IngestContext } from '../app.js';
 import { submitToPartition } from '../assigned-seqs.js';
 import { sendJson } from '../app.js';
-import { RedisUnavailableError, RequestError, badRequest, withRedis } from '../errors.js';
+import { RedisUnavailableError, RequestError, badRequest, clip, withRedis } from '../errors.js';
 import { checkPriorities, describeIssues, jsonSchema, messageSchema, parseSubmitBody } from '../schemas.js';
 import { pipelineStatus } from '../status.js';
 
 const params = z.object({
   pipeline: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -'),
 });
-const query = z.object({ partition: z.coerce.number().int().min(0).default(0) });
+/** A canonical non-negative decimal integer: no sign, spaces, leading zeros, exponent or hex. */
+const CANONICAL_INT = /^(0|[1-9][0-9]*)$/;
 
 const errorReply = {
   type: 'object',
@@ -45,10 +46,18 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
     return { name, settings };
   }
 
+  /** `?partition=N`: absent = 0; else given once, as a canonical decimal below the partition count. */
   function partitionOf(rawQuery: unknown, settings: PipelineSettings, name: string): number {
-    const parsed = query.safeParse(rawQuery);
-    if (!parsed.success) throw badRequest(describeIssues(parsed.error));
-    const { partition } = parsed.data;
+    const raw = (rawQuery as Record<string, unknown> | undefined)?.partition;
+    if (raw === undefined) return 0;
+    if (Array.isArray(raw)) throw badRequest([{ field: 'partition', reason: `is given ${raw.length} times: give it once` }]);
+    if (typeof raw !== 'string' || !CANONICAL_INT.test(raw)) {
+      throw badRequest([{
+        field: 'partition',
+        reason: `must be a non-negative integer written in plain decimal digits (no sign, spaces, leading zeros, exponent or hex), got ${clip(JSON.stringify(raw), 40)}`,
+      }]);
+    }
+    const partition = Number(raw);
     if (partition >= settings.partitions) {
       throw badRequest([{ field: 'partition', reason: `pipeline ${name} has ${settings.partitions} partition(s): must be below ${settings.partitions}` }]);
     }
@@ -64,7 +73,10 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
       tags: ['messages'],
       security,
       params: { type: 'object', properties: { pipeline: { type: 'string' } }, required: ['pipeline'] },
-      querystring: { type: 'object', properties: { partition: { type: 'integer', minimum: 0, default: 0 } } },
+      querystring: {
+        type: 'object',
+        properties: { partition: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', default: '0', description: 'the partition (default 0), below the registered count' } },
+      },
       body: { oneOf: [jsonSchema(messageSchema), { type: 'array', minItems: 1, maxItems: config.maxBatch, items: jsonSchema(messageSchema) }] },
       response: {
         202: {
@@ -139,10 +151,20 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
       summary: 'Every registered pipeline and its settings',
       tags: ['pipelines'],
       security,
-      response: { 200: { type: 'object', additionalProperties: true }, 503: { description: 'Redis unreachable', ...errorReply } },
+      response: {
+        200: {
+          description: 'The readable pipelines by name, and the registry entries skipped as unreadable (each logged as a warning)',
+          type: 'object',
+          additionalProperties: true,
+        },
+        503: { description: 'Redis unreachable', ...errorReply },
+      },
     },
-  }, async () => {
+  }, async (request) => {
     const all = await withRedis(config.redisTimeoutMs, 'registry', () => listPipelines(redis, config.keyPrefix));
-    return { pipelines: Object.fromEntries(all) };
+    for (const { pipeline, reason } of all.skipped) {
+      request.logger.warn('unreadable registry entry skipped', { pipeline, reason, fix: 'fix or delete the registry entry' });
+    }
+    return { pipelines: Object.fromEntries(all), skipped: all.skipped };
   });
 }
