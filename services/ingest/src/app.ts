@@ -50,6 +50,18 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
   const app = Fastify({
     logger: false,
     bodyLimit: config.maxBodyBytes,
+    // Slow clients: a request must arrive whole within REQUEST_TIMEOUT_MS and its headers within
+    // HEADERS_TIMEOUT_MS. Node checks those limits every connectionsCheckingInterval (30 s by
+    // default, which let a client dripping a byte every 5 s hold its socket for over 75 s).
+    // An idle socket is cut after the request timeout plus the longest Redis wait of a request.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs + config.redisTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
