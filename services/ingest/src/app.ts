@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { RegistryEntryError, redisReady, type Logger, type RedisClient } from '@inorder/shared';
 import { AssignedSeqs } from './assigned-seqs.js';
 import { ApiKeys } from './auth.js';
-import type { IngestConfig } from './config.js';
+import { MAX_TIMER_MS, type IngestConfig } from './config.js';
 import { RedisUnavailableError, RequestError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { PipelineDirectory } from './pipelines.js';
@@ -55,7 +55,7 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
     // default, which let a client dripping a byte every 5 s hold its socket for over 75 s).
     // An idle socket is cut after the request timeout plus the longest Redis wait of a request.
     requestTimeout: config.requestTimeoutMs,
-    connectionTimeout: config.requestTimeoutMs + config.redisTimeoutMs,
+    connectionTimeout: Math.min(MAX_TIMER_MS, config.requestTimeoutMs + config.redisTimeoutMs),
     keepAliveTimeout: config.keepAliveTimeoutMs,
     http: {
       headersTimeout: config.headersTimeoutMs,
