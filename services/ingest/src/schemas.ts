@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { badRequest, type Issue } from './errors.js';
 
 const limit = z.number().int().min(-1);
+/** In a `u` regex a surrogate pair is one code point, so this matches only a half on its own. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 /** One message of POST /v1/pipelines/:pipeline/messages. */
 export const messageSchema = z
@@ -10,7 +12,8 @@ export const messageSchema = z
     payload: z.unknown().meta({ description: 'any JSON value: what the handler receives' }),
     seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional()
       .meta({ description: 'the message\'s place in the order; omit on every message of a batch to have seqs assigned' }),
-    id: z.string().min(1).max(200).optional()
+    // A lone surrogate reaches Redis as U+FFFD: two different ids would be taken for one.
+    id: z.string().min(1).max(200).refine((id) => !LONE_SURROGATE.test(id), 'must be well-formed Unicode (no lone surrogate)').optional()
       .meta({ description: 'idempotency key: resubmitting it within DEDUP_TTL_MS returns the first seq and enqueues nothing' }),
     maxRetries: limit.optional().meta({ description: 'retries before the message is dead-lettered (-1 = no limit)' }),
     maxAgeMs: limit.optional().meta({ description: 'age in ms past which it is dead-lettered (-1 = no limit)' }),

@@ -337,6 +337,17 @@ describe('ingest HTTP API: answers and errors', function () {
     });
   });
 
+  it('refuses an id holding a lone surrogate, which Redis would store as U+FFFD and confuse with another', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    const reply = await ingest.post(path, '[{"payload":1,"id":"a\\ud800"},{"payload":2,"id":"a\\udbff"}]');
+    expect(reply.json.issues).to.deep.equal([
+      { field: '[0].id', reason: 'must be well-formed Unicode (no lone surrogate)' },
+      { field: '[1].id', reason: 'must be well-formed Unicode (no lone surrogate)' },
+    ]);
+    expect((await ingest.post(path, { payload: 1, id: 'emoji-\u{1f431}' })).status).to.equal(202);
+  });
+
   it('takes only a canonical decimal partition number from the query, given once', async () => {
     const pipeline = await newPipeline(redis, 'strict', 'parts', 2);
     const path = `/v1/pipelines/${pipeline}/messages`;
