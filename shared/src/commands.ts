@@ -19,8 +19,9 @@ export const SCRIPTS = {
   inorderFence: { file: 'fence.lua', numberOfKeys: 1 },
   inorderEmit: { file: 'emit.lua', numberOfKeys: 6 },
   inorderProbe: { file: 'probe.lua', numberOfKeys: 7 },
-  inorderSubmit: { file: 'submit.lua', numberOfKeys: 6 },
+  inorderSubmit: { file: 'submit.lua', numberOfKeys: 5 },
   inorderMembers: { file: 'members.lua', numberOfKeys: 1 },
+  inorderRegister: { file: 'register.lua', numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -82,7 +83,8 @@ declare module 'ioredis' {
     inorderEmit(...args: EmitCall): Result<EmitReply, Context>;
     inorderProbe(...args: ProbeCall): Result<ProbeReply, Context>;
     inorderMembers(...args: [members: string, member: string, leaseMs: number]): Result<string[], Context>;
-    inorderSubmit(...args: Arg[]): Result<[number, (string[] | string)?, number[]?], Context>;
+    inorderSubmit(...args: Arg[]): Result<[number, (string[] | string)?, (number[] | string)?, number?], Context>;
+    inorderRegister(...args: Arg[]): Result<[number, string | number], Context>;
   }
 }
 
@@ -97,13 +99,19 @@ const sources = new Map<ScriptName, string>();
 export function scriptSource(name: ScriptName): string {
   let source = sources.get(name);
   if (source === undefined) {
-    source = readFileSync(new URL(SCRIPTS[name].file, LUA_DIR), 'utf8').replace(
-      /^--#include (\S+)\n/gm,
-      (_, fragment: string) => readFileSync(new URL(fragment, LUA_DIR), 'utf8'),
-    );
+    source = expand(SCRIPTS[name].file, new Set());
     sources.set(name, source);
   }
   return source;
+}
+
+/** A file with its `--#include` lines replaced, fragments within fragments too, each one once. */
+function expand(file: string, seen: Set<string>): string {
+  return readFileSync(new URL(file, LUA_DIR), 'utf8').replace(/^--#include (\S+)\n/gm, (_, fragment: string) => {
+    if (seen.has(fragment)) return '';
+    seen.add(fragment);
+    return expand(fragment, seen);
+  });
 }
 
 export function defineCommands(redis: Redis | Cluster): void {

@@ -23,6 +23,9 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       const { settings, created } = await registerPipeline(redis, p.name, { ordering: p.ordering, partitions: p.partitions }, config.keyPrefix);
       logger.info(created ? 'pipeline created' : 'pipeline registered already', { pipeline: p.name, ordering: settings.ordering, partitions: settings.partitions });
     }
+    if (config.apiKeys.length === 0) {
+      logger.warn('authentication is off: API_KEYS is unset, so anyone who can reach this port can submit messages and read pipelines');
+    }
     const app = await buildApp({ redis, config, logger });
     await app.listen({ port: config.port, host: config.host });
     const port = (app.server.address() as AddressInfo).port;

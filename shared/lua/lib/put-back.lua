@@ -3,7 +3,7 @@
   scripts are loaded. Expects the locals `rcall`, `input` (list), `queue` (zset) and
   `ordering` ("strict" or "none").
 ]]
-local PRIORITY_SHIFT = 1099511627776 -- 2^40, as PRIORITY_SHIFT in shared/src/keys.ts
+--#include lib/priority.lua
 
 -- Puts a raw envelope back at the head: of the input list (strict pipelines), or of its
 -- priority class in the queue (unordered pipelines).

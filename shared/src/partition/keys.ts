@@ -10,8 +10,6 @@ export interface PartitionKeys {
    * score = priority * 2^40 + arrival number, so equal priorities are first-in first-out
    */
   readonly queue: string;
-  /** list: holds one entry while `queue` is non-empty (written by submit only; nothing waits on it) */
-  readonly signal: string;
   /** zset: raw envelope -> seq: strict input held back until the window admits its seq */
   readonly parked: string;
   /** hash: seq -> state of every seq between claim and emit (see `SeqState`) */
@@ -40,6 +38,9 @@ export interface PartitionKeys {
   readonly dedupeAt: string;
   /** `pipeline:partition`: the hash tag of every key, and the message of its wake-ups */
   readonly tag: string;
+  /** Pub/Sub channels (not keys) of the prefix's wake-ups: see `wakeChannels` */
+  readonly inputWake: string;
+  readonly resultsWake: string;
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -63,11 +64,13 @@ export function keysFor(pipeline: string, partition: number, prefix = DEFAULT_PR
   }
   const tag = `${pipeline}:${partition}`;
   const base = `${prefix}:{${tag}}:`;
+  const wake = wakeChannels(prefix);
   return {
     tag,
+    inputWake: wake.input,
+    resultsWake: wake.results,
     input: `${base}input`,
     queue: `${base}queue`,
-    signal: `${base}signal`,
     parked: `${base}parked`,
     state: `${base}state`,
     claims: `${base}claims`,
