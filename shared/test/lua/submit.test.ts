@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { submit, type SubmitMessage, type SubmitOptions } from '@inorder/shared';
+import { LAYOUT, submit, type SubmitMessage, type SubmitOptions } from '@inorder/shared';
 import { freshPartition, snapshot, useRedis } from '../support/lua.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -60,7 +60,7 @@ describe('submit.lua', function () {
 
     it('measures from the sequencer\'s next seq once there is one', async () => {
       const p = freshPartition(fixture.redis);
-      await fixture.redis.hset(p.keys.meta, 'layout', '1', 'next', '5000');
+      await fixture.redis.hset(p.keys.meta, 'layout', LAYOUT, 'next', '5000');
       expect(await submit(fixture.redis, p.keys, [far(5999)], { ...strict, maxAhead: 1000 })).to.deep.include({ kind: 'submitted', seqs: [5999] });
       expect(await submit(fixture.redis, p.keys, [far(6000)], { ...strict, maxAhead: 1000 }))
         .to.deep.equal({ kind: 'seq-too-far-ahead', seq: 6000, next: 5000, maxAhead: 1000 });
