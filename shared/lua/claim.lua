@@ -80,6 +80,9 @@ local function dueIn()
   return math.max(0, tonumber(first[2]) - now)
 end
 
+if strict and floor > tonumber(rcall('HGET', meta, 'accepted') or '0') then
+  rcall('HSET', meta, 'accepted', string.format('%.0f', floor))
+end
 if rcall('HEXISTS', claims, token) == 1 then return { {}, {}, 1, now, 0, reaped, dueIn() } end
 
 local next = tonumber(rcall('HGET', meta, 'next') or '1')
@@ -120,7 +123,7 @@ if #fields > 0 then
 end
 
 local dropped, claimed, writes, seqs = {}, {}, {}, {}
-local deadCount, duplicates, parkedCount, highest = 0, 0, 0, floor
+local deadCount, duplicates, parkedCount, highest = 0, 0, 0, 0
 
 local function drop(kind, f, reason, raw)
   dropped[#dropped + 1] = kind
@@ -203,9 +206,9 @@ if #writes > 0 then
   rcall('HSET', state, unpack(writes))
   rcall('HSET', claims, token, #seqs .. '|' .. table.concat(seqs, ','))
   rcall('ZADD', owners, now + leaseMs, owner)
-end
-if strict and highest > tonumber(rcall('HGET', meta, 'accepted') or '0') then
-  rcall('HSET', meta, 'accepted', string.format('%.0f', highest))
+  if strict and highest > math.max(floor, tonumber(rcall('HGET', meta, 'accepted') or '0')) then
+    rcall('HSET', meta, 'accepted', string.format('%.0f', highest))
+  end
 end
 if deadCount > 0 then rcall('HINCRBY', meta, 'dead', deadCount) end
 if duplicates > 0 then rcall('HINCRBY', meta, 'duplicates', duplicates) end

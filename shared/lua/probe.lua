@@ -10,13 +10,13 @@
   KEYS[4] delayed  zset   seq -> retry due time (epoch ms, Redis clock)
   KEYS[5] input    list   raw envelopes waiting to be claimed; an orphaned next goes to the head
   KEYS[6] parked   zset   raw envelope -> seq, held back by the window
-  KEYS[7] meta     hash   reads "accepted"
+  KEYS[7] meta     hash   reads "accepted" and "next"
   ARGV[1] next     the seq the order waits for
   ARGV[2] channel  processors' wake channel ("" = none), when an orphan went back
   ARGV[3] tag      the partition's tag, the wake message
 
   Returns { kind, owner, ms, inputLength, parkedCount, parkedMin, delayedCount, accepted,
-            stateSize, now }
+            stateSize, now, next }
     kind   "unknown" (no state) | "claimed" | "retry" | "queued" (returned to the input) |
            "settled" (done or dead-lettered, waiting to be emitted) | "returned" (an orphaned
            claim, put back now)
@@ -26,6 +26,7 @@
     parkedMin  the lowest parked seq, or ""
     accepted   meta "accepted" (the highest seq accepted into the partition), or "0"
     now    Redis's clock, epoch ms
+    next   meta "next": when it is not the seq the caller waits for, Redis moved under it
 ]]
 local rcall = redis.call
 local state, claims, owners, delayed, input, parked, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -67,4 +68,5 @@ local lowest = rcall('ZRANGE', parked, 0, 0, 'WITHSCORES')
 return {
   kind, owner, ms, rcall('LLEN', input), rcall('ZCARD', parked), lowest[2] or '',
   rcall('ZCARD', delayed), rcall('HGET', meta, 'accepted') or '0', rcall('HLEN', state), now,
+  rcall('HGET', meta, 'next') or '',
 }

@@ -68,7 +68,7 @@ export type ProbeCall = [
 ];
 export type ProbeReply = [
   kind: string, owner: string, ms: number | string, inputLength: number, parkedCount: number, parkedMin: string,
-  delayedCount: number, accepted: string, stateSize: number, now: number,
+  delayedCount: number, accepted: string, stateSize: number, now: number, next: string,
 ];
 
 declare module 'ioredis' {

@@ -110,6 +110,8 @@ export interface Probe {
   accepted: number;
   stateSize: number;
   now: number;
+  /** the partition's stored next seq (undefined before any) */
+  next: number | undefined;
 }
 
 /** A results stream entry: the seqs one settle call settled. */
@@ -267,7 +269,7 @@ export class Partition {
   /** The state of seq `next` and what waits elsewhere; puts an orphaned claim of it back. */
   async probe(next: number): Promise<Probe> {
     const k = this.keys;
-    const [kind, owner, ms, inputLength, parkedCount, parkedMin, delayedCount, accepted, stateSize, now] =
+    const [kind, owner, ms, inputLength, parkedCount, parkedMin, delayedCount, accepted, stateSize, now, storedNext] =
       await this.redis.inorderProbe(k.state, k.claims, k.owners, k.delayed, k.input, k.parked, k.meta, next, this.channels.input, k.tag);
     if (!NEXT_KINDS.includes(kind)) throw new InorderError(`probe.lua answered unknown kind ${kind}`);
     return {
@@ -276,7 +278,7 @@ export class Partition {
       ms: ms === '' ? undefined : Number(ms),
       inputLength, parkedCount,
       parkedMin: parkedMin === '' ? undefined : Number(parkedMin),
-      delayedCount, accepted: Number(accepted), stateSize, now,
+      delayedCount, accepted: Number(accepted), stateSize, now, next: storedNext === '' ? undefined : Number(storedNext),
     };
   }
 

@@ -249,6 +249,9 @@ export class Leadership {
     if (now - this.probedAt >= every) {
       this.probedAt = now;
       this.probe = await partition.probe(this.buffer.next);
+      if (this.probe.next !== this.buffer.next) {
+        throw new ResyncError(`next is ${this.probe.next ?? 'gone'} in Redis, not the ${this.buffer.next} this leader reached: Redis rolled back; rebuilding as a new leader`);
+      }
       if (this.probe.kind === 'settled') {
         // Settled, but not in the stream this leader read: emit it from the state.
         this.buffer.add(this.buffer.next, { source: undefined, readAt: this.parts.clock() });
