@@ -77,6 +77,18 @@ describe('heartbeat.lua', function () {
       expect(await fixture.redis.zrange(p.keys.owners, 0, -1)).to.have.members(['live', 'p']);
     });
 
+    it('changes nothing but the owner\'s deadline when it beats again after a reap', async () => {
+      const p = freshPartition(fixture.redis);
+      await claimed(fixture.redis, p, 'dead:1', [1, 2]);
+      await claimed(fixture.redis, p, 'p:1', [3]);
+      await lapse(fixture.redis, p, 'dead');
+      expect((await p.heartbeat('p', LEASE, ['p:1'])).returned).to.equal(2);
+      const after = await snapshot(fixture.redis, p);
+      const beat = await p.heartbeat('p', LEASE, ['p:1']);
+      expect(beat).to.deep.equal({ alive: true, gone: [], returned: 0, now: beat.now });
+      expect(await snapshot(fixture.redis, p)).to.deep.equal({ ...after, [p.keys.owners]: ['p', String(beat.now + LEASE)] });
+    });
+
     it('reaps on Redis\'s clock: a lease of 1 ms lapses with no deadline written by hand', async () => {
       const p = freshPartition(fixture.redis);
       const claim = await claimed(fixture.redis, p, 'quick:1', [1], { leaseMs: 1 });
