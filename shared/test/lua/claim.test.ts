@@ -552,6 +552,20 @@ describe('claim.lua', function () {
       expect(await fixture.redis.exists(p.keys.input)).to.equal(0);
     });
 
+    it('leaves a promoted retry at the head of the input as Q when the claim is filled before it', async () => {
+      const p = freshPartition(fixture.redis);
+      await push(p, envelopeRaw(5));
+      expect((await p.claim(request('t:1', 1, 4))).parked).to.equal(1);
+      await fixture.redis.hset(p.keys.meta, 'next', '2'); // the window now admits 5
+      await push(p, envelopeRaw(4));
+      await waiting(p, [[3, -10, 2]]);
+      const result = await p.claim(request('t:2', 1, 4));
+      expect(result.claimed.map((c) => c.seq)).to.deep.equal([5]);
+      expect(await fixture.redis.lrange(p.keys.input, 0, -1)).to.deep.equal([retryBody(3), envelopeRaw(4)]);
+      expect(await fixture.redis.hget(p.keys.state, '3')).to.equal('Q|2');
+      expect(await fixture.redis.exists(p.keys.delayed)).to.equal(0);
+    });
+
     it('answers dueIn for the earliest retry still waiting and leaves it alone', async () => {
       const p = freshPartition(fixture.redis);
       await waiting(p, [[1, 60_000], [2, 5000]]);

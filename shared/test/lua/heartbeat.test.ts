@@ -138,10 +138,11 @@ describe('heartbeat.lua', function () {
       const beat = await p.heartbeat('p', LEASE, ['p:1']);
       expect(beat.returned).to.equal(0);
       const after = await snapshot(fixture.redis, p);
-      expect(after[p.keys.owners]).to.not.deep.equal(before[p.keys.owners]); // renewed
+      expect(await fixture.redis.zscore(p.keys.owners, 'p')).to.equal(String(beat.now + LEASE));
       delete after[p.keys.owners];
       delete before[p.keys.owners];
       expect(after).to.deep.equal(before);
+      expect(await fixture.redis.zrange(p.keys.owners, 0, -1)).to.have.members(['p', 'pp', 'q']);
     });
 
     // BUG: lib/return-claims.lua tokensOf(owner) takes every token starting with "owner:", so an
