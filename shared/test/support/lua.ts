@@ -141,8 +141,9 @@ export interface Listener {
   /** every message received so far, in order */
   readonly messages: string[];
   /**
-   * The messages published on the channel before this call (a marker published now arrives
-   * after all of them, in order): asserting "nothing was published" needs no sleep.
+   * The messages published on the channel since the last call, and forgets them. A marker
+   * published now arrives after all of them (one server delivers a channel in order), so
+   * asserting "nothing was published" needs no sleep.
    */
   published(): Promise<string[]>;
   close(): void;
@@ -164,9 +165,7 @@ export async function listen(server: RedisServer, channel: string): Promise<List
       const marker = `--marker-${++markers}--`;
       await publisher.publish(channel, marker);
       await waitFor(() => messages.includes(marker), { timeoutMs: 5000, message: `marker on ${channel}` });
-      const before = messages.slice(0, messages.indexOf(marker));
-      messages.splice(0, messages.indexOf(marker) + 1);
-      return before.filter((m) => !/^--marker-\d+--$/.test(m));
+      return messages.splice(0, messages.indexOf(marker) + 1).slice(0, -1);
     },
     close() {
       subscriber.disconnect();
