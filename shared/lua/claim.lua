@@ -8,8 +8,10 @@
   - seq at or past next + window (strict) -> parked by seq, claimed once the window admits it
   - seq below next, skipped as a gap      -> dead letter "late"
   - seq below next otherwise              -> dropped as a duplicate (already emitted)
-  - seq claimed, waiting, done or dead    -> the same message (payload and id): dropped as a
+  - seq claimed, waiting or done          -> the same message (payload and id): dropped as a
                                              duplicate; another message: dead letter "conflict"
+  - seq dead-lettered, not yet emitted    -> dropped as a duplicate (its envelope is in the
+                                             dead-letter list, not compared)
   - seq unknown, or returned (Q)          -> claimed: state C with this token, attempts + 1
 
   KEYS[1] input    list   raw envelopes of a strict pipeline; the head is claimed first
@@ -91,8 +93,10 @@ if strict and window > 0 then limit = next + window end
 
 -- Parked entries the window admits come first: they are the lowest seqs waiting.
 local taken = {}
-if strict and limit ~= math.huge and rcall('ZCARD', parked) > 0 then
-  taken = rcall('ZRANGE', parked, '-inf', '(' .. string.format('%.0f', limit), 'BYSCORE', 'LIMIT', 0, count)
+if strict and rcall('ZCARD', parked) > 0 then
+  local below = '+inf'
+  if limit ~= math.huge then below = '(' .. string.format('%.0f', limit) end
+  taken = rcall('ZRANGE', parked, '-inf', below, 'BYSCORE', 'LIMIT', 0, count)
   if #taken > 0 then rcall('ZREM', parked, unpack(taken)) end
 end
 if #taken < count then
@@ -135,9 +139,10 @@ local function drop(kind, f, reason, raw)
   end
   -- A copy that did not take its seq (late, conflict) names it as readSeq: its dead letter does
   -- not account for the seq, which was skipped or belongs to another message.
-  local record = { reason = kind, raw = raw, lastError = reason, deadAt = now }
-  if f ~= '' then record.readSeq = tonumber(f) end
-  rcall('RPUSH', dead, cjson.encode(record))
+  local record = cjson.encode({ reason = kind, raw = raw, lastError = reason, deadAt = now })
+  -- Spliced as text: cjson writes numbers with 14 significant digits, seqs go to 16.
+  if f ~= '' then record = string.sub(record, 1, -2) .. ',"readSeq":' .. f .. '}' end
+  rcall('RPUSH', dead, record)
   deadCount = deadCount + 1
 end
 

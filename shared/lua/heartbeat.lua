@@ -18,8 +18,9 @@
   ARGV[6 ..]       the claim tokens the owner holds in this partition (sent or settling)
 
   Returns { alive, gone, returned, now }
-    alive    1 = renewed; 0 = this owner had been presumed dead and reaped: every claim of it
-             here is gone (it is not renewed; its next claim makes it live again)
+    alive    1 = renewed; 0 = this owner is not live here (presumed dead and reaped, or it
+             never claimed here): it holds no claim here and is not renewed (its next claim
+             makes it live again)
     gone     tokens the owner holds that Redis has no claim for
     returned seqs given back: of dead owners, and of this owner's unknown claims
     now      Redis's clock, epoch ms
@@ -50,9 +51,11 @@ for token in pairs(held) do
   if rcall('HEXISTS', claims, token) == 0 then gone[#gone + 1] = token end
 end
 if alive == 1 then
+  local unknown = {}
   for _, token in ipairs(tokensOf(owner, rcall('HKEYS', claims))) do
-    if not held[token] then returned = returned + returnClaim(token, false) end
+    if not held[token] then unknown[#unknown + 1] = token end
   end
+  returned = returned + returnClaims(unknown, false)
 end
 if returned > 0 then wake(ARGV[4], ARGV[5]) end
 return { alive, gone, returned, now }

@@ -1,7 +1,9 @@
 --[[
   Give claims back to the head of the input without counting the attempt (a processor
   stopping gracefully, or giving up a claim it cannot finish), and optionally end the owner's
-  liveness. Only seqs still claimed under a token move; settled ones are left alone.
+  liveness: then every claim of the owner goes back, the given tokens and any it forgot (a
+  claim whose reply it never got), since nothing would reap them. Only seqs still claimed
+  under a token move; settled ones are left alone.
 
   KEYS[1] input    list   strict pipelines: returned entries go to the head
   KEYS[2] queue    zset   unordered pipelines: returned entries go to the head of their class
@@ -9,7 +11,7 @@
   KEYS[4] claims   hash   claim token -> "remaining|seqs"; given tokens are removed
   KEYS[5] owners   zset   owner -> liveness deadline; the owner is removed when given
   ARGV[1] ordering "strict" | "none"
-  ARGV[2] owner    the owner to remove from `owners` ("" = keep it)
+  ARGV[2] owner    the owner leaving: removed from `owners`, all its claims given back ("" = none)
   ARGV[3] channel  processors' wake channel ("" = none)
   ARGV[4] tag      the partition's tag, the wake message
   ARGV[5 ..]       claim tokens to give back
@@ -26,8 +28,17 @@ local ordering = ARGV[1]
 --#include lib/return-claims.lua
 --#include lib/wake.lua
 
-local returned = 0
-for i = 5, #ARGV do returned = returned + returnClaim(ARGV[i], false) end
-if ARGV[2] ~= '' then rcall('ZREM', owners, ARGV[2]) end
+local tokens, seen = {}, {}
+for i = 5, #ARGV do
+  tokens[#tokens + 1] = ARGV[i]
+  seen[ARGV[i]] = true
+end
+if ARGV[2] ~= '' then
+  for _, token in ipairs(tokensOf(ARGV[2], rcall('HKEYS', claims))) do
+    if not seen[token] then tokens[#tokens + 1] = token end
+  end
+  rcall('ZREM', owners, ARGV[2])
+end
+local returned = returnClaims(tokens, false)
 if returned > 0 then wake(ARGV[3], ARGV[4]) end
 return returned

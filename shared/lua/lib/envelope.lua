@@ -23,8 +23,13 @@ local function seqOf(raw)
   if type(seq) ~= 'number' or seq < 1 or seq ~= math.floor(seq) or seq > MAX_SEQ then
     return nil, 'seq is not an integer from 1 to 2^53 - 1'
   end
-  if digits and tonumber(digits) ~= seq then
-    return nil, 'the seq key appears more than once (' .. digits .. ', then ' .. string.format('%.0f', seq) .. ')'
+  local text = string.format('%.0f', seq)
+  if digits and digits ~= text then
+    return nil, 'the seq key appears more than once (' .. digits .. ', then ' .. text .. ')'
+  end
+  -- cjson also reads what JSON forbids (leading zeros, hex): the seq must be a plain decimal.
+  if not string.find(raw, '"seq"%s*:%s*' .. text .. '[%s,}]') then
+    return nil, 'seq is not written as a plain decimal integer'
   end
   return seq
 end

@@ -9,7 +9,7 @@
     Q|attempts             returned to the input (reaped or released), not yet claimed again
     D|output               done: the output envelope waits to be emitted (strict pipelines)
     T                      dead-lettered: a tombstone waits to be emitted (strict pipelines)
-  Tokens are "owner:n" and never hold "|" or ",".
+  Tokens are "owner:n": owners hold no ":", "|" or ",", and n holds none of them either.
 ]]
 -- For C|token|attempts|raw: token, attempts, raw.
 local function parseClaimed(st)

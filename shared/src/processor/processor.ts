@@ -94,6 +94,8 @@ export class Processor {
 
   constructor(private readonly parts: ProcessorParts) {
     this.owner = parts.owner ?? instanceId;
+    // Claim tokens are "owner:n": the scripts find an owner's claims by that prefix.
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.owner)) throw new RangeError(`processor owner id ${JSON.stringify(this.owner)} must be 1-100 of A-Z a-z 0-9 _ . -`);
     const clock = parts.clock ?? systemClock;
     this.attemptParts = { handler: parts.handler, settings: parts.settings, logger: parts.logger, clock, random: parts.random ?? Math.random };
     this.wake = new WakeListener(parts.subscriber, parts.logger);

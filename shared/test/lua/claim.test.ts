@@ -86,14 +86,14 @@ describe('claim.lua', function () {
       expect(await fixture.redis.hget(p.keys.state, '7')).to.equal(`C|t:1|1|${raw}`);
     });
 
-    it('claims an envelope naming seq twice as the first seq it names (the processor refuses it, not this step)', async () => {
+    it('dead-letters an envelope naming seq twice, taking no seq: it and the processor would read different seqs', async () => {
       const p = freshPartition(fixture.redis);
       const raw = '{"seq":8,"seq":9,"payload":1}';
       await push(p, raw);
       const result = await p.claim(request('t:1'));
-      expect(result.claimed).to.deep.equal([{ seq: 8, attempts: 1, raw }]);
-      expect(result.dropped).to.deep.equal([]);
-      expect(await fixture.redis.hkeys(p.keys.state)).to.deep.equal(['8']);
+      expect(result.claimed).to.deep.equal([]);
+      expect(result.dropped).to.deep.equal([{ kind: 'malformed', seq: undefined, reason: 'unreadable entry: the seq key appears more than once (8, then 9)' }]);
+      expect(await fixture.redis.exists(p.keys.state)).to.equal(0);
     });
 
     it('claims the largest safe integer seq and keeps its digits exact', async () => {
@@ -127,7 +127,7 @@ describe('claim.lua', function () {
       await push(p, envelopeRaw(1), 'junk');
       const reply = await fixture.redis.inorderClaim(
         k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed,
-        'strict', 10, 't:1', 't', LEASE, 0,
+        'strict', 10, 't:1', 't', LEASE, 0, 0,
       );
       expect(reply).to.deep.equal([
         ['1', 1, envelopeRaw(1)],
@@ -184,13 +184,7 @@ describe('claim.lua', function () {
       expect(after).to.deep.equal(before);
     });
 
-    // BUG: Redis's cjson decodes numbers with leading zeros and hex numbers, which JSON (and the
-    // processor's JSON.parse) refuses: seqOf falls back to cjson.decode, reads seq 1026 and 16,
-    // and claim.lua claims them (state C) instead of dead-lettering them as malformed. Reproduce:
-    // RPUSH input '{"seq":01026,"payload":1}' '{"seq":0x10,"payload":1}'; claim -> claimed
-    // [1026, 16], dropped []. While such a copy holds its seq, the real message with that seq is
-    // dead-lettered as 'conflict' (it meets a claim of another payload).
-    it.skip('dead-letters text that only looks like JSON (leading zeros, hex) as malformed', async () => {
+    it('dead-letters text that only looks like JSON (leading zeros, hex) as malformed', async () => {
       const p = freshPartition(fixture.redis);
       const raws = ['{"seq":01026,"payload":1}', '{"seq":0x10,"payload":1}'];
       await push(p, ...raws);
@@ -279,12 +273,7 @@ describe('claim.lua', function () {
       expect(await fixture.redis.exists(p.keys.parked)).to.equal(0);
     });
 
-    // BUG: claim.lua unparks only when `window > 0` (limit ~= math.huge). Entries parked under a
-    // window stay in `parked` for good once the window setting becomes 0 ("no limit"): nothing
-    // else unparks them, so their seqs are never claimed and the order stops at the first one.
-    // Reproduce: RPUSH input <seq 5>; claim window 4 (parked 1); claim window 0 -> claimed [],
-    // parked still holds seq 5.
-    it.skip('claims entries parked earlier once the window is 0 (no limit)', async () => {
+    it('claims entries parked earlier once the window is 0 (no limit)', async () => {
       const p = freshPartition(fixture.redis);
       await push(p, envelopeRaw(5));
       expect((await p.claim(request('t:1', 10, 4))).parked).to.equal(1);
@@ -348,16 +337,13 @@ describe('claim.lua', function () {
       expect(await fixture.redis.exists(p.keys.claims, p.keys.owners)).to.equal(0);
     });
 
-    // BUG (header disagrees with the script): the header says a copy of a dead seq carrying
-    // another message is a dead letter "conflict", but state T keeps no envelope to compare with,
-    // so claim.lua drops every copy of a dead-lettered seq as a duplicate. Reproduce: HSET state
-    // 4 T; RPUSH input '{"seq":4,"payload":"other",...}'; claim -> dropped duplicate, no dead letter.
-    it.skip('dead-letters another message carrying the seq of a dead-lettered one as conflict', async () => {
+    it('drops any copy of a dead-lettered seq as a duplicate: its envelope is in the dead letters, not compared', async () => {
       const p = freshPartition(fixture.redis);
       await fixture.redis.hset(p.keys.state, '4', 'T');
       await push(p, envelopeRaw(4, { payload: 'other' }));
       const result = await p.claim(request('t:1'));
-      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([['conflict', 4]]);
+      expect(result.dropped.map((d) => [d.kind, d.seq, d.reason])).to.deep.equal([['duplicate', 4, 'seq 4 is dead-lettered already']]);
+      expect(await fixture.redis.llen(p.keys.dead)).to.equal(0);
     });
 
     it('claims the first copy of a seq in a batch and drops or dead-letters the later ones', async () => {
@@ -408,12 +394,7 @@ describe('claim.lua', function () {
       expect(await fixture.redis.exists(p.keys.state, p.keys.claims, p.keys.owners)).to.equal(0);
     });
 
-    // BUG: Redis's cjson encodes numbers with 14 significant digits, so the dead letter of a
-    // conflicting or late copy of a seq of 15 or more digits names a rounded readSeq
-    // (9007199254741000 for 9007199254740991): the record points at another seq. Reproduce:
-    // HSET state 9007199254740991 'C|o:1|1|{"seq":9007199254740991,"payload":1}'; RPUSH input
-    // '{"seq":9007199254740991,"payload":2}'; claim -> dead record readSeq 9.007199254741e+15.
-    it.skip('names the exact readSeq in the dead letter of a copy of a large seq', async () => {
+    it('names the exact readSeq in the dead letter of a copy of a large seq', async () => {
       const p = freshPartition(fixture.redis);
       await fixture.redis.hset(p.keys.state, String(MAX_SEQ), `C|o:1|1|${envelopeRaw(MAX_SEQ)}`);
       await push(p, envelopeRaw(MAX_SEQ, { payload: 'other' }));
@@ -451,12 +432,7 @@ describe('claim.lua', function () {
       expect(await fixture.redis.hget(p.keys.state, '4')).to.match(/^C\|live:1\|1\|/);
     });
 
-    // BUG: lib/return-claims.lua puts a claim's seqs back with one LPUSH each, in claim order, so
-    // they land at the head reversed: a claim of 1,2,3 reaped goes back as 3,2,1 and the next
-    // claim takes 3 before 1 (with count 1 it takes 3 alone, holding the order's head back).
-    // Reproduce: claim 1,2,3 as dead:1; RPUSH input <seq 4>; ZADD owners <past> dead; claim
-    // count 10 as next:1 -> claimed 3,2,1,4. release.lua and heartbeat.lua share the fault.
-    it.skip('puts the reaped seqs back at the head in seq order', async () => {
+    it('puts the reaped seqs back at the head in seq order', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'dead:1', [1, 2, 3]);
       await push(p, envelopeRaw(4));
@@ -599,7 +575,7 @@ describe('claim.lua', function () {
       await fixture.redis.rpush(k.input, envelopeRaw(7)); // not this pipeline's input
       const reply = await fixture.redis.inorderClaim(
         k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed,
-        'none', 2, 't:1', 't', LEASE, 1,
+        'none', 2, 't:1', 't', LEASE, 1, 0,
       );
       expect(reply[0]).to.deep.equal(['100000', 1, envelopeRaw(100_000), '1', 1, envelopeRaw(1)]);
       expect(reply[4]).to.equal(0);

@@ -123,7 +123,8 @@ describe('fail.lua', function () {
 
     it('lets the real message take the seq afterwards', async () => {
       const p = freshPartition(fixture.redis);
-      const impostor = '{"seq":8,"seq":9,"payload":"x"}';
+      // Written seq first and balanced, so the claim reads it without decoding; the processor finds it is not JSON.
+      const impostor = '{"seq":8,payload}';
       await fixture.redis.rpush(p.keys.input, impostor);
       expect((await p.claim({ count: 1, token: 't:1', owner: 't', leaseMs: 60_000, window: 0 })).claimed.map((c) => c.seq)).to.deep.equal([8]);
       await p.fail([malformed('t:1', 8)]);

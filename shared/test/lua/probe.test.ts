@@ -12,7 +12,7 @@ describe('probe.lua', function () {
   });
   after(() => wakes.close());
 
-  const empty = { owner: undefined, ms: undefined, inputLength: 0, parkedCount: 0, parkedMin: undefined, delayedCount: 0, accepted: 0, stateSize: 0 };
+  const empty = { owner: undefined, ms: undefined, inputLength: 0, parkedCount: 0, parkedMin: undefined, delayedCount: 0, accepted: 0, stateSize: 0, next: undefined };
 
   describe('the state of next', () => {
     it('answers unknown, with every count at zero, for a seq nothing knows', async () => {
@@ -80,14 +80,14 @@ describe('probe.lua', function () {
       const p = freshPartition(fixture.redis);
       await fixture.redis.rpush(p.keys.input, envelopeRaw(60), envelopeRaw(50), envelopeRaw(70));
       expect((await p.claim({ count: 3, token: 'p:1', owner: 'p', leaseMs: 60_000, window: 55 })).parked).to.equal(2);
-      await claimed(fixture.redis, p, 'p:2', [2, 3]);
+      await claimed(fixture.redis, p, 'p:2', [2, 3], { window: 55 });
       await p.fail([{ seq: 2, token: 'p:2', action: 'retry', delayMs: 60_000, body: envelopeRaw(2) }]);
       await fixture.redis.rpush(p.keys.input, envelopeRaw(4), envelopeRaw(5));
       await fixture.redis.hset(p.keys.meta, 'accepted', '99');
       const probe = await p.probe(1);
       expect(probe).to.deep.equal({
         kind: 'unknown', owner: undefined, ms: undefined,
-        inputLength: 2, parkedCount: 2, parkedMin: 60, delayedCount: 1, accepted: 99, stateSize: 3, now: probe.now,
+        inputLength: 2, parkedCount: 2, parkedMin: 60, delayedCount: 1, accepted: 99, stateSize: 3, now: probe.now, next: undefined,
       });
     });
   });

@@ -5,6 +5,8 @@ import { waitFor } from '../support/wait-for.js';
 
 const LEASE = 60_000;
 
+const seqsOf = (raws: string[]): number[] => raws.map((r) => (JSON.parse(r) as { seq: number }).seq);
+
 describe('release.lua', function () {
   const fixture = useRedis();
   let wakes: Listener;
@@ -29,10 +31,7 @@ describe('release.lua', function () {
     expect(again.claimed.map((c) => [c.seq, c.attempts]).sort((a, b) => a[0]! - b[0]!)).to.deep.equal([[1, 1], [2, 1], [3, 2]]);
   });
 
-  // BUG: lib/return-claims.lua puts a claim's seqs back with one LPUSH each, in claim order, so a
-  // released claim of 1,2,3 lands at the head as 3,2,1 and is claimed again in reverse. Reproduce:
-  // claim 1,2,3 as p:1; release p:1 -> LRANGE input = [3, 2, 1].
-  it.skip('gives the seqs back at the head in seq order', async () => {
+  it('gives the seqs back at the head in seq order', async () => {
     const p = freshPartition(fixture.redis);
     await claimed(fixture.redis, p, 'p:1', [1, 2, 3]);
     await p.release(['p:1']);
@@ -81,25 +80,15 @@ describe('release.lua', function () {
     expect(await snapshot(fixture.redis, p)).to.deep.equal({});
   });
 
-  // BUG: release.lua removes the owner from `owners` whatever claims it still has that the call
-  // does not list (a claim whose reply was lost: the processor forgot the token). Reaping finds
-  // dead owners in `owners` only, so such a claim is never reaped and its seqs stay claimed for
-  // good: the order stops at the first of them ("never stuck" broken; probe.lua reports it
-  // "claimed" with no deadline and repairs only claims whose token is gone). Reproduce: claim 1
-  // as p:1 and 2 as p:2 (lease 1 ms); release ["p:1"] with owner "p"; any later claim or
-  // heartbeat reaps nothing and seq 2 stays C|p:2|1|... forever.
-  it.skip('leaves no claim of a removed owner that nothing can reap', async () => {
+  it('gives back every claim of a leaving owner, the ones it forgot too: nothing else would reap them', async () => {
     const p = freshPartition(fixture.redis);
-    await claimed(fixture.redis, p, 'p:1', [1], { leaseMs: 1 });
-    await claimed(fixture.redis, p, 'p:2', [2], { leaseMs: 1 });
-    await p.release(['p:1'], 'p');
-    const seqs = new Set<number>();
-    let n = 0;
-    await waitFor(async () => {
-      const result = await p.claim({ count: 10, token: `q:${++n}`, owner: 'q', leaseMs: LEASE, window: 0 });
-      for (const c of result.claimed) seqs.add(c.seq);
-      return seqs.has(1) && seqs.has(2);
-    }, { timeoutMs: 2000, message: 'both seqs claimable again' });
+    await claimed(fixture.redis, p, 'p:1', [1]);
+    await claimed(fixture.redis, p, 'p:2', [2]);
+    await claimed(fixture.redis, p, 'other:1', [3]);
+    expect(await p.release(['p:1'], 'p')).to.equal(2);
+    expect(seqsOf(await fixture.redis.lrange(p.keys.input, 0, -1))).to.deep.equal([1, 2]);
+    expect(await fixture.redis.hkeys(p.keys.claims)).to.deep.equal(['other:1']);
+    expect(await fixture.redis.zrange(p.keys.owners, 0, -1)).to.deep.equal(['other']);
   });
 
   it('writes nothing for a token that holds no claim', async () => {
