@@ -7,9 +7,25 @@ import { defineCommands } from './commands.js';
  */
 export type RedisClient = Redis | Cluster;
 
+/**
+ * TLS material for rediss:// and rediss+cluster:// connections, as PEM text (read from the
+ * REDIS_TLS_*_FILE settings at start). Without `ca`, the server's certificate is checked against
+ * Node's trusted CAs.
+ */
+export interface RedisTls {
+  /** CA certificate(s) that signed the server's certificate */
+  ca?: string;
+  /** client certificate, for servers that require one (mutual TLS); always with `key` */
+  cert?: string;
+  /** the client certificate's private key */
+  key?: string;
+}
+
 export interface ConnectOptions {
   /** connection name shown by CLIENT LIST */
   name?: string;
+  /** TLS material; only for a rediss:// or rediss+cluster:// URL */
+  tls?: RedisTls | undefined;
   /**
    * Fail commands at once while disconnected instead of queueing them until Redis is back.
    * Services queue (they retry their steps); the HTTP ingest fails fast and answers 503.
@@ -45,6 +61,8 @@ export function parseClusterUrl(url: string): ClusterUrl {
   const match = CLUSTER_URL.exec(url);
   if (!match) throw new RangeError('must be redis+cluster://[user:password@]host:port[,host:port...] (rediss+cluster:// for TLS), without a /db path');
   const [, scheme, credentials, hosts] = match;
+  // Never echo the hosts then: they hold part of the password.
+  if (hosts!.includes('@')) throw new RangeError('holds an @ after the credentials: URL-encode @ in the user name or password as %40');
   const seeds = hosts!.split(',').map((seed) => {
     const at = seed.lastIndexOf(':');
     const host = at > 0 ? seed.slice(0, at) : seed;
