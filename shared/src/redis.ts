@@ -80,6 +80,27 @@ export function parseClusterUrl(url: string): ClusterUrl {
   return { seeds, tls: scheme === 'rediss', username, password };
 }
 
+/**
+ * A Redis URL fit for a log line: single-node or cluster, `user:password@` or `:password@`
+ * becomes `user:***@` or `:***@` (a bare `secret@`, ambiguous, becomes `***@`), and query
+ * parameters that look like secrets (`?password=`) are masked. The credentials end at the
+ * last `@`, so a password holding an unencoded `@`, `/`, `:`, `#` or `?` is hidden whole.
+ */
+export function redactRedisUrl(url: string): string {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url)?.[0] ?? '';
+  let rest = url.slice(scheme.length);
+  let credentials = '';
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    credentials = colon >= 0 ? `${userinfo.slice(0, colon)}:***@` : '***@';
+    rest = rest.slice(at + 1);
+  }
+  rest = rest.replace(/([?&][^=&#]*(?:pass|auth|secret|token|key)[^=&#]*=)[^&#]*/gi, '$1***');
+  return scheme + credentials + rest;
+}
+
 /** Why a REDIS_URL cannot be used, or undefined when it can (the config schemas ask this). */
 export function redisUrlProblem(url: string): string | undefined {
   if (isClusterUrl(url)) {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { connect, redisReady, registerPipeline, type Logger, type RunningService } from '@inorder/shared';
+import { connect, redactRedisUrl, redisReady, registerPipeline, type Logger, type RunningService } from '@inorder/shared';
 import { buildApp } from './app.js';
 import type { IngestConfig } from './config.js';
 import { RedisUnavailableError } from './errors.js';
@@ -52,14 +52,10 @@ async function waitForRedis(config: IngestConfig, logger: Logger, ready: () => P
   let warned = false;
   while (!(await ready())) {
     if (Date.now() > deadline) {
-      throw new RedisUnavailableError(`Redis at ${redactedUrl(config.redisUrl)} did not answer within STARTUP_TIMEOUT_MS (${config.startupTimeoutMs} ms)`);
+      throw new RedisUnavailableError(`Redis at ${redactRedisUrl(config.redisUrl)} did not answer within STARTUP_TIMEOUT_MS (${config.startupTimeoutMs} ms)`);
     }
-    if (!warned) logger.warn('waiting for Redis', { redis: redactedUrl(config.redisUrl) });
+    if (!warned) logger.warn('waiting for Redis', { redis: redactRedisUrl(config.redisUrl) });
     warned = true;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function redactedUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
