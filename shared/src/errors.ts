@@ -58,3 +58,14 @@ export class FencedError extends InorderError {
 
 /** A partition takes seqs from one source: the ingest assigns them, or producers give their own. */
 export class SeqSourceError extends InorderError {}
+
+/**
+ * Redis refused this client for a reason that waiting will not fix (a wrong password, an
+ * untrusted TLS certificate): at start a service exits 1 with it instead of waiting forever.
+ * `url` is redacted; `reason` says what to change.
+ */
+export class RedisConnectionError extends InorderError {
+  constructor(readonly url: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`cannot connect to Redis at ${url}: ${reason}`, options);
+  }
+}

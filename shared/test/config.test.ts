@@ -278,6 +278,16 @@ describe('config: secrets never echoed', () => {
       expect(error.message, url).not.to.match(/hun|ter2|pa@ss|ss@a/);
     }
   });
+
+  it('refuses a password with a raw / ? or #, which would be read as a host name, and says how to encode it', () => {
+    for (const url of ['redis://:pa/ss@h:6379', 'redis://u:p?ss@h:6379/0', 'rediss://u:p#ss@h:6379']) {
+      const error = problems(loadProcessorConfig, { REDIS_URL: url });
+      expect(variables(error), url).to.deep.equal(['REDIS_URL']);
+      expect(error.message, url).to.include('%2F');
+      expect(error.message, url).not.to.match(/pa\/ss|p\?ss|p#ss/);
+    }
+    expect(loadProcessorConfig({ REDIS_URL: 'redis://u:p%2Fss@h:6379/0' }).redisUrl).to.equal('redis://u:p%2Fss@h:6379/0');
+  });
 });
 
 describe('config: TLS files', () => {
