@@ -1,13 +1,18 @@
-import { Partition, Sequencer, connect, createLogger, loadSequencerConfig, redisReady, runService } from '@inorder/shared';
+import {
+  Partition, Sequencer, connect, createLogger, loadSequencerConfig, redisConnectOptions, redisReady, runService, waitUntilConnected,
+} from '@inorder/shared';
 
 const logger = createLogger('sequencer');
 
-await runService(logger, async () => {
+await runService(logger, async (signal) => {
   const config = loadSequencerConfig();
   logger.level = config.logLevel;
   const log = logger.child({ pipeline: config.pipeline, partition: config.partition });
-  const redis = connect(config.redisUrl, { name: 'inorder-sequencer' });
-  const blocking = connect(config.redisUrl, { name: 'inorder-sequencer-read' });
+  const open = (name: string) => connect(config.redisUrl, redisConnectOptions(config, { name, logger }));
+  const redis = open('inorder-sequencer');
+  // A wrong password or an untrusted certificate stops the start here, naming the cause.
+  await waitUntilConnected(redis, { signal });
+  const blocking = open('inorder-sequencer-read');
   const partition = new Partition(redis, config.pipeline, config.partition, { prefix: config.keyPrefix, seqStart: config.seqStart });
   const sequencer = new Sequencer({ partition, blocking, settings: config, logger: log });
   await sequencer.start();
