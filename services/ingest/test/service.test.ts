@@ -6,6 +6,7 @@ import { getPipeline, keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer, freePort } from '../../../shared/test/support/redis-server.js';
 import { ServiceProcess, uniquePipeline } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
+import { newPipeline } from './support/ingest.js';
 
 describe('ingest service process (npm run ingest)', function () {
   let server: RedisServer;
@@ -107,11 +108,15 @@ describe('ingest service process (npm run ingest)', function () {
       const keysFile = join(dir, 'api-keys');
       writeFileSync(urlFile, `${locked.url}\n`);
       writeFileSync(keysFile, 'key-from-a-file-1234\n');
-      const pipeline = uniquePipeline('secrets');
       ingest = new ServiceProcess('ingest', {
-        REDIS_URL_FILE: urlFile, API_KEYS_FILE: keysFile, PORT: String(port), HOST: '127.0.0.1', PIPELINES: `${pipeline}:strict`,
+        REDIS_URL_FILE: urlFile, API_KEYS_FILE: keysFile, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug',
       });
       await waitFor(() => ingest!.logged('"message":"listening"'), { timeoutMs: 20_000, message: 'ingest did not start' });
+      // Only once it is known to be on the test's server (never the shared one on 6379) does the test write.
+      expect(ingest.logs.some((l) => l.includes('"event":"redis-connection-ready"') && l.includes(`127.0.0.1:${locked.port}`))).to.equal(true);
+      const admin = locked.client();
+      const pipeline = await newPipeline(admin, 'strict', 'secrets');
+      admin.disconnect();
       const submit = (key?: string): Promise<Response> => fetch(`http://127.0.0.1:${port}/v1/pipelines/${pipeline}/messages`, {
         method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: '{"payload":1}',
       });
