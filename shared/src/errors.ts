@@ -90,3 +90,14 @@ export class RegistryFullError extends InorderError {
     super(`pipeline ${pipeline} was not created: the registry holds ${count} pipelines, at most ${maxPipelines} allowed`);
   }
 }
+
+/**
+ * Redis refused this client for a reason that waiting will not fix (a wrong password, an
+ * untrusted TLS certificate): at start a service exits 1 with it instead of waiting forever.
+ * `url` is redacted; `reason` says what to change.
+ */
+export class RedisConnectionError extends InorderError {
+  constructor(readonly url: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`cannot connect to Redis at ${url}: ${reason}`, options);
+  }
+}

@@ -1,16 +1,20 @@
 import {
-  PartitionDiscovery, Processor, connect, createLogger, loadHandler, loadProcessorConfig, redisReady, runService, simulatedHandler,
+  PartitionDiscovery, Processor, connect, createLogger, loadHandler, loadProcessorConfig, redisConnectOptions, redisReady, runService,
+  simulatedHandler, waitUntilConnected,
 } from '@inorder/shared';
 
 const logger = createLogger('processor');
 
-await runService(logger, async () => {
+await runService(logger, async (signal) => {
   const config = loadProcessorConfig();
   logger.level = config.logLevel;
-  const handler = config.handler ? await loadHandler(config.handler) : simulatedHandler(config);
+  const { handler, close } = config.handler ? await loadHandler(config.handler) : { handler: simulatedHandler(config), close: undefined };
+  const open = (name: string) => connect(config.redisUrl, redisConnectOptions(config, { name, logger }));
   // Two connections whatever the number of partitions served: commands, and wake-ups.
-  const redis = connect(config.redisUrl, { name: 'inorder-processor' });
-  const subscriber = connect(config.redisUrl, { name: 'inorder-processor-wake' });
+  const redis = open('inorder-processor');
+  // A wrong password or an untrusted certificate stops the start here, naming the cause.
+  await waitUntilConnected(redis, { signal });
+  const subscriber = open('inorder-processor-wake');
   const processor = new Processor({ redis, subscriber, handler, settings: config, logger });
   const discovery = new PartitionDiscovery({
     redis, pipeline: config.pipeline, partitions: config.partitions, prefix: config.keyPrefix, seqStart: config.seqStart,
@@ -22,5 +26,7 @@ await runService(logger, async () => {
     await discovery.stop();
     await processor.stop();
   };
-  return { stop, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort };
+  return {
+    stop, close, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort, shutdownGraceMs: config.shutdownGraceMs,
+  };
 });

@@ -1,13 +1,18 @@
-import { PartitionDiscovery, Sequencer, connect, createLogger, loadSequencerConfig, redisReady, runService } from '@inorder/shared';
+import {
+  PartitionDiscovery, Sequencer, connect, createLogger, loadSequencerConfig, redisConnectOptions, redisReady, runService, waitUntilConnected,
+} from '@inorder/shared';
 
 const logger = createLogger('sequencer');
 
-await runService(logger, async () => {
+await runService(logger, async (signal) => {
   const config = loadSequencerConfig();
   logger.level = config.logLevel;
+  const open = (name: string) => connect(config.redisUrl, redisConnectOptions(config, { name, logger }));
   // Two connections whatever the number of partitions served: commands, and wake-ups.
-  const redis = connect(config.redisUrl, { name: 'inorder-sequencer' });
-  const subscriber = connect(config.redisUrl, { name: 'inorder-sequencer-wake' });
+  const redis = open('inorder-sequencer');
+  // A wrong password or an untrusted certificate stops the start here, naming the cause.
+  await waitUntilConnected(redis, { signal });
+  const subscriber = open('inorder-sequencer-wake');
   const sequencer = new Sequencer({ redis, subscriber, settings: config, logger });
   const discovery = new PartitionDiscovery({
     redis, pipeline: config.pipeline, partitions: config.partitions, prefix: config.keyPrefix, seqStart: config.seqStart,
@@ -19,5 +24,5 @@ await runService(logger, async () => {
     await discovery.stop();
     await sequencer.stop();
   };
-  return { stop, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort };
+  return { stop, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort, shutdownGraceMs: config.shutdownGraceMs };
 });
