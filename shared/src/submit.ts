@@ -1,7 +1,7 @@
 import type { RedisClient } from './redis.js';
 import { parseEnvelopeObject } from './envelope.js';
 import { EnvelopeError, InorderError, LayoutError } from './errors.js';
-import { PRIORITY_MAX, PRIORITY_MIN, type PartitionKeys } from './partition/keys.js';
+import { PRIORITY_MAX, PRIORITY_MIN, addressOf, wakeChannels, type PartitionKeys } from './partition/keys.js';
 import type { Ordering } from './commands.js';
 import { LAYOUT } from './partition/partition.js';
 
@@ -97,9 +97,10 @@ const FIXED_ARGS = 7;
 
 /** Runs a batch checked by prepareSubmit. */
 export async function submitPrepared(redis: RedisClient, keys: PartitionKeys, prepared: PreparedSubmit): Promise<SubmitResult> {
+  const { prefix, tag } = addressOf(keys);
   const [code, a, b, c] = await redis.inorderSubmit(
     keys.meta, keys.input, keys.queue, keys.dedupe, keys.dedupeAt,
-    ...prepared.args.slice(0, FIXED_ARGS), keys.inputWake, keys.tag, ...prepared.args.slice(FIXED_ARGS),
+    ...prepared.args.slice(0, FIXED_ARGS), wakeChannels(prefix).input, tag, ...prepared.args.slice(FIXED_ARGS),
   );
   switch (code) {
     case 1: {

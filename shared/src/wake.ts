@@ -20,15 +20,18 @@ export class WakeListener {
     });
   }
 
-  /** Calls `callback` whenever the partition `tag` is woken on `channel`; resolves once subscribed. */
-  async on(channel: string, tag: string, callback: () => void): Promise<void> {
+  /**
+   * Calls `callback` whenever the partition `tag` is woken on `channel`. Never waits for the
+   * subscription: until it is in place (a connection that cannot come up, Redis at maxclients)
+   * the partition is only polled.
+   */
+  on(channel: string, tag: string, callback: () => void): void {
     this.callbacks.set(key(channel, tag), callback);
-    let subscribed = this.channels.get(channel);
-    if (!subscribed) {
-      subscribed = this.subscriber.subscribe(channel);
-      this.channels.set(channel, subscribed);
-    }
-    await subscribed;
+    if (this.channels.has(channel)) return;
+    this.channels.set(channel, this.subscriber.subscribe(channel).catch((error: unknown) => {
+      this.channels.delete(channel);
+      this.logger.warn('subscribing to wake-ups failed; partitions are polled until it works', { event: 'wake-failed', channel, error: String(error) });
+    }));
   }
 
   off(channel: string, tag: string): void {

@@ -30,7 +30,6 @@ describe('config', () => {
       expect(loadProcessorConfig({})).to.include({
         redisUrl: 'redis://127.0.0.1:6379',
         pipeline: 'default',
-        partition: 0,
         keyPrefix: 'inorder',
         seqStart: 1,
         ordering: 'strict',
@@ -41,8 +40,8 @@ describe('config', () => {
         handler: undefined,
         workMs: 500,
         failRate: 0,
-        claimLeaseMs: 10_000,
-        claimRenewMs: 3333,
+        claimLeaseMs: 1000,
+        claimRenewMs: 250,
         handlerTimeoutMs: 60_000,
         maxRetries: 3,
         maxAgeMs: -1,
@@ -51,6 +50,7 @@ describe('config', () => {
         window: 10_000,
         shutdownGraceMs: 10_000,
       });
+      expect(loadProcessorConfig({}).partitions).to.equal('all');
     });
 
     it('gives every sequencer setting a default when the environment is empty', () => {
@@ -66,7 +66,7 @@ describe('config', () => {
     });
 
     it('derives the renewal periods from the lease when they are not set', () => {
-      expect(loadProcessorConfig({ CLAIM_LEASE_MS: '3000' }).claimRenewMs).to.equal(1000);
+      expect(loadProcessorConfig({ CLAIM_LEASE_MS: '3000' }).claimRenewMs).to.equal(750);
       expect(loadSequencerConfig({ LEADER_LEASE_MS: '600' }).leaderRenewMs).to.equal(200);
     });
 
@@ -84,18 +84,27 @@ describe('config', () => {
       expect(config).to.include({
         redisUrl: 'rediss://user:pw@cache.example:6380/2',
         pipeline: 'orders-7',
-        partition: 3,
         ordering: 'none',
         healthPort: 9100,
         failRate: 0.25,
         maxRetries: -1,
         window: 0,
       });
+      expect(config.partitions).to.deep.equal([3]);
+    });
+
+    it('reads PARTITIONS as all, a list or ranges, and refuses a bad one or both PARTITION and PARTITIONS', () => {
+      expect(loadSequencerConfig({ PARTITIONS: '0-3,8, 10' }).partitions).to.deep.equal([0, 1, 2, 3, 8, 10]);
+      expect(loadSequencerConfig({ PARTITIONS: 'all' }).partitions).to.equal('all');
+      for (const env of [{ PARTITIONS: '3-1' }, { PARTITIONS: 'x' }, { PARTITIONS: '0-99999' }, { PARTITION: '1', PARTITIONS: '2' }]) {
+        const error = problems(loadProcessorConfig, env);
+        expect(variables(error), JSON.stringify(env)).to.include(env.PARTITION ? 'PARTITION' : 'PARTITIONS');
+      }
     });
 
     it('counts an empty string as unset', () => {
       const config = loadProcessorConfig({ CONCURRENCY: '', REDIS_URL: '', ORDERING: '', CLAIM_RENEW_MS: '' });
-      expect(config).to.include({ concurrency: 64, redisUrl: 'redis://127.0.0.1:6379', ordering: 'strict', claimRenewMs: 3333 });
+      expect(config).to.include({ concurrency: 64, redisUrl: 'redis://127.0.0.1:6379', ordering: 'strict', claimRenewMs: 250 });
       expect(loadSequencerConfig({ GAP_TIMEOUT_MS: '' }).gapTimeoutMs).to.equal(30_000);
     });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { connect, keysFor, wakeChannels, type RedisClient } from '@inorder/shared';
+import { addressOf, connect, keysFor, wakeChannels, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { range } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
@@ -145,7 +145,7 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     expect(queued.map((r) => JSON.parse(r).payload)).to.deep.equal(['n3-a', 'n3-b', 'p0-a', 'p0-b', 'p5-a', 'p5-b']);
     expect(queued.map((r) => JSON.parse(r).priority)).to.deep.equal([-3, -3, 0, 0, 5, 5]);
     expect(seqsOf(queued)).to.deep.equal([3, 5, 2, 6, 1, 4]);
-    expect(heard, 'one wake-up: the queue was empty only before the first submit').to.deep.equal([k.tag]);
+    expect(heard, 'one wake-up: the queue was empty only before the first submit').to.deep.equal([addressOf(k).tag]);
     expect(await redis.llen(k.input)).to.equal(0);
   });
 
@@ -158,7 +158,7 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
       await redis.del(k.input);
       await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 3 });
     });
-    expect(heard).to.deep.equal([k.tag, k.tag]);
+    expect(heard).to.deep.equal([addressOf(k).tag, addressOf(k).tag]);
   });
 
   it('refuses a given seq MAX_SEQ_AHEAD or more past the partition\'s next seq with 400, naming the field, the seq, next and the limit', async () => {

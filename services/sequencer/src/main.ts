@@ -24,5 +24,5 @@ await runService(logger, async (signal) => {
     await discovery.stop();
     await sequencer.stop();
   };
-  return { stop, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort, shutdownGraceMs: config.shutdownGraceMs };
+  return { stop, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort };
 });

@@ -36,11 +36,6 @@ export interface PartitionKeys {
   readonly dedupe: string;
   /** zset: message id -> epoch ms it was first submitted; drives pruning of `dedupe` */
   readonly dedupeAt: string;
-  /** `pipeline:partition`: the hash tag of every key, and the message of its wake-ups */
-  readonly tag: string;
-  /** Pub/Sub channels (not keys) of the prefix's wake-ups: see `wakeChannels` */
-  readonly inputWake: string;
-  readonly resultsWake: string;
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -62,13 +57,8 @@ export function keysFor(pipeline: string, partition: number, prefix = DEFAULT_PR
   if (!Number.isInteger(partition) || partition < 0) {
     throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
   }
-  const tag = `${pipeline}:${partition}`;
-  const base = `${prefix}:{${tag}}:`;
-  const wake = wakeChannels(prefix);
+  const base = `${prefix}:{${pipeline}:${partition}}:`;
   return {
-    tag,
-    inputWake: wake.input,
-    resultsWake: wake.results,
     input: `${base}input`,
     queue: `${base}queue`,
     parked: `${base}parked`,
@@ -90,6 +80,16 @@ export function keysFor(pipeline: string, partition: number, prefix = DEFAULT_PR
 /** hash: pipeline name -> JSON settings ({ ordering, partitions, createdAt }); no hash tag */
 export function registryKey(prefix = DEFAULT_PREFIX): string {
   return `${prefix}:pipelines`;
+}
+
+/**
+ * Where a partition's keys live: its prefix and its tag (`pipeline:partition`, the hash tag of
+ * every key and the message of its wake-ups), read back from its keys.
+ */
+export function addressOf(keys: PartitionKeys): { prefix: string; tag: string } {
+  const open = keys.meta.indexOf(':{');
+  const close = keys.meta.lastIndexOf('}:');
+  return { prefix: keys.meta.slice(0, open), tag: keys.meta.slice(open + 2, close) };
 }
 
 /** zset: sequencer instance -> liveness deadline: the group that shares the partitions' leaderships. */

@@ -2,7 +2,7 @@ import type { Ordering } from '../commands.js';
 import { InorderError, LayoutError } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 import { registerPipeline } from '../registry.js';
-import { DEFAULT_PREFIX, keysFor, wakeChannels, type PartitionKeys } from './keys.js';
+import { DEFAULT_PREFIX, addressOf, keysFor, wakeChannels, type PartitionKeys } from './keys.js';
 import { readStatus, type PartitionStatus } from './status.js';
 
 /** The data layout this code reads and writes (README, "Redis keys"). */
@@ -156,8 +156,9 @@ export class Partition {
     return this.ordering === 'strict';
   }
 
+  /** `pipeline:partition`: the hash tag of its keys, and the message of its wake-ups */
   get tag(): string {
-    return this.keys.tag;
+    return addressOf(this.keys).tag;
   }
 
   get seqStart(): number {
@@ -202,7 +203,7 @@ export class Partition {
     const triples: (string | number)[] = [];
     for (const item of items) triples.push(item.seq, item.token, item.body);
     const codes = await this.redis.inorderComplete(
-      k.state, k.results, k.output, k.claims, this.ordering, this.ordered ? this.channels.results : '', k.tag, ...triples,
+      k.state, k.results, k.output, k.claims, this.ordering, this.ordered ? this.channels.results : '', this.tag, ...triples,
     );
     return codes.map((c) => c === 1);
   }
@@ -213,7 +214,7 @@ export class Partition {
     const tuples: (string | number)[] = [];
     for (const item of items) tuples.push(item.seq, item.token, item.action, item.action === 'retry' ? item.delayMs : 0, item.body);
     const [codes, dueAt] = await this.redis.inorderFail(
-      k.state, k.delayed, k.results, k.dead, k.claims, k.meta, this.ordering, this.ordered ? this.channels.results : '', k.tag, ...tuples,
+      k.state, k.delayed, k.results, k.dead, k.claims, k.meta, this.ordering, this.ordered ? this.channels.results : '', this.tag, ...tuples,
     );
     return { settled: codes.map((c) => c === 1), dueAt: dueAt === -1 ? undefined : dueAt };
   }
@@ -222,7 +223,7 @@ export class Partition {
   async heartbeat(owner: string, leaseMs: number, tokens: readonly string[]): Promise<HeartbeatResult> {
     const k = this.keys;
     const [alive, gone, returned, now] = await this.redis.inorderHeartbeat(
-      k.owners, k.claims, k.state, k.input, k.queue, this.ordering, owner, leaseMs, this.channels.input, k.tag, ...tokens,
+      k.owners, k.claims, k.state, k.input, k.queue, this.ordering, owner, leaseMs, this.channels.input, this.tag, ...tokens,
     );
     return { alive: alive === 1, gone, returned, now };
   }
@@ -231,7 +232,7 @@ export class Partition {
   async release(tokens: readonly string[], owner = ''): Promise<number> {
     if (tokens.length === 0 && owner === '') return 0;
     const k = this.keys;
-    return this.redis.inorderRelease(k.input, k.queue, k.state, k.claims, k.owners, this.ordering, owner, this.channels.input, k.tag, ...tokens);
+    return this.redis.inorderRelease(k.input, k.queue, k.state, k.claims, k.owners, this.ordering, owner, this.channels.input, this.tag, ...tokens);
   }
 
   /** Takes a new fencing token for a new leader; `floor` raises meta "accepted" (0 = none). */
@@ -247,7 +248,7 @@ export class Partition {
     for (const stretch of request.run) tail.push(stretch.count, stretch.sequencingAt);
     const [code, stored, results, tombstones, detail] = await this.redis.inorderEmit(
       k.meta, k.results, k.output, k.state, k.skipped, k.parked,
-      request.fence, request.next, request.now, request.skipTo ?? 0, request.lostUpTo ?? 0, this.channels.input, k.tag, ...tail,
+      request.fence, request.next, request.now, request.skipTo ?? 0, request.lostUpTo ?? 0, this.channels.input, this.tag, ...tail,
     );
     const next = Number(stored);
     switch (code) {
@@ -270,7 +271,7 @@ export class Partition {
   async probe(next: number): Promise<Probe> {
     const k = this.keys;
     const [kind, owner, ms, inputLength, parkedCount, parkedMin, delayedCount, accepted, stateSize, now, storedNext] =
-      await this.redis.inorderProbe(k.state, k.claims, k.owners, k.delayed, k.input, k.parked, k.meta, next, this.channels.input, k.tag);
+      await this.redis.inorderProbe(k.state, k.claims, k.owners, k.delayed, k.input, k.parked, k.meta, next, this.channels.input, this.tag);
     if (!NEXT_KINDS.includes(kind)) throw new InorderError(`probe.lua answered unknown kind ${kind}`);
     return {
       kind: kind as NextKind,

@@ -122,7 +122,7 @@ export class Processor {
     const logger = this.parts.logger.child({ pipeline: partition.pipeline, partition: partition.partition });
     const work = new PartitionWork(partition, logger, (w) => new SettleQueue(partition, logger, (item, ok) => this.written(w, item, ok)));
     this.works.set(partition.tag, work);
-    await this.wake.on(wakeChannels(partition.prefix).input, partition.tag, () => {
+    this.wake.on(wakeChannels(partition.prefix).input, partition.tag, () => {
       work.wakeGen++;
       work.idle = false;
       this.bell.ring();

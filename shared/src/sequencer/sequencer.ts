@@ -97,7 +97,7 @@ export class Sequencer {
       score: rendezvous(this.owner, partition.tag), leadership: undefined, running: undefined, freeSince: undefined,
     };
     this.seats.set(partition.tag, seat);
-    await this.wake.on(wakeChannels(partition.prefix).results, partition.tag, () => seat.leadership?.wake());
+    this.wake.on(wakeChannels(partition.prefix).results, partition.tag, () => seat.leadership?.wake());
   }
 
   /** Stops serving a partition: gives its leadership up, if it has it. */
