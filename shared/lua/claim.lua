@@ -10,6 +10,8 @@
   - seq below next otherwise              -> dropped as a duplicate (already emitted)
   - seq claimed, waiting or done          -> the same message (payload and id): dropped as a
                                              duplicate; another message: dead letter "conflict"
+                                             (a copy meeting a claim is held instead, until that
+                                             claim proves to be the seq's message: lib/held.lua)
   - seq dead-lettered, not yet emitted    -> dropped as a duplicate (its envelope is in the
                                              dead-letter list, not compared)
   - seq unknown, or returned (Q)          -> claimed: state C with this token, attempts + 1
@@ -24,6 +26,7 @@
   KEYS[8] skipped  zset   "from-to" -> from: seqs skipped as gaps
   KEYS[9] dead     list   dead-letter records (JSON), appended
   KEYS[10] delayed zset   seq -> due time of its retry (epoch ms, Redis clock)
+  KEYS[11] held    hash   seq -> a copy held until the claim of its seq is judged (lib/held.lua)
   ARGV[1] ordering "strict" | "none"
   ARGV[2] count    most entries to take (1..1000)
   ARGV[3] token    claim token "owner:n", unique per call (no "|" or ",")
@@ -35,8 +38,8 @@
 
   Returns { claimed, dropped, replayed, now, parked, reaped, dueIn }
     claimed  flat: seq, attempts, raw, seq, attempts, raw, ...
-    dropped  flat: kind ("duplicate" | "late" | "malformed" | "conflict"), seq ("" when
-             unreadable), reason
+    dropped  flat: kind ("duplicate" | "late" | "malformed" | "conflict" | "held"), seq (""
+             when unreadable), reason
     replayed 1 when the token was used already (a resent call): nothing taken
     now      Redis's clock, epoch ms
     parked   entries parked by this call
@@ -44,8 +47,8 @@
     dueIn    ms until the earliest retry still waiting is due, or -1 when none waits
 ]]
 local rcall = redis.call
-local input, queue, parked, state, claims, owners, meta, skipped, dead, delayed =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local input, queue, parked, state, claims, owners, meta, skipped, dead, delayed, held =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local ordering = ARGV[1]
 local count = tonumber(ARGV[2])
 local token = ARGV[3]
@@ -137,6 +140,7 @@ local function drop(kind, f, reason, raw)
     duplicates = duplicates + 1
     return
   end
+  if kind == 'held' then return end
   -- A copy that did not take its seq (late, conflict) names it as readSeq: its dead letter does
   -- not account for the seq, which was skipped or belongs to another message.
   local record = cjson.encode({ reason = kind, raw = raw, lastError = reason, deadAt = now })
@@ -188,6 +192,8 @@ for i = 1, #taken do
       end
       if stored == nil or sameMessage(stored, raw) then
         drop('duplicate', f, 'seq ' .. f .. ' is ' .. WHAT[kind] .. ' already', raw)
+      elseif kind == 'C' and rcall('HSETNX', held, f, raw) == 1 then
+        drop('held', f, 'seq ' .. f .. ' is claimed by another payload or id: this copy is held until that claim is judged', raw)
       else
         drop('conflict', f, 'seq ' .. f .. ' is ' .. WHAT[kind] .. ' already, with another payload or id: this copy was not processed', raw)
       end

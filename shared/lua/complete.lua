@@ -11,6 +11,12 @@
   KEYS[2] results  stream strict: entries { s = "seq,seq,..." } of settled seqs
   KEYS[3] output   list   unordered: output envelopes, appended
   KEYS[4] claims   hash   claim token -> "remaining|seqs"; a claim goes when its last seq settles
+  KEYS[5] held     hash   seq -> a copy held until its seq's claim is judged: completed seqs
+                          were their messages', so their held copies become conflicts
+  KEYS[6] dead     list   dead-letter records of those conflicts, appended
+  KEYS[7] meta     hash   increments "dead"
+  KEYS[8] input    list   read only by lib/held.lua (nothing goes back from a completion)
+  KEYS[9] queue    zset   as KEYS[8], for unordered pipelines
   ARGV[1] ordering "strict" | "none"
   ARGV[2] channel  sequencers' wake channel ("" = none)
   ARGV[3] tag      the partition's tag, the wake message
@@ -19,13 +25,17 @@
   Returns an array with one entry per triple: 1 = completed, 0 = stale (claim not ours).
 ]]
 local rcall = redis.call
-local state, results, output, claims = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local state, results, output, claims, held, dead, meta, input, queue =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local ordering = ARGV[1]
 local strict = ordering == 'strict'
 
+--#include lib/time.lua
 --#include lib/state.lua
 --#include lib/claims.lua
 --#include lib/wake.lua
+--#include lib/put-back.lua
+--#include lib/held.lua
 
 local seqs = {}
 for i = 4, #ARGV, 3 do seqs[#seqs + 1] = ARGV[i] end
@@ -72,5 +82,8 @@ if #done > 0 then
     rcall('HDEL', state, unpack(done))
   end
   for _, token in ipairs(order) do settleClaim(token, perToken[token]) end
+  local owned = {}
+  for i = 1, #done do owned[i] = { done[i], true } end
+  judgeHeld(owned, nowMs())
 end
 return out

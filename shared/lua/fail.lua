@@ -14,10 +14,16 @@
   KEYS[4] dead     list   dead-letter records (JSON), appended
   KEYS[5] claims   hash   claim token -> "remaining|seqs"; a claim goes when its last seq settles
   KEYS[6] meta     hash   increments "dead"
+  KEYS[7] held     hash   seq -> a copy held until its seq's claim is judged (lib/held.lua):
+                          a conflict once a retry or dead letter proves the claim, back to the
+                          input once a malformed one disproves it
+  KEYS[8] input    list   strict pipelines: held copies given their chance go to the head
+  KEYS[9] queue    zset   unordered pipelines: as KEYS[8], at the head of their class
   ARGV[1] ordering "strict" | "none"
   ARGV[2] channel  sequencers' wake channel ("" = none)
   ARGV[3] tag      the partition's tag, the wake message
-  ARGV[4 ..]       5-tuples: seq, claim token, action ("retry" | "dead" | "malformed"), delay
+  ARGV[4] inputChannel processors' wake channel ("" = none), when a held copy went back
+  ARGV[5 ..]       5-tuples: seq, claim token, action ("retry" | "dead" | "malformed"), delay
                    in ms (retry; else 0), body (retry: the envelope of the next attempt; else
                    the dead-letter record), JSON
 
@@ -25,7 +31,8 @@
   dueAt is the earliest retry due time this call scheduled (epoch ms, Redis clock), or -1.
 ]]
 local rcall = redis.call
-local state, delayed, results, dead, claims, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local state, delayed, results, dead, claims, meta, held, input, queue =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local ordering = ARGV[1]
 local strict = ordering == 'strict'
 
@@ -33,11 +40,13 @@ local strict = ordering == 'strict'
 --#include lib/state.lua
 --#include lib/claims.lua
 --#include lib/wake.lua
+--#include lib/put-back.lua
+--#include lib/held.lua
 
 local now = nowMs()
-local out, tombstones, perToken, order = {}, {}, {}, {}
+local out, tombstones, perToken, order, judged = {}, {}, {}, {}, {}
 local deadCount, dueAt = 0, -1
-for i = 4, #ARGV, 5 do
+for i = 5, #ARGV, 5 do
   local seq, token, action, delayMs, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local attempts = claimedBy(rcall('HGET', state, seq), token)
   if attempts then
@@ -62,6 +71,7 @@ for i = 4, #ARGV, 5 do
         rcall('HDEL', state, seq)
       end
     end
+    judged[#judged + 1] = { seq, action ~= 'malformed' }
     if not perToken[token] then
       perToken[token] = 0
       order[#order + 1] = token
@@ -78,4 +88,5 @@ if #tombstones > 0 then
   rcall('XADD', results, '*', 's', table.concat(tombstones, ','))
   wake(ARGV[2], ARGV[3])
 end
+if judgeHeld(judged, now) > 0 then wake(ARGV[4], ARGV[3]) end
 return { out, dueAt }

@@ -11,9 +11,9 @@ import type { Cluster, Redis, Result } from 'ioredis';
  */
 export const SCRIPTS = {
   inorderInit: { file: 'init.lua', numberOfKeys: 1 },
-  inorderClaim: { file: 'claim.lua', numberOfKeys: 10 },
-  inorderComplete: { file: 'complete.lua', numberOfKeys: 4 },
-  inorderFail: { file: 'fail.lua', numberOfKeys: 6 },
+  inorderClaim: { file: 'claim.lua', numberOfKeys: 11 },
+  inorderComplete: { file: 'complete.lua', numberOfKeys: 9 },
+  inorderFail: { file: 'fail.lua', numberOfKeys: 9 },
   inorderHeartbeat: { file: 'heartbeat.lua', numberOfKeys: 5 },
   inorderRelease: { file: 'release.lua', numberOfKeys: 5 },
   inorderFence: { file: 'fence.lua', numberOfKeys: 1 },
@@ -34,17 +34,17 @@ type Arg = string | number;
 export type InitCall = [meta: string, layout: string, start: number];
 export type ClaimCall = [
   input: string, queue: string, parked: string, state: string, claims: string, owners: string,
-  meta: string, skipped: string, dead: string, delayed: string,
+  meta: string, skipped: string, dead: string, delayed: string, held: string,
   ordering: Ordering, count: number, token: string, owner: string, leaseMs: number, window: number, floor: number,
 ];
 export type ClaimReply = [claimed: string[], dropped: string[], replayed: number, now: number, parked: number, reaped: number, dueIn: number];
 export type CompleteCall = [
-  state: string, results: string, output: string, claims: string,
+  state: string, results: string, output: string, claims: string, held: string, dead: string, meta: string, input: string, queue: string,
   ordering: Ordering, channel: string, tag: string, ...triples: Arg[],
 ];
 export type FailCall = [
-  state: string, delayed: string, results: string, dead: string, claims: string, meta: string,
-  ordering: Ordering, channel: string, tag: string, ...tuples: Arg[],
+  state: string, delayed: string, results: string, dead: string, claims: string, meta: string, held: string, input: string, queue: string,
+  ordering: Ordering, channel: string, tag: string, inputChannel: string, ...tuples: Arg[],
 ];
 export type HeartbeatCall = [
   owners: string, claims: string, state: string, input: string, queue: string,

@@ -85,6 +85,19 @@ describe('hostile input (in process)', function () {
     expect(dead.every((d) => d.reason === 'malformed' && d.seq === undefined && typeof d.lastError === 'string')).to.equal(true);
   });
 
+  it('holds the real message behind an entry that only looks like its seq, and processes it once that entry is refused', async () => {
+    await started();
+    const k = pipeline.partition.keys;
+    // One claim takes both: the impostor first, so the real 3 meets its claim.
+    await pipeline.redis.rpush(k.input, good(1), good(2), '{"seq":3,"payload":1 not json}', good(3), good(4));
+    await pipeline.settled(5);
+    expect(await outputSeqs()).to.deep.equal([1, 2, 3, 4]);
+    expect((await pipeline.output())[2]?.result).to.deep.equal({ seq: 3, payload: { n: 3 } });
+    const [dead] = await pipeline.deadLetters();
+    expect(dead).to.include({ reason: 'malformed', readSeq: 3 });
+    expect(await pipeline.redis.exists(k.held)).to.equal(0);
+  });
+
   it('survives an envelope nested 10,000 levels: dead-lettered with its text, the order moves on', async () => {
     await started();
     const k = pipeline.partition.keys;
@@ -121,7 +134,7 @@ describe('hostile input (in process)', function () {
     const dead = await pipeline.deadLetters();
     expect(dead).to.have.length(1);
     expect(dead[0]).to.include({ reason: 'conflict', readSeq: 2 });
-    expect(String(dead[0]?.lastError)).to.match(/seq 2 is claimed already, with another payload/);
+    expect(String(dead[0]?.lastError)).to.match(/seq 2 belongs to another message/);
     // Below next a copy cannot be compared any more: both are dropped as duplicates.
     expect(pipeline.processors[0]!.stats.duplicates).to.equal(3);
     expect(await pipeline.redis.hget(k.meta, 'duplicates')).to.equal('3');

@@ -14,6 +14,8 @@ export interface PartitionKeys {
   readonly parked: string;
   /** hash: seq -> state of every seq between claim and emit (see `SeqState`) */
   readonly state: string;
+  /** hash: seq -> a copy of it held while another message's claim of the seq is not yet judged */
+  readonly held: string;
   /** hash: claim token -> "remaining|seq,seq,...": the seqs of each claim and how many are unsettled */
   readonly claims: string;
   /** zset: processor (owner) -> liveness deadline (epoch ms, Redis clock), renewed by its heartbeat */
@@ -63,6 +65,7 @@ export function keysFor(pipeline: string, partition: number, prefix = DEFAULT_PR
     queue: `${base}queue`,
     parked: `${base}parked`,
     state: `${base}state`,
+    held: `${base}held`,
     claims: `${base}claims`,
     owners: `${base}owners`,
     delayed: `${base}delayed`,

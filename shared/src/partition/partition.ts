@@ -14,7 +14,8 @@ export interface Claimed {
   raw: string;
 }
 
-export type DropKind = 'duplicate' | 'late' | 'malformed' | 'conflict';
+/** How claim.lua dealt with an entry it did not claim (`held`: a copy waiting for its seq's claim to be judged). */
+export type DropKind = 'duplicate' | 'late' | 'malformed' | 'conflict' | 'held';
 
 export interface Dropped {
   kind: DropKind;
@@ -126,7 +127,7 @@ export interface PartitionOptions {
   seqStart?: number | undefined;
 }
 
-const DROP_KINDS: readonly string[] = ['duplicate', 'late', 'malformed', 'conflict'];
+const DROP_KINDS: readonly string[] = ['duplicate', 'late', 'malformed', 'conflict', 'held'];
 const NEXT_KINDS: readonly string[] = ['unknown', 'claimed', 'retry', 'queued', 'settled', 'returned'];
 
 /**
@@ -180,7 +181,7 @@ export class Partition {
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const k = this.keys;
     const [flat, droppedFlat, replayed, now, parked, reaped, dueIn] = await this.redis.inorderClaim(
-      k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed,
+      k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed, k.held,
       this.ordering, request.count, request.token, request.owner, request.leaseMs, this.ordered ? request.window : 0, request.floor ?? 0,
     );
     const claimed: Claimed[] = [];
@@ -203,7 +204,8 @@ export class Partition {
     const triples: (string | number)[] = [];
     for (const item of items) triples.push(item.seq, item.token, item.body);
     const codes = await this.redis.inorderComplete(
-      k.state, k.results, k.output, k.claims, this.ordering, this.ordered ? this.channels.results : '', this.tag, ...triples,
+      k.state, k.results, k.output, k.claims, k.held, k.dead, k.meta, k.input, k.queue,
+      this.ordering, this.ordered ? this.channels.results : '', this.tag, ...triples,
     );
     return codes.map((c) => c === 1);
   }
@@ -214,7 +216,8 @@ export class Partition {
     const tuples: (string | number)[] = [];
     for (const item of items) tuples.push(item.seq, item.token, item.action, item.action === 'retry' ? item.delayMs : 0, item.body);
     const [codes, dueAt] = await this.redis.inorderFail(
-      k.state, k.delayed, k.results, k.dead, k.claims, k.meta, this.ordering, this.ordered ? this.channels.results : '', this.tag, ...tuples,
+      k.state, k.delayed, k.results, k.dead, k.claims, k.meta, k.held, k.input, k.queue,
+      this.ordering, this.ordered ? this.channels.results : '', this.tag, this.channels.input, ...tuples,
     );
     return { settled: codes.map((c) => c === 1), dueAt: dueAt === -1 ? undefined : dueAt };
   }

@@ -251,10 +251,14 @@ export class Processor {
 
   private noteDropped(work: PartitionWork, dropped: Dropped[]): void {
     for (const d of dropped) {
+      if (d.kind === 'held') {
+        work.logger.info('copy held until the claim of its seq is judged', { event: 'copy-held', seq: d.seq, detail: d.reason });
+        continue;
+      }
       if (d.kind === 'duplicate') this.stats.duplicates++;
       else if (d.kind === 'conflict') this.stats.conflicts++;
       else this.stats.deadLettered++;
-      this.logFor(work).warn(d.kind === 'duplicate' ? 'duplicate dropped' : `dead-lettered at claim: ${d.kind}`, {
+      work.logger.warn(d.kind === 'duplicate' ? 'duplicate dropped' : `dead-lettered at claim: ${d.kind}`, {
         event: d.kind === 'duplicate' ? 'duplicate-dropped' : 'dead-lettered', reason: d.kind, seq: d.seq, detail: d.reason,
       });
     }

@@ -126,7 +126,7 @@ describe('claim.lua', function () {
       const k = p.keys;
       await push(p, envelopeRaw(1), 'junk');
       const reply = await fixture.redis.inorderClaim(
-        k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed,
+        k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed, k.held,
         'strict', 10, 't:1', 't', LEASE, 0, 0,
       );
       expect(reply).to.deep.equal([
@@ -314,27 +314,39 @@ describe('claim.lua', function () {
       });
     });
 
-    it('dead-letters a copy carrying another payload or id as conflict, naming the seq it read', async () => {
+    it('dead-letters a copy carrying another payload or id as conflict once its seq\'s message is proven, naming the seq it read', async () => {
       const p = freshPartition(fixture.redis);
       const states = await settledStates(p);
-      const copies = [
-        envelopeRaw(1, { payload: { n: 'other' } }),
-        envelopeRaw(2, { id: 'another-id' }),
-        envelopeRaw(3, { payload: [3] }),
-      ];
+      const copies = [envelopeRaw(2, { id: 'another-id' }), envelopeRaw(3, { payload: [3] })];
       await push(p, ...copies);
       const result = await p.claim(request('t:1'));
-      const why = ['claimed', 'waiting for a retry', 'done'].map(
-        (what, i) => `seq ${i + 1} is ${what} already, with another payload or id: this copy was not processed`,
+      const why = ['waiting for a retry', 'done'].map(
+        (what, i) => `seq ${i + 2} is ${what} already, with another payload or id: this copy was not processed`,
       );
       expect(result.claimed).to.deep.equal([]);
-      expect(result.dropped).to.deep.equal(why.map((reason, i) => ({ kind: 'conflict', seq: i + 1, reason })));
+      expect(result.dropped).to.deep.equal(why.map((reason, i) => ({ kind: 'conflict', seq: i + 2, reason })));
       expect(await deadLetters(fixture.redis, p)).to.deep.equal(
-        copies.map((raw, i) => ({ reason: 'conflict', raw, lastError: why[i], readSeq: i + 1, deadAt: result.now })),
+        copies.map((raw, i) => ({ reason: 'conflict', raw, lastError: why[i], readSeq: i + 2, deadAt: result.now })),
       );
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal(states);
-      expect(await fixture.redis.hgetall(p.keys.meta)).to.deep.equal({ dead: '3' });
-      expect(await fixture.redis.exists(p.keys.claims, p.keys.owners)).to.equal(0);
+      expect(await fixture.redis.hgetall(p.keys.meta)).to.deep.equal({ dead: '2' });
+      expect(await fixture.redis.exists(p.keys.claims, p.keys.owners, p.keys.held)).to.equal(0);
+    });
+
+    it('holds a copy carrying another payload that meets a claim of its seq, until that claim is judged', async () => {
+      const p = freshPartition(fixture.redis);
+      const states = await settledStates(p);
+      const other = envelopeRaw(1, { payload: { n: 'other' } });
+      const another = envelopeRaw(1, { payload: { n: 'another' } });
+      await push(p, other, another);
+      const result = await p.claim(request('t:1'));
+      expect(result.dropped).to.deep.equal([
+        { kind: 'held', seq: 1, reason: 'seq 1 is claimed by another payload or id: this copy is held until that claim is judged' },
+        { kind: 'conflict', seq: 1, reason: 'seq 1 is claimed already, with another payload or id: this copy was not processed' },
+      ]);
+      expect(await fixture.redis.hgetall(p.keys.held)).to.deep.equal({ 1: other });
+      expect((await deadLetters(fixture.redis, p)).map((d) => d.raw)).to.deep.equal([another]);
+      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal(states);
     });
 
     it('drops any copy of a dead-lettered seq as a duplicate: its envelope is in the dead letters, not compared', async () => {
@@ -346,17 +358,18 @@ describe('claim.lua', function () {
       expect(await fixture.redis.llen(p.keys.dead)).to.equal(0);
     });
 
-    it('claims the first copy of a seq in a batch and drops or dead-letters the later ones', async () => {
+    it('claims the first copy of a seq in a batch, drops the same message again and holds another one', async () => {
       const p = freshPartition(fixture.redis);
       const other = envelopeRaw(4, { id: 'again' });
       await push(p, envelopeRaw(3), envelopeRaw(4), envelopeRaw(3, { createdAt: 7 }), other);
       const result = await p.claim(request('t:1'));
       expect(result.claimed.map((c) => c.seq)).to.deep.equal([3, 4]);
-      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([['duplicate', 3], ['conflict', 4]]);
+      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([['duplicate', 3], ['held', 4]]);
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 3: `C|t:1|1|${envelopeRaw(3)}`, 4: `C|t:1|1|${envelopeRaw(4)}` });
       expect(await fixture.redis.hget(p.keys.claims, 't:1')).to.equal('2|3,4');
-      expect((await deadLetters(fixture.redis, p)).map((d) => d.raw)).to.deep.equal([other]);
-      expect(await fixture.redis.hmget(p.keys.meta, 'duplicates', 'dead')).to.deep.equal(['1', '1']);
+      expect(await fixture.redis.hgetall(p.keys.held)).to.deep.equal({ 4: other });
+      expect(await deadLetters(fixture.redis, p)).to.deep.equal([]);
+      expect(await fixture.redis.hmget(p.keys.meta, 'duplicates', 'dead')).to.deep.equal(['1', null]);
     });
 
     it('drops a seq below next (emitted already) as a duplicate, without a dead letter', async () => {
@@ -396,7 +409,7 @@ describe('claim.lua', function () {
 
     it('names the exact readSeq in the dead letter of a copy of a large seq', async () => {
       const p = freshPartition(fixture.redis);
-      await fixture.redis.hset(p.keys.state, String(MAX_SEQ), `C|o:1|1|${envelopeRaw(MAX_SEQ)}`);
+      await fixture.redis.hset(p.keys.state, String(MAX_SEQ), `R|1|${envelopeRaw(MAX_SEQ)}`);
       await push(p, envelopeRaw(MAX_SEQ, { payload: 'other' }));
       await p.claim(request('t:1'));
       expect((await deadLetters(fixture.redis, p)).map((d) => d.readSeq)).to.deep.equal([MAX_SEQ]);
@@ -574,7 +587,7 @@ describe('claim.lua', function () {
       await fixture.redis.zadd(k.queue, 5 * PRIORITY_SHIFT + 1, envelopeRaw(1), -2 * PRIORITY_SHIFT + 2, envelopeRaw(100_000), 5 * PRIORITY_SHIFT + 3, envelopeRaw(3));
       await fixture.redis.rpush(k.input, envelopeRaw(7)); // not this pipeline's input
       const reply = await fixture.redis.inorderClaim(
-        k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed,
+        k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed, k.held,
         'none', 2, 't:1', 't', LEASE, 1, 0,
       );
       expect(reply[0]).to.deep.equal(['100000', 1, envelopeRaw(100_000), '1', 1, envelopeRaw(1)]);

@@ -119,6 +119,19 @@ describe('complete.lua', function () {
       expect(await p.complete([])).to.deep.equal([]);
       expect(await snapshot(fixture.redis, p)).to.deep.equal({});
     });
+
+    it('dead-letters the copies held behind the completed claims as conflicts: the seq was their message\'s', async () => {
+      const p = freshPartition(fixture.redis);
+      await claimed(fixture.redis, p, 't:1', [1, 2]);
+      const other = envelopeRaw(2, { payload: 'other' });
+      await fixture.redis.hset(p.keys.held, '2', other, '7', envelopeRaw(7));
+      await p.complete(items('t:1', 1, 2));
+      const [record] = (await fixture.redis.lrange(p.keys.dead, 0, -1)).map((r) => JSON.parse(r) as Record<string, unknown>);
+      expect(record).to.include({ reason: 'conflict', readSeq: 2, raw: other });
+      expect(String(record?.lastError)).to.match(/seq 2 belongs to another message/);
+      expect(await fixture.redis.hgetall(p.keys.held), 'copies of other seqs wait on').to.deep.equal({ 7: envelopeRaw(7) });
+      expect(await fixture.redis.hget(p.keys.meta, 'dead')).to.equal('1');
+    });
   });
 
   describe('unordered pipelines (ordering none)', () => {

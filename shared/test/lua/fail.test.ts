@@ -132,6 +132,39 @@ describe('fail.lua', function () {
       expect(real.claimed).to.deep.equal([{ seq: 8, attempts: 1, raw: envelopeRaw(8) }]);
       expect(real.dropped).to.deep.equal([]);
     });
+
+    it('gives a copy held behind the disproved claim back to the head of the input, which the next claim takes', async () => {
+      const p = freshPartition(fixture.redis);
+      const impostor = '{"seq":8,payload}';
+      await fixture.redis.rpush(p.keys.input, impostor, envelopeRaw(8), envelopeRaw(9));
+      const first = await p.claim({ count: 2, token: 't:1', owner: 't', leaseMs: 60_000, window: 0 });
+      expect(first.claimed.map((c) => c.raw)).to.deep.equal([impostor]);
+      expect(first.dropped.map((d) => d.kind)).to.deep.equal(['held']);
+      const inputWakes = await listen(fixture.server, wakeChannels().input);
+      try {
+        await p.fail([malformed('t:1', 8)]);
+        expect(await inputWakes.published()).to.deep.equal([p.tag]);
+      } finally {
+        await inputWakes.close();
+      }
+      expect(await fixture.redis.lrange(p.keys.input, 0, -1)).to.deep.equal([envelopeRaw(8), envelopeRaw(9)]);
+      expect(await fixture.redis.exists(p.keys.held)).to.equal(0);
+      const real = await p.claim({ count: 1, token: 't:2', owner: 't', leaseMs: 60_000, window: 0 });
+      expect(real.claimed).to.deep.equal([{ seq: 8, attempts: 1, raw: envelopeRaw(8) }]);
+    });
+
+    it('dead-letters a held copy as conflict once a retry or a dead letter proves the claim', async () => {
+      const p = freshPartition(fixture.redis);
+      await claimed(fixture.redis, p, 't:1', [5, 6]);
+      await fixture.redis.hset(p.keys.held, '5', envelopeRaw(5, { payload: 'other' }), '6', envelopeRaw(6, { payload: 'other' }));
+      await p.fail([retry('t:1', 5), dead('t:1', 6)]);
+      const records = (await fixture.redis.lrange(p.keys.dead, 0, -1)).map((r) => JSON.parse(r) as Record<string, unknown>);
+      expect(records.filter((r) => r.reason === 'conflict').map((r) => [r.readSeq, r.raw])).to.deep.equal([
+        [5, envelopeRaw(5, { payload: 'other' })], [6, envelopeRaw(6, { payload: 'other' })],
+      ]);
+      expect(await fixture.redis.exists(p.keys.held)).to.equal(0);
+      expect(await fixture.redis.hget(p.keys.meta, 'dead')).to.equal('3');
+    });
   });
 
   describe('stale claims and replays', () => {
