@@ -8,7 +8,7 @@
  * Each run is timed from the first enqueue to the last completion (inorder: the last result in
  * the ordered output), with Redis CPU (INFO CPU) and Redis command counts read around it.
  */
-import { connect } from '@inorder/shared';
+import { connect, redactRedisUrl } from '@inorder/shared';
 import { benchBullmq } from './lib/bench-bullmq.js';
 import { benchInorder } from './lib/bench-inorder.js';
 import type { RunMeasure, Workload } from './lib/bench-run.js';
@@ -74,7 +74,7 @@ await runCli(SPEC, async (cleanup) => {
   const redis = connect(server.url, { name: 'inorder-bench' });
   cleanup.add('connection', () => redis.disconnect());
   const startedAt = Date.now();
-  out.line(`bench: redis-server on ${server.url}; ${workloads.map((w) => `${w.name} ${w.count.toLocaleString('en-US')} x ${w.workMs} ms`).join(', ')}; concurrency ${concurrency}`);
+  out.line(`bench: redis-server on ${redactRedisUrl(server.url)}; ${workloads.map((w) => `${w.name} ${w.count.toLocaleString('en-US')} x ${w.workMs} ms`).join(', ')}; concurrency ${concurrency}`);
 
   const runs: RunMeasure[] = [];
   for (const workload of workloads) {

@@ -2,9 +2,9 @@
  * npm run dlq -- list | show <seq> | redrive <seq> [--new-seq N] | purge [<seq>] --yes
  * Looks at and acts on a pipeline's dead-letter list.
  */
-import { defineCommands, findDeadLetters, getPipeline, keysFor, listDeadLetters, purgeDeadLetters, redrive, type StoredDeadLetter } from '@inorder/shared';
+import { defineCommands, findDeadLetters, getPipeline, keysFor, listDeadLetters, purgeDeadLetters, redactRedisUrl, redrive, type StoredDeadLetter } from '@inorder/shared';
 import { Output, UsageError, intFlag, parseFlags, runCli, stringFlag } from './lib/cli.js';
-import { connectOnce, redactUrl } from './lib/stack.js';
+import { connectOnce } from './lib/stack.js';
 
 const spec = {
   name: 'dlq',
@@ -75,7 +75,7 @@ await runCli(spec, async (cleanup) => {
     const start = intFlag(flags, 'start', 0);
     const list = await listDeadLetters(redis, keys, start, intFlag(flags, 'count', 50, 1));
     const total = await redis.llen(keys.dead);
-    out.line(`${total} dead letter(s) in ${pipeline} on ${redactUrl(url)}${list.length < total ? `, showing ${start}..${start + list.length - 1}` : ''}`);
+    out.line(`${total} dead letter(s) in ${pipeline} on ${redactRedisUrl(url)}${list.length < total ? `, showing ${start}..${start + list.length - 1}` : ''}`);
     for (const d of list) out.line(describe(d));
     out.result({ total, deadLetters: list.map((d) => ({ index: d.index, ...d.record })) });
   } else if (command === 'show') {

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Output, formatDuration, intFlag, parseFlags, renderPairs, runCli, stringFlag } from './lib/cli.js';
-import { ROOT, freePort, portOpen, redactUrl, startLocalRedis, startServices, type ServiceHandle } from './lib/stack.js';
+import { ROOT, freePort, portOpen, startLocalRedis, startServices, type ServiceHandle } from './lib/stack.js';
+import { redactRedisUrl } from '@inorder/shared';
 
 const spec = {
   name: 'stack',
@@ -83,7 +84,7 @@ await runCli(spec, async (cleanup) => {
     if (!leader) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
-  const shownUrl = redactUrl(redisUrl);
+  const shownUrl = redactRedisUrl(redisUrl);
   const rows: Array<[string, string]> = [['redis', `${shownUrl}  (${redisNote})`], ['pipeline', pipeline]];
   for (const s of group.all) rows.push([s.name, describe(s, leader)]);
   if (group.ingest) rows.push(['ingest', `http://127.0.0.1:${ingestPort}`]);

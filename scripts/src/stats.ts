@@ -4,8 +4,8 @@
  * entry in the pipeline's output list.
  */
 import { Output, UsageError, formatInt, intFlag, parseFlags, runCli, stringFlag } from './lib/cli.js';
-import { keysFor } from '@inorder/shared';
-import { connectOnce, redactUrl } from './lib/stack.js';
+import { keysFor, redactRedisUrl } from '@inorder/shared';
+import { connectOnce } from './lib/stack.js';
 import { computeStats, parseTimestamps, renderStatsTable, renderThroughput } from './lib/stats.js';
 import { readList } from './lib/verify.js';
 
@@ -56,7 +56,7 @@ await runCli(spec, async (cleanup) => {
   const raw = await readList(redis, keysFor(pipeline, partition, prefix).output);
   const entries = parseTimestamps(raw).filter((e) => e.seq === undefined || (e.seq >= from && e.seq <= to));
   const stats = computeStats(entries);
-  out.line(`stats ${pipeline} (partition ${partition}): ${formatInt(stats.count)} output entries on ${redactUrl(url)}`);
+  out.line(`stats ${pipeline} (partition ${partition}): ${formatInt(stats.count)} output entries on ${redactRedisUrl(url)}`);
   out.line(renderStatsTable(stats));
   out.line(renderThroughput(stats.throughput));
   if (stats.count > 0) out.line(`  overall: ${formatInt(stats.throughput.overall)} msg/s from first creation to last emit`);

@@ -4,8 +4,9 @@
  * out-of-order seq.
  */
 import { Output, UsageError, VerificationFailed, intFlag, parseFlags, runCli, stringFlag } from './lib/cli.js';
-import { connectOnce, redactUrl } from './lib/stack.js';
+import { connectOnce } from './lib/stack.js';
 import { renderVerify, verifyPipeline } from './lib/verify.js';
+import { redactRedisUrl } from '@inorder/shared';
 
 const spec = {
   name: 'verify',
@@ -49,7 +50,7 @@ await runCli(spec, async (cleanup) => {
   const redis = await connectOnce(url);
   cleanup.add('connection', () => redis.disconnect());
   const result = await verifyPipeline(redis, { pipeline, partition, prefix, expected: { from, to } });
-  out.line(`verify ${pipeline} (partition ${partition}) seqs ${from}..${to} on ${redactUrl(url)}`);
+  out.line(`verify ${pipeline} (partition ${partition}) seqs ${from}..${to} on ${redactRedisUrl(url)}`);
   out.line(renderVerify(result));
   out.result(result);
   if (!result.ok) throw new VerificationFailed(`${result.missing} missing, ${result.duplicates} duplicates, ${result.orderViolations} order violations`);

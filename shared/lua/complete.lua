@@ -1,69 +1,89 @@
 --[[
-  Complete claimed seqs: hand each result on, if the claim is still ours. Replaying it changes
-  nothing: a seq whose claim token no longer matches (reaped, timed out, already completed) is
-  reported stale and left alone.
+  Complete claimed seqs: hand each result on, if its claim is still the caller's. Replaying
+  it changes nothing: a seq whose claim token no longer matches (reaped, released, timed out,
+  completed already) is reported stale and left alone.
 
-  KEYS[1] state    hash   seq -> state (see claim.lua); a completed seq becomes "D" (ordered) or
-                          is removed (unordered)
-  KEYS[2] target   stream results stream (ordered: ONE entry per call, fields seq -> body for
-                          every completed seq) or list (unordered: the output list, bodies
-                          appended)
-  KEYS[3] leases   zset   claim token -> lease deadline; finished tokens are removed
-  KEYS[4] batches  hash   claim token -> seqs; finished tokens are removed
-  ARGV[1] mode     "ordered" | "unordered"
-  ARGV[2] n        number of finished claim tokens that follow
-  ARGV[3 .. 2+n]   finished claim tokens (every seq of that claim is settled)
-  ARGV[3+n ..]     triples: seq, claim token, body (the output envelope, JSON)
+  Strict pipelines keep each output envelope in the seq's state (D|output) and append ONE
+  entry to the results stream naming the completed seqs; the sequencer emits them in order
+  from there. Unordered pipelines append the outputs to the output list and forget the seqs.
 
-  Returns an array with one entry per triple: 1 = completed, 0 = stale (claim no longer ours).
+  KEYS[1] state    hash   seq -> state (lib/state.lua)
+  KEYS[2] results  stream strict: entries { s = "seq,seq,..." } of settled seqs
+  KEYS[3] output   list   unordered: output envelopes, appended
+  KEYS[4] claims   hash   claim token -> "remaining|seqs"; a claim goes when its last seq settles
+  KEYS[5] held     hash   seq -> a copy held until its seq's claim is judged: completed seqs
+                          were their messages', so their held copies become conflicts
+  KEYS[6] dead     list   dead-letter records of those conflicts, appended
+  KEYS[7] meta     hash   increments "dead"
+  KEYS[8] input    list   read only by lib/held.lua (nothing goes back from a completion)
+  KEYS[9] queue    zset   as KEYS[8], for unordered pipelines
+  ARGV[1] ordering "strict" | "none"
+  ARGV[2] channel  sequencers' wake channel ("" = none)
+  ARGV[3] tag      the partition's tag, the wake message
+  ARGV[4 ..]       triples: seq, claim token, output envelope (JSON)
+
+  Returns an array with one entry per triple: 1 = completed, 0 = stale (claim not ours).
 ]]
 local rcall = redis.call
-local state, target, leases, batches = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local ordered = ARGV[1] == 'ordered'
-local n = tonumber(ARGV[2])
-for i = 3, 2 + n do
-  rcall('ZREM', leases, ARGV[i])
-  rcall('HDEL', batches, ARGV[i])
-end
+local state, results, output, claims, held, dead, meta, input, queue =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local ordering = ARGV[1]
+local strict = ordering == 'strict'
+
+--#include lib/time.lua
+--#include lib/state.lua
+--#include lib/claims.lua
+--#include lib/wake.lua
+--#include lib/put-back.lua
+--#include lib/held.lua
+
+local seqs = {}
+for i = 4, #ARGV, 3 do seqs[#seqs + 1] = ARGV[i] end
+local out = {}
+if #seqs == 0 then return out end
 
 -- One HMGET for every state and one write per key: per-seq calls cost Redis CPU per message.
-local seqs = {}
-for i = 3 + n, #ARGV, 3 do seqs[#seqs + 1] = ARGV[i] end
-local results = {}
-if #seqs == 0 then return results end
-local states = rcall('HMGET', state, unpack(seqs))
-local current, bodies, done = {}, {}, {}
-for j = 1, #seqs do current[seqs[j]] = states[j] end
+local got = rcall('HMGET', state, unpack(seqs))
+local current = {}
+for j = 1, #seqs do current[seqs[j]] = got[j] end
+
+local writes, bodies, done, perToken, order = {}, {}, {}, {}, {}
 local j = 0
-for i = 3 + n, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   j = j + 1
   local seq, token, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local prefix = 'C|' .. token .. '|'
-  local st = current[seq]
-  if st and string.sub(st, 1, #prefix) == prefix then
+  if claimedBy(current[seq], token) then
     current[seq] = 'D' -- a seq given twice in one call completes once
-    if ordered then
-      bodies[#bodies + 1] = seq
-      bodies[#bodies + 1] = body
-      done[#done + 1] = seq
-      done[#done + 1] = 'D'
+    if strict then
+      writes[#writes + 1] = seq
+      writes[#writes + 1] = 'D|' .. body
     else
       bodies[#bodies + 1] = body
-      done[#done + 1] = seq
     end
-    results[j] = 1
+    done[#done + 1] = seq
+    if not perToken[token] then
+      perToken[token] = 0
+      order[#order + 1] = token
+    end
+    perToken[token] = perToken[token] + 1
+    out[j] = 1
   else
-    results[j] = 0
+    out[j] = 0
   end
 end
+
 if #done > 0 then
-  if ordered then
-    -- One stream entry for the whole call: the sequencer deletes it once all its seqs are out.
-    rcall('XADD', target, '*', unpack(bodies))
-    rcall('HSET', state, unpack(done))
+  if strict then
+    rcall('HSET', state, unpack(writes))
+    rcall('XADD', results, '*', 's', table.concat(done, ','))
+    wake(ARGV[2], ARGV[3])
   else
-    rcall('RPUSH', target, unpack(bodies))
+    rcall('RPUSH', output, unpack(bodies))
     rcall('HDEL', state, unpack(done))
   end
+  for _, token in ipairs(order) do settleClaim(token, perToken[token]) end
+  local owned = {}
+  for i = 1, #done do owned[i] = { done[i], true } end
+  judgeHeld(owned, nowMs())
 end
-return results
+return out

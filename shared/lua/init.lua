@@ -2,7 +2,7 @@
   Initialise a partition's metadata, or read it back if it already exists.
   Every service runs this at start, so the first one to arrive sets the layout.
 
-  KEYS[1] meta   hash  partition metadata (fields: layout, next, epoch, fence, emitted, dead, skipped)
+  KEYS[1] meta   hash  partition metadata (README, "Redis keys")
   ARGV[1] layout       data-layout version this code writes (integer)
   ARGV[2] start        first seq of the partition (positive integer)
 

@@ -1,8 +1,8 @@
 import type { RedisClient } from './redis.js';
 import type { DeadLetter } from './envelope.js';
 import { InorderError } from './errors.js';
-import type { PartitionKeys } from './keys.js';
-import type { Ordering } from './partition.js';
+import type { PartitionKeys } from './partition/keys.js';
+import type { Ordering } from './commands.js';
 import { submit } from './submit.js';
 
 export interface StoredDeadLetter {

@@ -38,11 +38,14 @@ export interface OutputEnvelope extends Envelope {
   sequencedAt?: number;
 }
 
-export type DeadLetterReason = 'max-retries' | 'max-age' | 'malformed' | 'late';
+export type DeadLetterReason = 'max-retries' | 'max-age' | 'malformed' | 'late' | 'conflict';
 
 /** What the dead-letter list holds. `raw` is kept when the entry could not be parsed. */
 export interface DeadLetter {
+  /** the seq this dead letter settles (its order moved past it) */
   seq?: number;
+  /** a copy that did not take its seq (late, conflict, or unreadable as that seq): the seq it read */
+  readSeq?: number;
   reason: DeadLetterReason;
   attempts?: number;
   lastError?: string;
@@ -82,6 +85,58 @@ export function parseEnvelopeObject(value: unknown, raw?: string): Envelope {
   const result = envelopeSchema.safeParse(value);
   if (!result.success) throw new EnvelopeError(`invalid envelope: ${describe(result.error)}`, raw);
   return result.data;
+}
+
+/**
+ * The deepest nesting of arrays and objects in a JSON text (brackets outside strings), found
+ * by one linear scan: no recursion, so no text can overflow the stack here.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+/** Deepest nesting a processor reads (the envelope itself is level 1); deeper entries are malformed. */
+export const MAX_ENVELOPE_DEPTH = 256;
+
+/**
+ * A claimed entry read for processing: the envelope, or why it cannot be processed and whether
+ * it still owns the seq its claim read. An entry that is not JSON, or whose JSON says another seq
+ * (duplicate keys), never owns a seq: the real message may still come. Valid JSON with that seq
+ * but a bad field owns it (a tombstone moves the order past it).
+ */
+export type ClaimedRead = { ok: true; envelope: Envelope } | { ok: false; ownsSeq: boolean; error: string };
+
+export function readClaimed(raw: string, seq: number): ClaimedRead {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (cause) {
+    return { ok: false, ownsSeq: false, error: `invalid envelope: not JSON (${(cause as Error).message})` };
+  }
+  const said = (value as { seq?: unknown } | null)?.seq;
+  if (said !== seq) {
+    return { ok: false, ownsSeq: false, error: `invalid envelope: its seq reads as ${String(said)} but it was claimed as ${seq} (duplicate keys?)` };
+  }
+  // JSON.parse takes any depth; serialising it again would not.
+  const depth = jsonDepth(raw);
+  if (depth > MAX_ENVELOPE_DEPTH) {
+    return { ok: false, ownsSeq: true, error: `invalid envelope: nested ${depth} levels deep, more than ${MAX_ENVELOPE_DEPTH}` };
+  }
+  const result = envelopeSchema.safeParse(value);
+  if (!result.success) return { ok: false, ownsSeq: true, error: `invalid envelope: ${describe(result.error)}` };
+  return { ok: true, envelope: result.data };
 }
 
 /** Parses one raw input entry; throws EnvelopeError naming the field and the reason. */

@@ -58,3 +58,46 @@ export class FencedError extends InorderError {
 
 /** A partition takes seqs from one source: the ingest assigns them, or producers give their own. */
 export class SeqSourceError extends InorderError {}
+
+/**
+ * A producer gave a seq `maxAhead` or more past the partition's next seq (a numbering bug, two
+ * producers numbering different ranges): it would hold the order until a gap timeout. Nothing
+ * was written.
+ */
+export class SeqTooFarAheadError extends InorderError {
+  constructor(readonly pipeline: string, readonly partition: number, readonly seq: number, readonly next: number, readonly maxAhead: number) {
+    super(
+      `${pipeline} partition ${partition}: seq ${seq} is ${maxAhead} or more ahead of the next seq ${next}; nothing was written ` +
+        '(check the producer\'s numbering, or raise maxSeqAhead, 0 = no limit)',
+    );
+  }
+}
+
+/** A pipeline's registry entry is not JSON or fails the schema: it must be fixed or deleted by hand. */
+export class RegistryEntryError extends InorderError {
+  constructor(readonly pipeline: string, readonly key: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(
+      `pipeline ${pipeline}: its registry entry (field "${pipeline}" of hash ${key}) cannot be read: ${reason}; ` +
+        'fix or delete the registry entry',
+      options,
+    );
+  }
+}
+
+/** The registry holds its most pipelines: a new one was not created. */
+export class RegistryFullError extends InorderError {
+  constructor(readonly pipeline: string, readonly count: number, readonly maxPipelines: number) {
+    super(`pipeline ${pipeline} was not created: the registry holds ${count} pipelines, at most ${maxPipelines} allowed`);
+  }
+}
+
+/**
+ * Redis refused this client for a reason that waiting will not fix (a wrong password, an
+ * untrusted TLS certificate): at start a service exits 1 with it instead of waiting forever.
+ * `url` is redacted; `reason` says what to change.
+ */
+export class RedisConnectionError extends InorderError {
+  constructor(readonly url: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`cannot connect to Redis at ${url}: ${reason}`, options);
+  }
+}

@@ -37,11 +37,22 @@ export function simulatedHandler({ workMs, failRate, random = Math.random }: Sim
   };
 }
 
+/** A handler module: its handler, and its optional `close` export. */
+export interface LoadedHandler {
+  handler: Handler;
+  /**
+   * The module's `close()` export, when it has one: called once at shutdown, after in-flight
+   * work settled, to release what the module holds (pools, keep-alive agents, clients).
+   */
+  close: (() => unknown) | undefined;
+}
+
 /**
  * Loads a handler module (path relative to the working directory, or a package name): its
- * default export, or an export named `handle`, must be a function.
+ * default export, or an export named `handle`, must be a function; an export named `close`, if
+ * any, must be a function too.
  */
-export async function loadHandler(specifier: string): Promise<Handler> {
+export async function loadHandler(specifier: string): Promise<LoadedHandler> {
   const target = specifier.startsWith('.') || isAbsolute(specifier) ? pathToFileURL(resolve(specifier)).href : specifier;
   let mod: Record<string, unknown>;
   try {
@@ -53,5 +64,9 @@ export async function loadHandler(specifier: string): Promise<Handler> {
   if (typeof candidate !== 'function') {
     throw new HandlerLoadError(`HANDLER ${specifier}: module exports no default function and no function named "handle"`);
   }
-  return candidate as Handler;
+  if (mod.close !== undefined && typeof mod.close !== 'function') {
+    throw new HandlerLoadError(`HANDLER ${specifier}: its "close" export is not a function`);
+  }
+  const close = mod.close as (() => unknown) | undefined;
+  return { handler: candidate as Handler, close: close ? () => close() : undefined };
 }

@@ -24,3 +24,20 @@ export function createLogger(component: string, level = process.env.LOG_LEVEL ??
 export function silentLogger(): Logger {
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }
+
+/**
+ * Resolves once the lines logged so far have reached stderr, or after `timeoutMs`: call it
+ * before process.exit so that the last lines (why the process exits) are not lost.
+ */
+export async function flushLogger(logger: Logger, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const buffered = (): number => logger.readableLength + logger.transports.reduce((n, t) => n + (t.writableLength ?? 0), 0);
+  while (buffered() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+    process.stderr.write('', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

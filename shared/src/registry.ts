@@ -1,7 +1,7 @@
 import type { RedisClient } from './redis.js';
 import { z } from 'zod';
-import { InorderError } from './errors.js';
-import { assertPipelineName, registryKey } from './keys.js';
+import { InorderError, RegistryEntryError, RegistryFullError } from './errors.js';
+import { assertPipelineName, registryKey } from './partition/keys.js';
 
 export const pipelineSettingsSchema = z.object({
   ordering: z.enum(['strict', 'none']),
@@ -18,10 +18,23 @@ export class PipelineConflictError extends InorderError {
   }
 }
 
+/** A registry entry that could not be read, and why. */
+export interface SkippedEntry {
+  pipeline: string;
+  reason: string;
+}
+
+/** Every readable pipeline, by name, and the entries that were skipped as unreadable. */
+export type PipelineList = Map<string, PipelineSettings> & { readonly skipped: SkippedEntry[] };
+
 /**
- * Registers a pipeline, or returns the settings it already has: HSETNX makes the first
- * registration win, so two concurrent first uses create one pipeline. Throws
- * PipelineConflictError when it exists with another ordering.
+ * Registers a pipeline, or returns the settings it already has: the first registration wins,
+ * so two concurrent first uses create one pipeline. Throws PipelineConflictError when it exists
+ * with another ordering, RegistryEntryError when its entry is unreadable.
+ *
+ * With `maxPipelines` (where pipelines are created on demand), a new pipeline is created only
+ * while the registry holds fewer, checked and created in one step (register.lua); otherwise
+ * RegistryFullError. Without it, HSETNX (every connection can, scripts or not).
  */
 export async function registerPipeline(
   redis: RedisClient,
@@ -29,23 +42,64 @@ export async function registerPipeline(
   wanted: { ordering: 'strict' | 'none'; partitions?: number },
   prefix = 'inorder',
   now = Date.now(),
+  options: { maxPipelines?: number | undefined } = {},
 ): Promise<{ settings: PipelineSettings; created: boolean }> {
   assertPipelineName(name);
   const settings: PipelineSettings = { ordering: wanted.ordering, partitions: wanted.partitions ?? 1, createdAt: now };
-  const created = (await redis.hsetnx(registryKey(prefix), name, JSON.stringify(settings))) === 1;
-  if (created) return { settings, created };
-  const existing = await getPipeline(redis, name, prefix);
-  if (!existing) throw new InorderError(`pipeline ${name} vanished from the registry while registering`);
+  const key = registryKey(prefix);
+  let existing: PipelineSettings | undefined;
+  if (options.maxPipelines !== undefined && options.maxPipelines > 0) {
+    const [code, value] = await redis.inorderRegister(key, name, JSON.stringify(settings), options.maxPipelines);
+    if (code === 1) return { settings, created: true };
+    if (code === -1) throw new RegistryFullError(name, Number(value), options.maxPipelines);
+    existing = readEntry(name, String(value), key);
+  } else {
+    if ((await redis.hsetnx(key, name, JSON.stringify(settings))) === 1) return { settings, created: true };
+    existing = await getPipeline(redis, name, prefix);
+    if (!existing) throw new InorderError(`pipeline ${name} vanished from the registry while registering`);
+  }
   if (existing.ordering !== wanted.ordering) throw new PipelineConflictError(name, existing, wanted);
   return { settings: existing, created: false };
 }
 
+/** The pipeline's settings, undefined when it is not registered; RegistryEntryError when its entry is unreadable. */
 export async function getPipeline(redis: RedisClient, name: string, prefix = 'inorder'): Promise<PipelineSettings | undefined> {
-  const raw = await redis.hget(registryKey(prefix), name);
-  return raw === null ? undefined : pipelineSettingsSchema.parse(JSON.parse(raw));
+  const key = registryKey(prefix);
+  const raw = await redis.hget(key, name);
+  return raw === null ? undefined : readEntry(name, raw, key);
 }
 
-export async function listPipelines(redis: RedisClient, prefix = 'inorder'): Promise<Map<string, PipelineSettings>> {
-  const all = await redis.hgetall(registryKey(prefix));
-  return new Map(Object.entries(all).map(([name, raw]) => [name, pipelineSettingsSchema.parse(JSON.parse(raw))]));
+/**
+ * Every registered pipeline. An unreadable entry (not JSON, or failing the schema) is skipped
+ * and reported in `skipped`, so one bad entry does not hide the others.
+ */
+export async function listPipelines(redis: RedisClient, prefix = 'inorder'): Promise<PipelineList> {
+  const key = registryKey(prefix);
+  const all = await redis.hgetall(key);
+  const pipelines = new Map<string, PipelineSettings>();
+  const skipped: SkippedEntry[] = [];
+  for (const [name, raw] of Object.entries(all)) {
+    try {
+      pipelines.set(name, readEntry(name, raw, key));
+    } catch (error) {
+      if (!(error instanceof RegistryEntryError)) throw error;
+      skipped.push({ pipeline: name, reason: error.reason });
+    }
+  }
+  return Object.assign(pipelines, { skipped });
+}
+
+function readEntry(name: string, raw: string, key: string): PipelineSettings {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new RegistryEntryError(name, key, `not JSON (${(error as Error).message})`, { cause: error });
+  }
+  const parsed = pipelineSettingsSchema.safeParse(value);
+  if (!parsed.success) {
+    const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ');
+    throw new RegistryEntryError(name, key, `fails the schema (${reason})`, { cause: parsed.error });
+  }
+  return parsed.data;
 }

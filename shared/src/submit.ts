@@ -1,14 +1,21 @@
 import type { RedisClient } from './redis.js';
 import { parseEnvelopeObject } from './envelope.js';
 import { EnvelopeError, InorderError, LayoutError } from './errors.js';
-import { PRIORITY_MAX, PRIORITY_MIN, type PartitionKeys } from './keys.js';
-import { LAYOUT, type Ordering } from './partition.js';
+import { PRIORITY_MAX, PRIORITY_MIN, addressOf, wakeChannels, type PartitionKeys } from './partition/keys.js';
+import type { Ordering } from './commands.js';
+import { LAYOUT } from './partition/partition.js';
 
 /**
  * Most messages in one submit: keys, ARGV and the command itself stay under Redis Cluster's
- * 3,999 arguments (3 + 6 keys + 5 + 2 per message).
+ * 3,999 arguments (3 + 6 keys + 7 + 2 per message = 3,996).
  */
 export const SUBMIT_MAX_BATCH = 1990;
+
+/**
+ * The default refusal distance for given seqs: a seq this far or further past the partition's
+ * next seq is refused (the ingest's MAX_SEQ_AHEAD, enqueue()'s maxSeqAhead).
+ */
+export const MAX_SEQ_AHEAD = 10_000_000;
 
 /** One message to submit: the envelope fields a producer chooses. */
 export interface SubmitMessage {
@@ -21,6 +28,8 @@ export interface SubmitMessage {
   maxAgeMs?: number;
   /** unordered pipelines only: lower first, PRIORITY_MIN..PRIORITY_MAX, default 0 */
   priority?: number;
+  /** set on a redriven dead letter: the seq it first had */
+  originalSeq?: number;
 }
 
 export interface SubmitOptions {
@@ -33,22 +42,46 @@ export interface SubmitOptions {
   deadline?: number;
   /** the envelopes' createdAt */
   now?: number;
+  /**
+   * Ordered pipelines: refuse a batch that gives a seq this far or further past the partition's
+   * next seq (default 0 = no limit; callers facing producers pass MAX_SEQ_AHEAD or a setting).
+   */
+  maxAhead?: number;
+  /**
+   * The highest seq the caller itself has assigned in this partition (default 0 = none). When
+   * Redis holds a lower last assigned seq (it was rolled back), it is raised to this first, so
+   * a seq already acknowledged is never handed out again.
+   */
+  floor?: number;
 }
 
 export type SubmitResult =
-  | { kind: 'submitted'; seqs: number[]; duplicates: boolean[] }
+  /** `rollback`: the partition's last assigned seq was below the floor, and was raised to it */
+  | { kind: 'submitted'; seqs: number[]; duplicates: boolean[]; rollback?: { stored: number; floor: number } }
   /** the partition takes seqs from the other source: nothing written */
   | { kind: 'seq-source-conflict'; source: 'assigned' | 'given' }
+  /** `seq` (the first such of the batch) is `maxAhead` or more past the partition's `next`: nothing written */
+  | { kind: 'seq-too-far-ahead'; seq: number; next: number; maxAhead: number }
   /** Redis ran the submit after the deadline: nothing written */
   | { kind: 'expired' };
 
 /** A batch the submit step cannot take as given (a caller's bug: the ingest checks first). */
 export class SubmitBatchError extends InorderError {}
 
+/** A validated batch and its submit.lua arguments, built before anything is written. */
+export interface PreparedSubmit {
+  readonly args: ReadonlyArray<string | number>;
+  readonly count: number;
+  /** the highest seq the batch gives (0 when its seqs are to be assigned) */
+  readonly highestGiven: number;
+  readonly floor: number;
+}
+
 /**
  * Submits a batch to one partition in one atomic step (submit.lua): seqs assigned or given,
  * known ids answered with their first seq, the rest appended to the input (strict) or the
- * priority queue (none). All or nothing.
+ * priority queue (none). All or nothing. Throws EnvelopeError or SubmitBatchError, writing
+ * nothing, for a batch that cannot be submitted as given.
  */
 export async function submit(
   redis: RedisClient,
@@ -56,25 +89,44 @@ export async function submit(
   messages: readonly SubmitMessage[],
   options: SubmitOptions,
 ): Promise<SubmitResult> {
-  const args = submitArgs(messages, options);
-  const [code, a, b] = await redis.inorderSubmit(
-    keys.meta, keys.input, keys.queue, keys.signal, keys.dedupe, keys.dedupeAt, ...args,
+  return submitPrepared(redis, keys, prepareSubmit(messages, options));
+}
+
+/** submit.lua's arguments before the wake channel and tag (which come from the keys). */
+const FIXED_ARGS = 7;
+
+/** Runs a batch checked by prepareSubmit. */
+export async function submitPrepared(redis: RedisClient, keys: PartitionKeys, prepared: PreparedSubmit): Promise<SubmitResult> {
+  const { prefix, tag } = addressOf(keys);
+  const [code, a, b, c] = await redis.inorderSubmit(
+    keys.meta, keys.input, keys.queue, keys.dedupe, keys.dedupeAt,
+    ...prepared.args.slice(0, FIXED_ARGS), wakeChannels(prefix).input, tag, ...prepared.args.slice(FIXED_ARGS),
   );
   switch (code) {
-    case 1:
-      return { kind: 'submitted', seqs: (a as string[]).map(Number), duplicates: (b ?? []).map((f) => f === 1) };
+    case 1: {
+      const result: SubmitResult = { kind: 'submitted', seqs: (a as string[]).map(Number), duplicates: ((b ?? []) as number[]).map((f) => f === 1) };
+      if (typeof c === 'number' && c >= 0) result.rollback = { stored: c, floor: prepared.floor };
+      return result;
+    }
     case -1:
       throw new LayoutError(keys.meta, String(a), LAYOUT);
     case -2:
       return { kind: 'seq-source-conflict', source: a === 'given' ? 'given' : 'assigned' };
     case -3:
       return { kind: 'expired' };
+    case -4:
+      return { kind: 'seq-too-far-ahead', seq: Number(a), next: Number(b), maxAhead: Number(c) };
     default:
       throw new InorderError(`submit.lua returned unknown code ${code}`);
   }
 }
 
-function submitArgs(messages: readonly SubmitMessage[], options: SubmitOptions): (string | number)[] {
+/**
+ * Validates a batch against the envelope schema processors read and builds submit.lua's
+ * arguments. Throws EnvelopeError (an invalid message) or SubmitBatchError (a batch the
+ * submit step cannot take) before anything is written.
+ */
+export function prepareSubmit(messages: readonly SubmitMessage[], options: SubmitOptions): PreparedSubmit {
   if (messages.length === 0) throw new SubmitBatchError('a submit needs at least one message');
   if (messages.length > SUBMIT_MAX_BATCH) {
     throw new SubmitBatchError(`a submit takes at most ${SUBMIT_MAX_BATCH} messages, got ${messages.length}`);
@@ -82,9 +134,11 @@ function submitArgs(messages: readonly SubmitMessage[], options: SubmitOptions):
   const given = messages[0]!.seq !== undefined;
   const ordered = options.ordering === 'strict';
   const now = options.now ?? Date.now();
+  const floor = options.floor ?? 0;
   const args: (string | number)[] = [
-    options.ordering, LAYOUT, options.seqStart ?? 1, options.deadline ?? 0, options.dedupTtlMs,
+    options.ordering, LAYOUT, options.seqStart ?? 1, options.deadline ?? 0, options.dedupTtlMs, options.maxAhead ?? 0, floor,
   ];
+  let highestGiven = 0;
   for (const [i, m] of messages.entries()) {
     if ((m.seq !== undefined) !== given) {
       throw new SubmitBatchError(`message ${i}: a batch gives a seq on every message or on none`);
@@ -98,13 +152,17 @@ function submitArgs(messages: readonly SubmitMessage[], options: SubmitOptions):
       throw new SubmitBatchError(`message ${i}: priority must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}`);
     }
     // Validates against the envelope schema processors read (seq 1 stands in for an assigned one).
-    const envelope = parseEnvelopeObject({
-      ...m, seq: m.seq ?? 1, priority: ordered ? undefined : priority, createdAt: now,
-    });
+    let envelope;
+    try {
+      envelope = parseEnvelopeObject({ ...m, seq: m.seq ?? 1, priority: ordered ? undefined : priority, createdAt: now });
+    } catch (error) {
+      throw new EnvelopeError(`${given ? `seq ${m.seq}` : `message ${i}`}: ${(error as Error).message}`, undefined, { cause: error });
+    }
     const { seq, ...rest } = envelope;
+    if (given && seq > highestGiven) highestGiven = seq;
     const body = JSON.stringify(rest);
     if (!body.startsWith('{"')) throw new EnvelopeError(`message ${i}: envelope did not serialise to an object`);
     args.push(`${given ? seq : ''}|${priority}|${m.id ?? ''}`, body);
   }
-  return args;
+  return { args, count: messages.length, highestGiven, floor };
 }

@@ -1,5 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { ConfigError, loadProcessorConfig, loadSequencerConfig } from '@inorder/shared';
+import { z } from 'zod';
+import {
+  ConfigError, loadProcessorConfig, loadRedisTlsEnv, loadSequencerConfig, redisConnectOptions, resolveSecretFiles, tlsEnvRules, tlsEnvShape,
+  tlsOptionsFrom,
+} from '@inorder/shared';
 
 type Env = Record<string, string | undefined>;
 
@@ -23,7 +30,6 @@ describe('config', () => {
       expect(loadProcessorConfig({})).to.include({
         redisUrl: 'redis://127.0.0.1:6379',
         pipeline: 'default',
-        partition: 0,
         keyPrefix: 'inorder',
         seqStart: 1,
         ordering: 'strict',
@@ -34,8 +40,8 @@ describe('config', () => {
         handler: undefined,
         workMs: 500,
         failRate: 0,
-        claimLeaseMs: 10_000,
-        claimRenewMs: 3333,
+        claimLeaseMs: 1000,
+        claimRenewMs: 250,
         handlerTimeoutMs: 60_000,
         maxRetries: 3,
         maxAgeMs: -1,
@@ -44,6 +50,7 @@ describe('config', () => {
         window: 10_000,
         shutdownGraceMs: 10_000,
       });
+      expect(loadProcessorConfig({}).partitions).to.equal('all');
     });
 
     it('gives every sequencer setting a default when the environment is empty', () => {
@@ -59,7 +66,7 @@ describe('config', () => {
     });
 
     it('derives the renewal periods from the lease when they are not set', () => {
-      expect(loadProcessorConfig({ CLAIM_LEASE_MS: '3000' }).claimRenewMs).to.equal(1000);
+      expect(loadProcessorConfig({ CLAIM_LEASE_MS: '3000' }).claimRenewMs).to.equal(750);
       expect(loadSequencerConfig({ LEADER_LEASE_MS: '600' }).leaderRenewMs).to.equal(200);
     });
 
@@ -77,18 +84,27 @@ describe('config', () => {
       expect(config).to.include({
         redisUrl: 'rediss://user:pw@cache.example:6380/2',
         pipeline: 'orders-7',
-        partition: 3,
         ordering: 'none',
         healthPort: 9100,
         failRate: 0.25,
         maxRetries: -1,
         window: 0,
       });
+      expect(config.partitions).to.deep.equal([3]);
+    });
+
+    it('reads PARTITIONS as all, a list or ranges, and refuses a bad one or both PARTITION and PARTITIONS', () => {
+      expect(loadSequencerConfig({ PARTITIONS: '0-3,8, 10' }).partitions).to.deep.equal([0, 1, 2, 3, 8, 10]);
+      expect(loadSequencerConfig({ PARTITIONS: 'all' }).partitions).to.equal('all');
+      for (const env of [{ PARTITIONS: '3-1' }, { PARTITIONS: 'x' }, { PARTITIONS: '0-99999' }, { PARTITION: '1', PARTITIONS: '2' }]) {
+        const error = problems(loadProcessorConfig, env);
+        expect(variables(error), JSON.stringify(env)).to.include(env.PARTITION ? 'PARTITION' : 'PARTITIONS');
+      }
     });
 
     it('counts an empty string as unset', () => {
       const config = loadProcessorConfig({ CONCURRENCY: '', REDIS_URL: '', ORDERING: '', CLAIM_RENEW_MS: '' });
-      expect(config).to.include({ concurrency: 64, redisUrl: 'redis://127.0.0.1:6379', ordering: 'strict', claimRenewMs: 3333 });
+      expect(config).to.include({ concurrency: 64, redisUrl: 'redis://127.0.0.1:6379', ordering: 'strict', claimRenewMs: 250 });
       expect(loadSequencerConfig({ GAP_TIMEOUT_MS: '' }).gapTimeoutMs).to.equal(30_000);
     });
 
@@ -180,5 +196,160 @@ describe('config', () => {
       expect(variables(problems(loadProcessorConfig, { CLAIM_LEASE_MS: 'long' }))).to.deep.equal(['CLAIM_LEASE_MS']);
       expect(variables(problems(loadProcessorConfig, { BACKOFF_BASE_MS: '0', BACKOFF_MAX_MS: '5' }))).to.deep.equal(['BACKOFF_BASE_MS']);
     });
+  });
+});
+
+describe('config: durations', () => {
+  const TOO_LONG = String(2 ** 31); // one past what Node's timers can wait
+  const processorDurations = [
+    'WORK_MS', 'CLAIM_LEASE_MS', 'CLAIM_RENEW_MS', 'HANDLER_TIMEOUT_MS', 'MAX_AGE_MS', 'BACKOFF_BASE_MS', 'BACKOFF_MAX_MS', 'SHUTDOWN_GRACE_MS',
+  ];
+  const sequencerDurations = ['LEADER_LEASE_MS', 'LEADER_RENEW_MS', 'LEADER_RETRY_MS', 'GAP_TIMEOUT_MS', 'READ_BLOCK_MS'];
+
+  for (const variable of processorDurations) {
+    it(`refuses ${variable} above 2^31-1 ms, saying why`, () => {
+      const error = problems(loadProcessorConfig, { [variable]: TOO_LONG });
+      expect(variables(error)).to.include(variable);
+      expect(error.problems.find((p) => p.variable === variable)?.message).to.match(/at most 2147483647 ms.*timers/);
+    });
+  }
+  for (const variable of sequencerDurations) {
+    it(`refuses ${variable} above 2^31-1 ms, saying why`, () => {
+      const error = problems(loadSequencerConfig, { [variable]: TOO_LONG });
+      expect(variables(error)).to.include(variable);
+      expect(error.problems.find((p) => p.variable === variable)?.message).to.match(/at most 2147483647 ms.*timers/);
+    });
+  }
+
+  it('refuses HANDLER_TIMEOUT_MS=3000000000, which would time every attempt out at once', () => {
+    expect(variables(problems(loadProcessorConfig, { HANDLER_TIMEOUT_MS: '3000000000' }))).to.deep.equal(['HANDLER_TIMEOUT_MS']);
+  });
+
+  it('accepts 2^31-1 ms, the longest a timer can wait', () => {
+    const max = String(2 ** 31 - 1);
+    expect(loadProcessorConfig({ HANDLER_TIMEOUT_MS: max, MAX_AGE_MS: max, SHUTDOWN_GRACE_MS: max, CLAIM_LEASE_MS: max }).handlerTimeoutMs).to.equal(2 ** 31 - 1);
+    expect(loadSequencerConfig({ GAP_TIMEOUT_MS: max }).gapTimeoutMs).to.equal(2 ** 31 - 1);
+  });
+});
+
+describe('config: secrets from files (VAR_FILE)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'inorder-config-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (name: string, contents: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, contents);
+    return path;
+  };
+
+  it('reads REDIS_URL from REDIS_URL_FILE, trailing newline trimmed, in the processor and the sequencer', () => {
+    const path = file('redis-url', 'redis://:s3cret@cache.example:6380/1\n');
+    expect(loadProcessorConfig({ REDIS_URL_FILE: path }).redisUrl).to.equal('redis://:s3cret@cache.example:6380/1');
+    expect(loadSequencerConfig({ REDIS_URL_FILE: path }).redisUrl).to.equal('redis://:s3cret@cache.example:6380/1');
+    expect(loadProcessorConfig({ REDIS_URL_FILE: file('crlf', 'redis://h:1\r\n') }).redisUrl).to.equal('redis://h:1');
+  });
+
+  it('refuses both VAR and VAR_FILE set', () => {
+    const error = problems(loadProcessorConfig, { REDIS_URL: 'redis://a:1', REDIS_URL_FILE: file('both', 'redis://b:1') });
+    expect(variables(error)).to.deep.equal(['REDIS_URL_FILE']);
+    expect(error.message).to.match(/REDIS_URL_FILE: .*only one of REDIS_URL and REDIS_URL_FILE/);
+  });
+
+  it('refuses an unreadable file, naming the variable and the file', () => {
+    const missing = join(dir, 'nope');
+    const error = problems(loadSequencerConfig, { REDIS_URL_FILE: missing, EMIT_BATCH: '0' });
+    expect(variables(error)).to.deep.equal(['EMIT_BATCH', 'REDIS_URL_FILE']);
+    expect(error.message).to.include(missing);
+  });
+
+  it('validates what the file holds without echoing it', () => {
+    const error = problems(loadProcessorConfig, { REDIS_URL_FILE: file('bad-url', 'http://user:hunter2@host:6379\n') });
+    expect(variables(error)).to.deep.equal(['REDIS_URL']);
+    expect(error.message).to.include('REDIS_URL_FILE');
+    expect(error.message).not.to.include('hunter2');
+  });
+
+  it('resolves any listed variable for other loaders (the ingest: REDIS_URL and API_KEYS)', () => {
+    const env = resolveSecretFiles({ API_KEYS_FILE: file('keys', 'key-one-1234,key-two-5678\n\n'), PORT: '80' }, ['REDIS_URL', 'API_KEYS']);
+    expect(env).to.deep.equal({ API_KEYS: 'key-one-1234,key-two-5678', PORT: '80' });
+    expect(() => resolveSecretFiles({ API_KEYS: 'k', API_KEYS_FILE: '/x' }, ['API_KEYS'])).to.throw(ConfigError, /API_KEYS_FILE/);
+    expect(resolveSecretFiles({ API_KEYS_FILE: '' }, ['API_KEYS'])).to.deep.equal({});
+  });
+});
+
+describe('config: secrets never echoed', () => {
+  it('does not echo a password from a bad REDIS_URL', () => {
+    for (const url of ['redis+cluster://:hun@ter2@host:x', 'redis+cluster://u:pa@ss@a:1/2', 'redis://:hunter2@[::1', 'rediss+cluster://:hun@ter2@']) {
+      const error = problems(loadProcessorConfig, { REDIS_URL: url });
+      expect(error.message, url).not.to.match(/hun|ter2|pa@ss|ss@a/);
+    }
+  });
+
+  it('refuses a password with a raw / ? or #, which would be read as a host name, and says how to encode it', () => {
+    for (const url of ['redis://:pa/ss@h:6379', 'redis://u:p?ss@h:6379/0', 'rediss://u:p#ss@h:6379']) {
+      const error = problems(loadProcessorConfig, { REDIS_URL: url });
+      expect(variables(error), url).to.deep.equal(['REDIS_URL']);
+      expect(error.message, url).to.include('%2F');
+      expect(error.message, url).not.to.match(/pa\/ss|p\?ss|p#ss/);
+    }
+    expect(loadProcessorConfig({ REDIS_URL: 'redis://u:p%2Fss@h:6379/0' }).redisUrl).to.equal('redis://u:p%2Fss@h:6379/0');
+  });
+});
+
+describe('config: TLS files', () => {
+  let dir: string;
+  let ca: string;
+  let cert: string;
+  let key: string;
+  const PEM = (label: string): string => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'inorder-tls-config-'));
+    writeFileSync((ca = join(dir, 'ca.pem')), PEM('CERTIFICATE'));
+    writeFileSync((cert = join(dir, 'client.pem')), PEM('CERTIFICATE'));
+    writeFileSync((key = join(dir, 'client.key')), PEM('PRIVATE KEY'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the CA, client certificate and key at start, for rediss:// and rediss+cluster://', () => {
+    const config = loadProcessorConfig({ REDIS_URL: 'rediss://h:6380', REDIS_TLS_CA_FILE: ca, REDIS_TLS_CERT_FILE: cert, REDIS_TLS_KEY_FILE: key });
+    expect(config.redisTls).to.deep.equal({ ca: PEM('CERTIFICATE'), cert: PEM('CERTIFICATE'), key: PEM('PRIVATE KEY') });
+    expect(loadSequencerConfig({ REDIS_URL: 'rediss+cluster://h:6380', REDIS_TLS_CA_FILE: ca }).redisTls).to.deep.equal({ ca: PEM('CERTIFICATE') });
+    expect(loadProcessorConfig({}).redisTls).to.equal(undefined);
+    expect(redisConnectOptions(config)).to.deep.equal({ tls: { ca: PEM('CERTIFICATE'), cert: PEM('CERTIFICATE'), key: PEM('PRIVATE KEY') } });
+    expect(redisConnectOptions(loadProcessorConfig({}))).to.deep.equal({});
+  });
+
+  it('refuses a client certificate without its key, and a key without its certificate', () => {
+    expect(variables(problems(loadProcessorConfig, { REDIS_URL: 'rediss://h:1', REDIS_TLS_CERT_FILE: cert }))).to.deep.equal(['REDIS_TLS_KEY_FILE']);
+    expect(variables(problems(loadSequencerConfig, { REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key }))).to.deep.equal(['REDIS_TLS_CERT_FILE']);
+  });
+
+  it('refuses a missing, unreadable or non-PEM file, naming the variable and never echoing a key', () => {
+    const secretKey = join(dir, 'not-pem.key');
+    writeFileSync(secretKey, 'top-secret-key-material');
+    const error = problems(loadProcessorConfig, {
+      REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: join(dir, 'missing.pem'), REDIS_TLS_CERT_FILE: cert, REDIS_TLS_KEY_FILE: secretKey,
+    });
+    expect(variables(error)).to.deep.equal(['REDIS_TLS_CA_FILE', 'REDIS_TLS_KEY_FILE']);
+    expect(error.message).to.include(join(dir, 'missing.pem'));
+    expect(error.message).not.to.include('top-secret');
+  });
+
+  it('refuses TLS files with a REDIS_URL that does not use TLS', () => {
+    const error = problems(loadProcessorConfig, { REDIS_URL: 'redis://h:1', REDIS_TLS_CA_FILE: ca });
+    expect(variables(error)).to.deep.equal(['REDIS_TLS_CA_FILE']);
+    expect(error.message).to.include('rediss://');
+  });
+
+  it('gives other services the same variables as a zod shape', () => {
+    const schema = z.object({ REDIS_URL: z.string(), ...tlsEnvShape }).superRefine(tlsEnvRules);
+    const parsed = schema.parse({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: ca });
+    expect(tlsOptionsFrom(parsed)).to.deep.equal({ ca: PEM('CERTIFICATE') });
+    expect(schema.safeParse({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CERT_FILE: cert }).success).to.equal(false);
+    expect(loadRedisTlsEnv({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: ca })).to.deep.equal({ ca: PEM('CERTIFICATE') });
+    expect(() => loadRedisTlsEnv({ REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key })).to.throw(ConfigError, /REDIS_TLS_CERT_FILE/);
   });
 });

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { EnvelopeError, LUA_DIR, makeEnvelope, parseEnvelope, serializeEnvelope } from '@inorder/shared';
+import { EnvelopeError, makeEnvelope, parseEnvelope, scriptSource, serializeEnvelope } from '@inorder/shared';
 
 /** The EnvelopeError `fn` throws (fails the test when it throws none). */
 function refusal(fn: () => unknown): EnvelopeError {
@@ -18,7 +17,7 @@ function refusal(fn: () => unknown): EnvelopeError {
  * items the script can reasonably use; anything else fails the test rather than guessing.
  */
 function claimFastPath(): RegExp {
-  const lua = readFileSync(new URL('claim.lua', LUA_DIR), 'utf8');
+  const lua = scriptSource('inorderClaim');
   const m = /string\.match\(raw,\s*'([^']+)'\)/.exec(lua);
   if (!m) expect.fail('claim.lua has no string.match(raw, \'...\') fast path');
   let js = '';
@@ -33,7 +32,7 @@ function claimFastPath(): RegExp {
       else expect.fail(`unsupported Lua class %${next} in ${pattern}`);
     } else if (ch === '[') (inClass = true), (js += '[');
     else if (ch === ']') (inClass = false), (js += ']');
-    else if (inClass) js += /[\\\]^-]/.test(ch) ? `\\${ch}` : ch;
+    else if (inClass) js += /[\\\]^]/.test(ch) ? `\\${ch}` : ch; // a - between two characters is a range in both
     else if ('^()+*?'.includes(ch)) js += ch;
     else if ('{}.|$\\'.includes(ch)) js += ch === '.' ? '.' : `\\${ch}`;
     else if (ch === '-') expect.fail(`unsupported Lua lazy quantifier in ${pattern}`);

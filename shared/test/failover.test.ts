@@ -137,16 +137,7 @@ describe('fencing and exclusivity (in process)', function () {
       tryAcquire: async () => (asked ? false : (asked = true)),
       release: async () => {},
     };
-    const rogue = new Sequencer({
-      partition: new Partition(pipeline.connection(), pipeline.name, 0),
-      blocking: pipeline.connection(),
-      settings: fastSequencer,
-      logger: silentLogger(),
-      owner: 'rogue',
-      lease: rogueLease,
-    });
-    pipeline.sequencers.push(rogue);
-    await rogue.start();
+    const rogue = await pipeline.sequencer({}, { owner: 'rogue', leaseFor: () => rogueLease });
     await pipeline.enqueue(100);
     await pipeline.settled(100);
     const honest = await pipeline.sequencer();

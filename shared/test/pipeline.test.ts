@@ -45,16 +45,17 @@ describe('pipeline (in process)', function () {
   it('a new leader emits the rest of a results entry its predecessor emitted in part, once, and deletes it', async () => {
     pipeline = new TestPipeline(server);
     const p = pipeline.partition;
+    await p.init();
     await pipeline.enqueue(4);
-    const claim = await p.claim(4, 'old:1', Date.now(), 30_000, 0);
+    const claim = await p.claim({ count: 4, token: 'old:1', owner: 'old', leaseMs: 30_000, window: 0 });
     expect(claim.claimed).to.have.length(4);
-    await p.complete(claim.claimed.map((c) => ({ seq: c.seq, token: 'old:1', body: c.raw })), ['old:1']);
-    const [entry] = await pipeline.redis.xrange(p.keys.results, '-', '+');
-    expect(entry?.[1], 'one stream entry holds the whole batch').to.have.length(8);
-    // An earlier leader emitted 1 and 2 and died: the entry still holds 3 and 4, so it stays.
+    await p.complete(claim.claimed.map((c) => ({ seq: c.seq, token: 'old:1', body: c.raw })));
+    const entries = await p.readSettled('0-0', 10);
+    expect(entries.map((e) => e.seqs), 'one stream entry names the whole batch').to.deep.equal([[1, 2, 3, 4]]);
+    // An earlier leader emitted 1 and 2 and died: the entry still names 3 and 4, so it stays.
     const old = await p.fence('old-leader');
-    const body = (seq: number): string => JSON.stringify({ seq, payload: { n: seq }, createdAt: 1, attempts: 1 });
-    expect(await p.emit(old.fence, 1, [1, 2].map((seq) => ({ kind: 'r' as const, body: body(seq) })), Date.now())).to.deep.equal({ kind: 'emitted', next: 3 });
+    const emitted = await p.emit({ fence: old.fence, next: 1, now: Date.now(), run: [{ count: 2, sequencingAt: Date.now() }] });
+    expect(emitted).to.deep.include({ kind: 'emitted', next: 3 });
     expect(await pipeline.redis.xlen(p.keys.results)).to.equal(1);
     await pipeline.sequencer();
     await pipeline.settled(4);

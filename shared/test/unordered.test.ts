@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ProcessorGroup, enqueue, matchesPattern, registerPipeline, silentLogger, type Handler } from '@inorder/shared';
+import { Processor, PartitionDiscovery, enqueue, matchesPattern, registerPipeline, silentLogger, type Handler } from '@inorder/shared';
 import { RedisServer } from './support/redis-server.js';
 import { TestPipeline, fastProcessor, range, uniquePipeline } from './support/pipeline.js';
 import { waitFor } from './support/wait-for.js';
@@ -64,7 +64,6 @@ describe('unordered pipelines', function () {
     expect(dead.map((d) => d.seq).sort((a, b) => (a as number) - (b as number))).to.deep.equal(range(1, 10).map((i) => i * 10));
     expect(dead.every((d) => d.reason === 'max-retries' && d.attempts === 3)).to.equal(true);
     expect(await pipeline.redis.xlen(pipeline.partition.keys.results), 'no results stream for unordered pipelines').to.equal(0);
-    expect(await pipeline.redis.exists(pipeline.partition.keys.signal), 'signal cleared once the queue is empty').to.equal(0);
   });
 
   it('returns the claims of a dead processor to the head of their priority class', async () => {
@@ -75,13 +74,14 @@ describe('unordered pipelines', function () {
       { seq: 2, payload: 2, priority: 1 },
       { seq: 3, payload: 3, priority: 1 },
     ]);
-    const claim = await pipeline.partition.claim(1, 'dead-owner:1', Date.now() - 10_000, 1000, 0);
+    await pipeline.partition.init();
+    const claim = await pipeline.partition.claim({ count: 1, token: 'dead-owner:1', owner: 'dead-owner', leaseMs: 1, window: 0 });
     expect(claim.claimed.map((c) => c.seq)).to.deep.equal([2]);
-    const reaped = await pipeline.partition.reap(Date.now(), 10);
-    expect(reaped.seqs).to.equal(1);
+    // Its liveness lapses after 1 ms; any heartbeat or claim in the partition reaps it.
+    await waitFor(async () => (await pipeline.partition.heartbeat('someone-else', 1000, [])).returned === 1, { timeoutMs: 5000, message: 'not reaped' });
     const queued = await pipeline.redis.zrange(k.queue, 0, -1);
     expect(queued.map((raw) => (JSON.parse(raw) as { seq: number }).seq)).to.deep.equal([2, 3, 1]);
-    expect(await pipeline.redis.llen(k.signal)).to.equal(1);
+    expect(await pipeline.redis.zcard(k.owners)).to.equal(0);
   });
 
   it('refuses a priority on a strict pipeline', async () => {
@@ -101,19 +101,24 @@ describe('unordered pipelines', function () {
     pipeline = new TestPipeline(server);
     const base = uniquePipeline('ev');
     const redis = pipeline.connection();
-    const group = new ProcessorGroup({
-      redis, connect: () => pipeline.connection(), pattern: `${base}-*`, handler: (_p, { seq }) => ({ seq }),
-      settings: fastProcessor, logger: silentLogger(), discoverEveryMs: 50,
+    const processor = new Processor({
+      redis, subscriber: pipeline.connection(), handler: (_p, { seq }) => ({ seq }), settings: fastProcessor, logger: silentLogger(),
+    });
+    const discovery = new PartitionDiscovery({
+      redis, pipeline: `${base}-*`, partitions: 'all', prefix: 'inorder', seqStart: 1, ordering: 'none', strictOnly: false,
+      server: processor, logger: silentLogger(), everyMs: 50,
     });
     await registerPipeline(redis, `${base}-1`, { ordering: 'none' });
     await registerPipeline(redis, `other-${base}`, { ordering: 'none' });
-    await group.start();
+    await discovery.start();
+    await processor.start();
+    const pipelines = (): string[] => processor.served.map((tag) => tag.slice(0, tag.lastIndexOf(':'))).sort();
     try {
       await registerPipeline(redis, `${base}-2`, { ordering: 'none' });
-      await waitFor(() => group.pipelines.length === 2, { timeoutMs: 5000, message: 'new pipeline not picked up' });
-      expect(group.pipelines.sort()).to.deep.equal([`${base}-1`, `${base}-2`]);
-      for (const name of group.pipelines) await enqueue(redis, { pipeline: name }, range(1, 20).map((seq) => ({ seq, payload: seq, priority: 1 })));
-      for (const name of group.pipelines) {
+      await waitFor(() => processor.served.length === 2, { timeoutMs: 5000, message: 'new pipeline not picked up' });
+      expect(pipelines()).to.deep.equal([`${base}-1`, `${base}-2`]);
+      for (const name of pipelines()) await enqueue(redis, { pipeline: name }, range(1, 20).map((seq) => ({ seq, payload: seq, priority: 1 })));
+      for (const name of pipelines()) {
         const output = new TestPipeline(server, { name, ordering: 'none' });
         try {
           await output.settled(20);
@@ -122,7 +127,8 @@ describe('unordered pipelines', function () {
         }
       }
     } finally {
-      await group.stop();
+      await discovery.stop();
+      await processor.stop();
     }
   });
 

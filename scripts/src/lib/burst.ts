@@ -5,9 +5,9 @@
  * verification and per-stage latency.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, enqueue, keysFor, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
+import { connect, enqueue, keysFor, redactRedisUrl, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
 import { Cleanup, Output, formatDuration, formatInt, renderPairs } from './cli.js';
-import { redactUrl, startLocalRedis, startServices, type LocalRedis, type ServiceGroup } from './stack.js';
+import { startLocalRedis, startServices, type LocalRedis, type ServiceGroup } from './stack.js';
 import { computeStats, parseTimestamps, renderStatsTable, renderThroughput, type PipelineStats, type Percentiles, type Stage, type Timestamps } from './stats.js';
 import { readBacklog, renderVerify, verifyPipelineWithOutput, type VerifyResult } from './verify.js';
 
@@ -105,7 +105,7 @@ export function idealMs(count: number, processors: number, concurrency: number, 
 
 /** Output entries, dead letters and skips so far. */
 async function settledCount(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.zcard(keys.skipped)]);
+  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.hget(keys.meta, 'skipped').then(Number)]);
   return output + dead + skipped;
 }
 
@@ -160,7 +160,7 @@ export async function runBurst(options: BurstOptions, out: Output, cleanup: Clea
     cleanup.add('redis-server', () => localRedis!.stop());
     redisUrl = localRedis.url;
   }
-  out.line(`  redis      ${redactUrl(redisUrl)}${localRedis ? ` (throwaway redis-server, pid ${localRedis.pid})` : ''}`);
+  out.line(`  redis      ${redactRedisUrl(redisUrl)}${localRedis ? ` (throwaway redis-server, pid ${localRedis.pid})` : ''}`);
   out.line(`  pipeline   ${pipeline}`);
 
   const client = connect(redisUrl, { name: `inorder-${options.label}` });
@@ -294,7 +294,7 @@ function burstResult(r: {
     ok: verify.ok && !r.timedOut,
     pipeline: r.pipeline,
     redis: r.local ? 'local' : 'external',
-    redisUrl: redactUrl(r.redisUrl),
+    redisUrl: redactRedisUrl(r.redisUrl),
     sent: options.count,
     output: verify.output,
     deadLettered: verify.deadLettered,

@@ -82,10 +82,10 @@ async function processorKill(ctx: FaultContext, plan: PlannedFault): Promise<Fau
   target.kill('SIGKILL');
   await target.exited;
   // Its claims are frozen in Redis now: the seqs it held (tokens are "<owner>:<n>").
-  const batches = await ctx.client.hgetall(ctx.keys.batches);
-  const held = Object.entries(batches)
+  const claims = await ctx.client.hgetall(ctx.keys.claims);
+  const held = Object.entries(claims)
     .filter(([token]) => owner !== undefined && token.startsWith(`${owner}:`))
-    .flatMap(([, seqs]) => seqs.split(',').map(Number));
+    .flatMap(([, value]) => value.slice(value.indexOf('|') + 1).split(',').map(Number));
   const maxHeld = held.length > 0 ? Math.max(...held) : 0;
   const restarted = target.restart().then(() => Date.now());
   const recovered = maxHeld > 0

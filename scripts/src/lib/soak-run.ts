@@ -5,10 +5,10 @@
  * bounded wait until every message is accounted for, and verification.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, enqueue, keysFor, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
+import { connect, enqueue, keysFor, redactRedisUrl, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
 import { type Cleanup, type Output, formatInt } from './cli.js';
 import { hasTimestamps, type Timestamps } from './report-series.js';
-import { redactUrl, startLocalRedis, startServices, type LocalRedis, type ServiceGroup } from './stack.js';
+import { startLocalRedis, startServices, type LocalRedis, type ServiceGroup } from './stack.js';
 import { parseTimestamps } from './stats.js';
 import { readBacklog, verifyPipelineWithOutput, type VerifyResult } from './verify.js';
 
@@ -117,7 +117,7 @@ async function sample(client: RedisClient, keys: PartitionKeys, t: number, sent:
 }
 
 async function settled(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.zcard(keys.skipped)]);
+  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.hget(keys.meta, 'skipped').then(Number)]);
   return output + dead + skipped;
 }
 
@@ -152,7 +152,7 @@ export async function runSoakLoad(spec: RunSpec, out: Output, cleanup: Cleanup, 
     cleanup.add('services', () => services!.stop(12_000));
     await waitFor(async () => (await services!.leader()) !== undefined, 15_000);
   }
-  out.line(`  redis      ${redactUrl(redisUrl)}${localRedis ? ` (throwaway redis-server${spec.appendonly ? ', appendonly yes, appendfsync always' : ''})` : ''}`);
+  out.line(`  redis      ${redactRedisUrl(redisUrl)}${localRedis ? ` (throwaway redis-server${spec.appendonly ? ', appendonly yes, appendfsync always' : ''})` : ''}`);
   out.line(`  pipeline   ${pipeline}${services ? `; ${spec.processors} processors x ${spec.concurrency}, ${spec.sequencers} sequencers, WORK_MS ${spec.workMs}` : ' (services already running)'}`);
 
   const from = await firstSeq(client, keys, pipeline);
@@ -199,7 +199,7 @@ export async function runSoakLoad(spec: RunSpec, out: Output, cleanup: Cleanup, 
   const last = entries.reduce((m, e) => Math.max(m, e.sequencedAt), startedAt);
   const loadMs = spec.load.kind === 'steady' ? spec.load.durationMs : 0;
   return {
-    pipeline, redisUrl: redactUrl(redisUrl), startedAt, from, sent, verify, entries, samples,
+    pipeline, redisUrl: redactRedisUrl(redisUrl), startedAt, from, sent, verify, entries, samples,
     wallMs: Math.max(1, last - startedAt),
     idealMs: loadMs + (spec.load.kind === 'burst' ? Math.ceil(sent / Math.max(1, spec.processors * spec.concurrency)) * spec.workMs : spec.workMs),
     drained, services,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { connect, isClusterUrl, keysFor, type RedisClient } from '@inorder/shared';
+import { connect, isClusterUrl, keysFor, redactRedisUrl, type RedisClient } from '@inorder/shared';
 
 /** The repository root (this file is scripts/src/lib/stack.ts or scripts/dist/lib/stack.js). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -210,18 +210,6 @@ export async function startLocalRedis(opts: { appendonly?: boolean } = {}): Prom
   };
 }
 
-/** The URL with its password masked, for printing. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    // e.g. a cluster URL with several seeds, which URL cannot parse
-    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  }
-}
-
 /**
  * A connection for a one-shot script (verify, stats): fails fast with a clear message when the
  * server cannot be reached, instead of retrying forever as the services do.
@@ -235,7 +223,7 @@ export async function connectOnce(url: string): Promise<RedisClient> {
     await redis.ping();
   } catch (cause) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(cause as Error).message}`, { cause });
+    throw new Error(`cannot reach Redis at ${redactRedisUrl(url)}: ${(cause as Error).message}`, { cause });
   }
   return redis;
 }
@@ -251,7 +239,7 @@ async function connectClusterOnce(url: string): Promise<RedisClient> {
     ]);
   } catch (cause) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(cause as Error).message}`, { cause });
+    throw new Error(`cannot reach Redis at ${redactRedisUrl(url)}: ${(cause as Error).message}`, { cause });
   } finally {
     clearTimeout(timer);
   }

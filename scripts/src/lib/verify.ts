@@ -174,10 +174,15 @@ export function outputSeq(raw: string): number | undefined {
   }
 }
 
-/** The seq of a dead-letter record: its own, its envelope's, or the one in its raw input entry. */
-export function deadLetterSeq(raw: string): number | undefined {
+/**
+ * The seq a dead-letter record accounts for: its own, its envelope's, or the one in its raw input
+ * entry; 'copy' for a copy that did not take its seq (a late or conflicting copy, or an entry the
+ * processor could not read as that seq: `readSeq`), which accounts for none.
+ */
+export function deadLetterSeq(raw: string): number | undefined | 'copy' {
   try {
-    const record = JSON.parse(raw) as { seq?: unknown; envelope?: { seq?: unknown }; raw?: unknown };
+    const record = JSON.parse(raw) as { seq?: unknown; readSeq?: unknown; envelope?: { seq?: unknown }; raw?: unknown };
+    if (record.readSeq !== undefined && record.seq === undefined) return 'copy';
     const direct = seqOf(record.seq) ?? seqOf(record.envelope?.seq);
     if (direct !== undefined) return direct;
     if (typeof record.raw === 'string') return outputSeq(record.raw);
@@ -185,6 +190,27 @@ export function deadLetterSeq(raw: string): number | undefined {
     // fall through
   }
   return undefined;
+}
+
+/**
+ * The seqs of the skipped set: members are ranges `from-to` (a single seq is `n-n`), expanded
+ * within the expected seqs (a lost range can be long).
+ */
+export function skippedSeqs(members: string[], expected: Expected): number[] {
+  const want = expectedSet(expected);
+  const seqs: number[] = [];
+  for (const member of members) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(member);
+    if (!m) continue;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (Array.isArray(expected)) {
+      for (const seq of want.each()) if (seq >= from && seq <= to) seqs.push(seq);
+    } else {
+      for (let seq = Math.max(from, expected.from); seq <= Math.min(to, expected.to); seq++) seqs.push(seq);
+    }
+  }
+  return seqs;
 }
 
 export async function readBacklog(redis: RedisClient, keys: PartitionKeys): Promise<Backlog> {
@@ -216,10 +242,11 @@ export async function verifyPipelineWithOutput(redis: RedisClient, target: Verif
     redis.zrange(keys.skipped, 0, -1),
     readBacklog(redis, keys),
   ]);
+  const deadSeqs = dead.map(deadLetterSeq);
   const found: FoundSeqs = {
     output: output.map(outputSeq),
-    dead: dead.map(deadLetterSeq),
-    skipped: skipped.map(Number).filter((s) => Number.isSafeInteger(s)),
+    dead: deadSeqs.filter((s): s is number | undefined => s !== 'copy'),
+    skipped: skippedSeqs(skipped, target.expected),
   };
   return { result: { pipeline: target.pipeline, partition, ...checkSeqs(found, target.expected), backlog }, output };
 }

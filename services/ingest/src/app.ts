@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { redisReady, type Logger, type RedisClient } from '@inorder/shared';
+import { RegistryEntryError, redisReady, type Logger, type RedisClient } from '@inorder/shared';
+import { AssignedSeqs } from './assigned-seqs.js';
 import { ApiKeys } from './auth.js';
-import type { IngestConfig } from './config.js';
+import { MAX_TIMER_MS, type IngestConfig } from './config.js';
 import { RedisUnavailableError, RequestError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
 import { PipelineDirectory } from './pipelines.js';
+import { redactUrl } from './redact.js';
 import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 
@@ -24,6 +27,8 @@ export interface IngestContext {
   logger: Logger;
   directory: PipelineDirectory;
   apiKeys: ApiKeys;
+  /** the highest seq this process assigned per partition: the floor after a Redis rollback */
+  assigned: AssignedSeqs;
 }
 
 /** An error as an HTTP status and a readable message (JSON routes and plain-text routes alike). */
@@ -45,6 +50,18 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
   const app = Fastify({
     logger: false,
     bodyLimit: config.maxBodyBytes,
+    // Slow clients: a request must arrive whole within REQUEST_TIMEOUT_MS and its headers within
+    // HEADERS_TIMEOUT_MS. Node checks those limits every connectionsCheckingInterval (30 s by
+    // default, which let a client dripping a byte every 5 s hold its socket for over 75 s).
+    // An idle socket is cut after the request timeout plus the longest Redis wait of a request.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: Math.min(MAX_TIMER_MS, config.requestTimeoutMs + config.redisTimeoutMs),
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -52,7 +69,7 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
     },
   });
   const context: IngestContext = {
-    redis, config, logger, apiKeys: new ApiKeys(config.apiKeys),
+    redis, config, logger, apiKeys: new ApiKeys(config.apiKeys), assigned: new AssignedSeqs(),
     directory: new PipelineDirectory(redis, config.keyPrefix, config.registryCacheMs, logger),
   };
 
@@ -63,7 +80,7 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {
-      done(null, parseJsonBody(String(body)));
+      done(null, parseJsonBody(String(body), config.maxDepth));
     } catch (error) {
       done(error as RequestError, undefined);
     }
@@ -73,12 +90,13 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
   app.addHook('onRequest', async (request, reply) => {
     request.logger = logger.child({ requestId: request.id });
     reply.header('x-request-id', request.id);
-    request.logger.debug('request received', { method: request.method, url: request.url });
+    // Never log a key: query values of key parameters are redacted, and no header is logged.
+    request.logger.debug('request received', { method: request.method, url: redactUrl(request.url) });
   });
   app.addHook('onResponse', async (request, reply) => {
     const quiet = request.url === '/healthz' || request.url === '/readyz';
     request.logger.log(quiet ? 'debug' : 'info', 'request', {
-      method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime),
+      method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime),
     });
   });
   // Once closing, every response ends its connection, so keep-alive clients do not hold the
@@ -127,20 +145,10 @@ export async function buildApp(parts: { redis: RedisClient; config: IngestConfig
   return app;
 }
 
-/** A request body as JSON; throws a 400 RequestError when it is empty or not valid JSON. */
-export function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') throw new RequestError(400, '(body): is empty: send a JSON object or array', [{ field: '(body)', reason: 'is empty' }]);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const reason = `is not valid JSON (${(error as Error).message})`;
-    throw new RequestError(400, `(body): ${reason}`, [{ field: '(body)', reason }]);
-  }
-}
-
 /** Maps any error of a request to a status and a message a client can act on. */
 export function httpFailure(error: unknown, config: IngestConfig): HttpFailure {
   if (error instanceof RequestError) return { status: error.statusCode, message: error.message, issues: error.issues };
+  if (error instanceof RegistryEntryError) return { status: 500, message: error.message };
   if (error instanceof RedisUnavailableError) {
     return { status: 503, message: `${error.message}; nothing was enqueued, retry later`, retryAfter: config.retryAfterS };
   }

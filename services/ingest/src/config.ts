@@ -1,10 +1,16 @@
-import { ConfigError, SUBMIT_MAX_BATCH, redisUrlSchema } from '@inorder/shared';
+import { ConfigError, MAX_SEQ_AHEAD, SUBMIT_MAX_BATCH, redisUrlSchema } from '@inorder/shared';
 import { z } from 'zod';
 
 type Env = Record<string, string | undefined>;
 
 const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Node's timers take at most 2^31-1 ms; a longer delay fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+const duration = (min: number, fallback: number) =>
+  z.coerce.number().int().min(min)
+    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (2^31-1: Node's timers fire at once past it)`).default(fallback);
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -33,6 +39,11 @@ const pipelineList = z.string().transform((value, ctx): PipelineDeclaration[] =>
 
 const keyList = z.string().transform((value, ctx) => {
   const keys = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (keys.length === 0) {
+    // Set but naming no key: running without authentication is never what was meant.
+    ctx.addIssue({ code: 'custom', message: 'names no key: give comma-separated keys, or leave it unset to run without authentication' });
+    return z.NEVER;
+  }
   if (keys.some((k) => /\s/.test(k) || k.length < 8)) {
     ctx.addIssue({ code: 'custom', message: 'each key must be at least 8 characters without spaces' });
     return z.NEVER;
@@ -49,14 +60,26 @@ export const ingestEnvSchema = z.object({
   API_KEYS: keyList.optional(),
   MAX_BATCH: int(1, 1000, SUBMIT_MAX_BATCH),
   MAX_BODY_BYTES: int(1024, 4 * 1024 * 1024),
-  DEDUP_TTL_MS: int(0, 24 * 60 * 60 * 1000),
+  DEDUP_TTL_MS: duration(0, 24 * 60 * 60 * 1000),
   PIPELINES: pipelineList.optional(),
-  REDIS_TIMEOUT_MS: int(50, 2000),
+  REDIS_TIMEOUT_MS: duration(50, 2000),
   RETRY_AFTER_S: int(1, 1),
-  REGISTRY_CACHE_MS: int(0, 5000),
-  STARTUP_TIMEOUT_MS: int(0, 30_000),
-  SHUTDOWN_GRACE_MS: int(0, 10_000),
+  REGISTRY_CACHE_MS: duration(0, 5000),
+  STARTUP_TIMEOUT_MS: duration(0, 30_000),
+  SHUTDOWN_GRACE_MS: duration(0, 10_000),
+  MAX_SEQ_AHEAD: int(0, MAX_SEQ_AHEAD),
+  MAX_DEPTH: int(2, 32, 1000),
+  EVENT_TYPE_ID_MAX: int(0, 9999),
+  MAX_PIPELINES: int(1, 1000),
+  REQUEST_TIMEOUT_MS: duration(100, 10_000),
+  HEADERS_TIMEOUT_MS: duration(100, 10_000),
+  KEEP_ALIVE_TIMEOUT_MS: duration(100, 72_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+}).superRefine((c, ctx) => {
+  // Node refuses a server whose headers timeout exceeds its request timeout.
+  if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: `must be at most REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS})` });
+  }
 });
 
 export interface IngestConfig {
@@ -79,6 +102,20 @@ export interface IngestConfig {
   startupTimeoutMs: number;
   /** on SIGTERM, in-flight requests get this long before their connections are cut */
   shutdownGraceMs: number;
+  /** ordered pipelines: a given seq this far or further past the partition's next seq is refused (0 = no limit) */
+  maxSeqAhead: number;
+  /** the deepest nesting of arrays and objects a JSON body may have, counted from its outermost value */
+  maxDepth: number;
+  /** the largest event_type_id the event API takes (each id is a pipeline) */
+  eventTypeIdMax: number;
+  /** the most pipelines the registry may hold before the event API refuses to create one more */
+  maxPipelines: number;
+  /** a request must arrive whole within this long; also bounds an idle socket (plus REDIS_TIMEOUT_MS) */
+  requestTimeoutMs: number;
+  /** a request's headers must arrive within this long */
+  headersTimeoutMs: number;
+  /** an idle keep-alive connection is closed after this long */
+  keepAliveTimeoutMs: number;
   logLevel: string;
 }
 
@@ -114,6 +151,13 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     registryCacheMs: c.REGISTRY_CACHE_MS,
     startupTimeoutMs: c.STARTUP_TIMEOUT_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    maxSeqAhead: c.MAX_SEQ_AHEAD,
+    maxDepth: c.MAX_DEPTH,
+    eventTypeIdMax: c.EVENT_TYPE_ID_MAX,
+    maxPipelines: c.MAX_PIPELINES,
+    requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: c.HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
     logLevel: c.LOG_LEVEL,
   };
 }

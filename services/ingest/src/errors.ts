@@ -13,9 +13,29 @@ export class RequestError extends InorderError {
   }
 }
 
-/** 400: the body or a parameter breaks the schema; names every field and why. */
+/** Issues listed in one answer; the rest are counted in one more issue. */
+export const MAX_ISSUES = 20;
+const MAX_FIELD_CHARS = 200;
+const MAX_REASON_CHARS = 500;
+
+/**
+ * 400: the body or a parameter breaks the schema; names each field and why, at most MAX_ISSUES
+ * of them and then how many more, each field and reason cut to a readable length (a field name
+ * comes from the client and may be a megabyte long), so the answer stays small.
+ */
 export function badRequest(issues: Issue[]): RequestError {
-  return new RequestError(400, issues.map((i) => `${i.field}: ${i.reason}`).join('; '), issues);
+  const listed = issues.slice(0, MAX_ISSUES).map((i) => ({ field: clip(i.field, MAX_FIELD_CHARS), reason: clip(i.reason, MAX_REASON_CHARS) }));
+  if (issues.length > MAX_ISSUES) listed.push({ field: '(body)', reason: `and ${issues.length - MAX_ISSUES} more issues, not listed` });
+  return new RequestError(400, listed.map((i) => `${i.field}: ${i.reason}`).join('; '), listed);
+}
+
+/** `text`, cut to `max` characters (ending in …) when longer, never splitting a surrogate pair. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 /** Redis could not be reached, or did not answer in time: the client may retry (503). */

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { badRequest, type Issue } from './errors.js';
 
 const limit = z.number().int().min(-1);
+/** In a `u` regex a surrogate pair is one code point, so this matches only a half on its own. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 /** One message of POST /v1/pipelines/:pipeline/messages. */
 export const messageSchema = z
@@ -10,7 +12,8 @@ export const messageSchema = z
     payload: z.unknown().meta({ description: 'any JSON value: what the handler receives' }),
     seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional()
       .meta({ description: 'the message\'s place in the order; omit on every message of a batch to have seqs assigned' }),
-    id: z.string().min(1).max(200).optional()
+    // A lone surrogate reaches Redis as U+FFFD: two different ids would be taken for one.
+    id: z.string().min(1).max(200).refine((id) => !LONE_SURROGATE.test(id), 'must be well-formed Unicode (no lone surrogate)').optional()
       .meta({ description: 'idempotency key: resubmitting it within DEDUP_TTL_MS returns the first seq and enqueues nothing' }),
     maxRetries: limit.optional().meta({ description: 'retries before the message is dead-lettered (-1 = no limit)' }),
     maxAgeMs: limit.optional().meta({ description: 'age in ms past which it is dead-lettered (-1 = no limit)' }),
@@ -125,13 +128,19 @@ export function checkPriorities(messages: Message[], batch: boolean, pipeline: s
   if (issues.length > 0) throw badRequest(issues);
 }
 
-/** Parses the event API's body; throws a 400 RequestError naming every bad field. */
-export function parseEvent(body: unknown): EventBody {
+/**
+ * Parses the event API's body; throws a 400 RequestError naming every bad field. Each
+ * event_type_id is a pipeline: ids above `maxTypeId` (EVENT_TYPE_ID_MAX) are refused.
+ */
+export function parseEvent(body: unknown, maxTypeId: number): EventBody {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest([{ field: '(body)', reason: 'must be a JSON object with user_id, priority, event_data and event_type_id' }]);
   }
   const result = eventSchema.safeParse(body);
   if (!result.success) throw badRequest(describeIssues(result.error));
+  if (result.data.event_type_id > maxTypeId) {
+    throw badRequest([{ field: 'event_type_id', reason: `must be at most ${maxTypeId} (EVENT_TYPE_ID_MAX)` }]);
+  }
   return result.data;
 }
 

@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { connect, redisReady, registerPipeline, type Logger, type RunningService } from '@inorder/shared';
+import {
+  connect, redactRedisUrl, redisConnectOptions, redisReady, registerPipeline, waitUntilConnected,
+  type Logger, type RedisClient, type RedisTls, type RunningService,
+} from '@inorder/shared';
 import { buildApp } from './app.js';
 import type { IngestConfig } from './config.js';
 import { RedisUnavailableError } from './errors.js';
@@ -10,24 +13,34 @@ export interface RunningIngest extends RunningService {
   port: number;
 }
 
+/** The ingest's settings plus the TLS material read from the REDIS_TLS_*_FILE settings. */
+export type IngestStartConfig = IngestConfig & { redisTls?: RedisTls | undefined };
+
 /**
  * Starts the ingest: connects (fail-fast, so requests answer 503 at once while Redis is down),
- * waits for Redis up to STARTUP_TIMEOUT_MS, registers the PIPELINES it declares, then listens.
- * `stop` stops accepting connections and resolves once in-flight requests have finished.
+ * waits for Redis up to STARTUP_TIMEOUT_MS (a wrong password or an untrusted certificate stops
+ * the start at once), registers the PIPELINES it declares, then listens. `stop` stops accepting
+ * connections and resolves once in-flight requests have finished.
  */
-export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
-  const redis = connect(config.redisUrl, { name: 'inorder-ingest', failFast: true });
+export async function startIngest(config: IngestStartConfig, logger: Logger, signal?: AbortSignal): Promise<RunningIngest> {
+  const redis = connect(config.redisUrl, redisConnectOptions(config, { name: 'inorder-ingest', failFast: true, logger }));
   try {
-    await waitForRedis(config, logger, () => redisReady(redis, config.redisTimeoutMs));
+    await waitForRedis(redis, config, logger, signal);
     for (const p of config.pipelines) {
       const { settings, created } = await registerPipeline(redis, p.name, { ordering: p.ordering, partitions: p.partitions }, config.keyPrefix);
       logger.info(created ? 'pipeline created' : 'pipeline registered already', { pipeline: p.name, ordering: settings.ordering, partitions: settings.partitions });
+    }
+    if (config.apiKeys.length === 0) {
+      logger.warn('authentication is off: API_KEYS is unset, so anyone who can reach this port can submit messages and read pipelines');
     }
     const app = await buildApp({ redis, config, logger });
     await app.listen({ port: config.port, host: config.host });
     const port = (app.server.address() as AddressInfo).port;
     logger.info('listening', { host: config.host, port, docs: '/docs' });
-    return { app, port, stop: () => stop(app, config.shutdownGraceMs, logger), connections: [redis], ready: () => redisReady(redis, config.redisTimeoutMs) };
+    return {
+      app, port, stop: () => stop(app, config.shutdownGraceMs, logger), connections: [redis],
+      ready: () => redisReady(redis, config.redisTimeoutMs), shutdownGraceMs: config.shutdownGraceMs,
+    };
   } catch (error) {
     redis.disconnect();
     throw error;
@@ -47,19 +60,14 @@ async function stop(app: FastifyInstance, graceMs: number, logger: Logger): Prom
   }
 }
 
-async function waitForRedis(config: IngestConfig, logger: Logger, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + config.startupTimeoutMs;
-  let warned = false;
-  while (!(await ready())) {
-    if (Date.now() > deadline) {
-      throw new RedisUnavailableError(`Redis at ${redactedUrl(config.redisUrl)} did not answer within STARTUP_TIMEOUT_MS (${config.startupTimeoutMs} ms)`);
-    }
-    if (!warned) logger.warn('waiting for Redis', { redis: redactedUrl(config.redisUrl) });
-    warned = true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+/** Waits for the connection to be ready; refuses at once what waiting will not fix (a wrong password). */
+async function waitForRedis(redis: RedisClient, config: IngestConfig, logger: Logger, signal: AbortSignal | undefined): Promise<void> {
+  const started = Date.now();
+  const quick = Math.min(200, config.startupTimeoutMs);
+  if (await waitUntilConnected(redis, { timeoutMs: quick, ...(signal ? { signal } : {}) })) return;
+  logger.warn('waiting for Redis', { redis: redactRedisUrl(config.redisUrl), timeoutMs: config.startupTimeoutMs });
+  const left = Math.max(0, config.startupTimeoutMs - (Date.now() - started));
+  if (!(await waitUntilConnected(redis, { timeoutMs: left, ...(signal ? { signal } : {}) }))) {
+    throw new RedisUnavailableError(`Redis at ${redactRedisUrl(config.redisUrl)} did not answer within STARTUP_TIMEOUT_MS (${config.startupTimeoutMs} ms)`);
   }
-}
-
-function redactedUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -44,4 +44,51 @@ describe('ingest settings (environment)', function () {
     expect(variables).to.have.members(['REDIS_URL', 'PORT', 'MAX_BATCH', 'MAX_BODY_BYTES', 'PIPELINES', 'API_KEYS']);
     expect((error as ConfigError).message).to.contain('REDIS_URL: must start with redis://, rediss://');
   });
+
+  it('has bounds for hostile input and slow clients by default', () => {
+    expect(loadIngestConfig({})).to.include({
+      maxSeqAhead: 10_000_000, maxDepth: 32, eventTypeIdMax: 9999, maxPipelines: 1000,
+      requestTimeoutMs: 10_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
+    });
+    expect(loadIngestConfig({
+      MAX_SEQ_AHEAD: '0', MAX_DEPTH: '8', EVENT_TYPE_ID_MAX: '99', MAX_PIPELINES: '5', REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '2000',
+      KEEP_ALIVE_TIMEOUT_MS: '1000',
+    })).to.include({
+      maxSeqAhead: 0, maxDepth: 8, eventTypeIdMax: 99, maxPipelines: 5, requestTimeoutMs: 3000, headersTimeoutMs: 2000, keepAliveTimeoutMs: 1000,
+    });
+  });
+
+  it('refuses a duration past 2^31-1 ms, which Node\'s timers would fire after 1 ms', () => {
+    const durations = [
+      'REDIS_TIMEOUT_MS', 'REGISTRY_CACHE_MS', 'STARTUP_TIMEOUT_MS', 'SHUTDOWN_GRACE_MS', 'DEDUP_TTL_MS',
+      'REQUEST_TIMEOUT_MS', 'HEADERS_TIMEOUT_MS', 'KEEP_ALIVE_TIMEOUT_MS',
+    ];
+    for (const variable of durations) expect(loadIngestConfig({ [variable]: String(2 ** 31 - 1), REQUEST_TIMEOUT_MS: String(2 ** 31 - 1) })).to.be.an('object');
+    let error: unknown;
+    try {
+      loadIngestConfig(Object.fromEntries(durations.map((v) => [v, String(2 ** 31)])));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.variable)).to.have.members(durations);
+    expect((error as ConfigError).message).to.contain('at most 2147483647');
+  });
+
+  it('refuses API_KEYS that name no key, instead of running without authentication', () => {
+    for (const value of [',,,', ' ', ' , ']) {
+      let error: unknown;
+      try {
+        loadIngestConfig({ API_KEYS: value });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(value)).to.be.instanceOf(ConfigError);
+      expect((error as ConfigError).problems.map((p) => p.variable)).to.deep.equal(['API_KEYS']);
+    }
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(() => loadIngestConfig({ REQUEST_TIMEOUT_MS: '2000', HEADERS_TIMEOUT_MS: '3000' })).to.throw(ConfigError, /HEADERS_TIMEOUT_MS/);
+  });
 });

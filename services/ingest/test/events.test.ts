@@ -4,7 +4,8 @@ import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { TestPipeline } from '../../../shared/test/support/pipeline.js';
 import { TestIngest, capturingLogger } from './support/ingest.js';
 
-let nextType = 1000 + Math.floor(Math.random() * 1_000_000);
+// Each test file has a Redis of its own: ids only need to differ inside this file (and stay <= EVENT_TYPE_ID_MAX).
+let nextType = 1000;
 const newEventType = (): number => nextType++;
 
 describe('event API (POST /api/event/v1)', function () {
@@ -159,5 +160,59 @@ describe('event API (POST /api/event/v1)', function () {
       await first.close();
       await second.close();
     }
+  });
+
+  it('refuses an event_type_id above EVENT_TYPE_ID_MAX with a plain-text 400, creating no pipeline', async () => {
+    const reply = await ingest.post('/api/event/v1', event(10_000, 0));
+    expect([reply.status, reply.text]).to.deep.equal([400, 'event_type_id: must be at most 9999 (EVENT_TYPE_ID_MAX)']);
+    expect(reply.headers.get('content-type')).to.match(/^text\/plain/);
+    expect(await getPipeline(redis, 'events-10000')).to.equal(undefined);
+    expect((await ingest.post('/api/event/v1', event(9999, 0))).status).to.equal(200);
+  });
+
+  it('refuses to create a pipeline past MAX_PIPELINES with a plain-text 500, and still queues on existing ones', async () => {
+    const held = await redis.hlen('inorder:pipelines');
+    const capped = await TestIngest.start(server, { maxPipelines: held + 2 });
+    try {
+      const [a, b, c] = [newEventType(), newEventType(), newEventType()];
+      expect((await capped.post('/api/event/v1', event(a, 0))).status).to.equal(200);
+      expect((await capped.post('/api/event/v1', event(b, 0))).status).to.equal(200);
+      const refused = await capped.post('/api/event/v1', event(c, 0));
+      expect(refused.status).to.equal(500);
+      expect(refused.headers.get('content-type')).to.match(/^text\/plain/);
+      expect(refused.text).to.equal(
+        `cannot queue the event: pipeline events-${c} would be a new pipeline and the registry holds ${held + 2}, ` +
+        `the most MAX_PIPELINES (${held + 2}) allows: raise MAX_PIPELINES or delete pipelines no longer used`,
+      );
+      expect(await getPipeline(redis, `events-${c}`)).to.equal(undefined);
+      expect((await capped.post('/api/event/v1', event(a, 1))).status).to.equal(200);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('never lets ingests side by side create more pipelines than MAX_PIPELINES together', async () => {
+    const held = await redis.hlen('inorder:pipelines');
+    const first = await TestIngest.start(server, { maxPipelines: held + 3 });
+    const second = await TestIngest.start(server, { maxPipelines: held + 3 });
+    try {
+      const types = Array.from({ length: 12 }, () => newEventType());
+      const replies = await Promise.all(types.map((type, i) => (i % 2 ? first : second).post('/api/event/v1', event(type, 0))));
+      expect(replies.filter((r) => r.status === 200)).to.have.length(3);
+      expect(replies.filter((r) => r.status === 500)).to.have.length(9);
+      expect(await redis.hlen('inorder:pipelines')).to.equal(held + 3);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('refuses a body nested past MAX_DEPTH or giving a key twice with a plain-text 400', async () => {
+    const type = newEventType();
+    const deep = await ingest.post('/api/event/v1', `{"user_id":1,"priority":0,"event_type_id":${type},"event_data":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+    expect([deep.status, deep.text]).to.deep.equal([400, '(body): nests arrays and objects deeper than MAX_DEPTH (32)']);
+    const twice = await ingest.post('/api/event/v1', `{"user_id":1,"priority":0,"priority":-1000,"event_data":{},"event_type_id":${type}}`);
+    expect([twice.status, twice.text]).to.deep.equal([400, 'priority: is given twice: the keys of a JSON object must be unique']);
+    expect(await getPipeline(redis, `events-${type}`)).to.equal(undefined);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
+import { uniquePipeline } from '../../../shared/test/support/pipeline.js';
 import { TestIngest, capturingLogger, newPipeline } from './support/ingest.js';
 
 describe('ingest HTTP API: answers and errors', function () {
@@ -215,15 +216,16 @@ describe('ingest HTTP API: answers and errors', function () {
     expect(doc.json.paths['/v1/pipelines/{pipeline}/messages'].post.responses).to.include.keys('202', '400', '401', '404', '413', '503');
   });
 
-  it('reports a pipeline\'s status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped', async () => {
+  it('reports a pipeline\'s status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped, stall', async () => {
     const pipeline = await newPipeline(redis);
     await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
     const k = keysFor(pipeline, 0);
-    await redis.hset(k.meta, 'fence', 'seq-host-1:4', 'dead', '2', 'skipped', '1');
+    const stall = { seq: 1, reason: 'waiting for seq 1: claimed by p1 (alive), its handler still running', at: 1234 };
+    await redis.hset(k.meta, 'fence', 'seq-host-1:4', 'dead', '2', 'skipped', '1', 'lost', '1', 'stall', JSON.stringify(stall));
     await redis.set(k.leader, 'lock', 'PX', 5000);
-    await redis.hset(k.batches, 'p1:1', '1,2');
-    await redis.zadd(k.leases, Date.now() + 5000, 'p1:1');
-    await redis.xadd(k.results, '*', '1', '{}');
+    await redis.hset(k.claims, 'p1:1', '2|1,2');
+    await redis.zadd(k.owners, Date.now() + 5000, 'p1');
+    await redis.xadd(k.results, '*', 's', '3');
     await redis.rpush(k.dead, '{"seq":9}');
     const reply = await ingest.get(`/v1/pipelines/${pipeline}`);
     expect(reply.status).to.equal(200);
@@ -231,9 +233,10 @@ describe('ingest HTTP API: answers and errors', function () {
       pipeline,
       ordering: 'strict',
       partitions: [{
-        partition: 0, inputDepth: 3, inFlight: 2, claims: 1, retrying: 0, resultsBacklog: 1, nextSeq: 1, lastAssignedSeq: 3,
-        seqSource: 'assigned', leader: { owner: 'seq-host-1', epoch: 4, fence: 'seq-host-1:4', leaseHeld: true },
-        outputLength: 0, deadLetters: 1, deadTotal: 2, skipped: 1, emitted: 0,
+        partition: 0, inputDepth: 3, parked: 0, inFlight: 2, claims: 1, processors: 1, retrying: 0, resultsBacklog: 1, nextSeq: 1,
+        accepted: 3, lastAssignedSeq: 3, seqSource: 'assigned', leader: { owner: 'seq-host-1', epoch: 4, fence: 'seq-host-1:4', leaseHeld: true },
+        outputLength: 0, deadLetters: 1, deadTotal: 2, skipped: 1, lost: 1, emitted: 0, duplicates: 0, movedAt: null,
+        stalled: { reason: stall.reason, seq: 1, since: 1234 },
       }],
     });
   });
@@ -271,6 +274,143 @@ describe('ingest HTTP API: answers and errors', function () {
       expect(capture.lines.filter((l) => l.requestId === id).map((l) => l.message), id).to.include.members(['request received', 'request']);
     }
     expect(capture.lines.find((l) => l.message === 'submitted')).to.include({ requestId: 'r-submit', pipeline, firstSeq: 1 });
+  });
+
+  describe('hostile bodies', () => {
+    let roomy: TestIngest;
+    before(async () => {
+      roomy = await TestIngest.start(server, { maxBatch: 1990 });
+    });
+    after(async () => {
+      await roomy.close();
+    });
+
+    const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+    it('refuses a body nested past MAX_DEPTH with 400, however deep, and takes one at the limit', async () => {
+      const pipeline = await newPipeline(redis);
+      const path = `/v1/pipelines/${pipeline}/messages`;
+      for (const depth of [32, 1000, 1_000_000]) {
+        const reply = await roomy.post(path, `{"payload":${nested(depth)}}`);
+        expect([reply.status, reply.json?.issues], `depth ${depth + 1}`).to.deep.equal([400, [
+          { field: '(body)', reason: 'nests arrays and objects deeper than MAX_DEPTH (32)' },
+        ]]);
+      }
+      // Brackets inside strings are text, not nesting.
+      expect((await roomy.post(path, { payload: `${nested(40)}{{{` })).status).to.equal(202);
+      expect((await roomy.post(path, `[{"payload":${nested(30)}}]`)).status).to.equal(202);
+      expect(await inputOf(pipeline)).to.have.length(2);
+    });
+
+    it('lists at most 20 issues and says how many more, so a batch of 1,990 bad messages gets a small answer', async () => {
+      const pipeline = await newPipeline(redis);
+      const batch = Array.from({ length: 1990 }, (_, i) => ({ seq: `s${i}`, colour: 'red', [`k${'x'.repeat(200)}`]: i }));
+      const body = JSON.stringify(batch);
+      expect(body.length).to.be.above(400_000);
+      const reply = await roomy.post(`/v1/pipelines/${pipeline}/messages`, body);
+      expect(reply.status).to.equal(400);
+      expect(reply.text.length).to.be.below(16_384);
+      expect(reply.json.issues).to.have.length(21);
+      expect(reply.json.issues.slice(0, 4).map((i: { field: string }) => i.field)).to.have.members(['[0].payload', '[0].seq', '[0].colour', `[0].k${'x'.repeat(194)}…`]);
+      expect(reply.json.issues[20]).to.deep.equal({ field: '(body)', reason: `and ${1990 * 4 - 20} more issues, not listed` });
+      expect(await inputOf(pipeline)).to.deep.equal([]);
+    });
+
+    it('cuts a field name that is a megabyte long', async () => {
+      const pipeline = await newPipeline(redis);
+      const reply = await roomy.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1, ['k'.repeat(1_000_000)]: 1 });
+      expect(reply.status).to.equal(400);
+      expect(reply.text.length).to.be.below(2048);
+      expect(reply.json.issues[0].field).to.match(/^k+…$/);
+      expect(reply.json.issues[0].reason).to.equal('is not a known field');
+    });
+
+    it('refuses a body giving a key twice with 400 naming the key, instead of keeping the last value', async () => {
+      const pipeline = await newPipeline(redis);
+      const path = `/v1/pipelines/${pipeline}/messages`;
+      const twice = await ingest.post(path, '{"seq":1,"seq":2,"payload":1}');
+      expect(twice.status).to.equal(400);
+      expect(twice.json.issues).to.deep.equal([{ field: 'seq', reason: 'is given twice: the keys of a JSON object must be unique' }]);
+      const nestedTwice = await ingest.post(path, '[{"payload":1},{"payload":{"a":[{"b":1,"\\u0062":2}]}}]');
+      expect(nestedTwice.json.issues).to.deep.equal([{ field: '[1].payload.a[0].b', reason: 'is given twice: the keys of a JSON object must be unique' }]);
+      // The same key in sibling objects is fine.
+      expect((await ingest.post(path, '[{"payload":{"a":1}},{"payload":{"a":2,"b":{"a":3}}}]')).status).to.equal(202);
+      expect(await inputOf(pipeline)).to.have.length(2);
+    });
+  });
+
+  it('refuses an id holding a lone surrogate, which Redis would store as U+FFFD and confuse with another', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    const reply = await ingest.post(path, '[{"payload":1,"id":"a\\ud800"},{"payload":2,"id":"a\\udbff"}]');
+    expect(reply.json.issues).to.deep.equal([
+      { field: '[0].id', reason: 'must be well-formed Unicode (no lone surrogate)' },
+      { field: '[1].id', reason: 'must be well-formed Unicode (no lone surrogate)' },
+    ]);
+    expect((await ingest.post(path, { payload: 1, id: 'emoji-\u{1f431}' })).status).to.equal(202);
+  });
+
+  it('takes only a canonical decimal partition number from the query, given once', async () => {
+    const pipeline = await newPipeline(redis, 'strict', 'parts', 2);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    for (const query of ['partition=0x0', 'partition=%200', 'partition=', 'partition=%2B1', 'partition=1e0', 'partition=01', 'partition=-1',
+      'partition=1.0', 'partition=one', 'partition=0&partition=0', 'partition=99999999999999999999']) {
+      const reply = await ingest.post(`${path}?${query}`, { payload: 1 });
+      expect([reply.status, reply.json.issues?.[0]?.field], query).to.deep.equal([400, 'partition']);
+    }
+    expect((await ingest.post(`${path}?partition=0&partition=1`, { payload: 1 })).json.issues[0].reason).to.match(/given 2 times/);
+    expect((await ingest.post(`${path}?partition=01`, { payload: 1 })).json.issues[0].reason).to.match(/"01"/);
+    expect((await ingest.post(`${path}?partition=1`, { payload: 1 })).status).to.equal(202);
+    expect((await ingest.post(`${path}?partition=0`, { payload: 1 })).status).to.equal(202);
+    expect((await ingest.post(path, { payload: 1 })).status).to.equal(202);
+    expect([await redis.llen(keysFor(pipeline, 0).input), await redis.llen(keysFor(pipeline, 1).input)]).to.deep.equal([2, 1]);
+  });
+
+  it('lists the readable pipelines when a registry entry is unreadable, and answers 500 naming that one', async () => {
+    const capture = capturingLogger();
+    const logged = await TestIngest.start(server, {}, capture.logger);
+    const good = await newPipeline(redis);
+    const notJson = uniquePipeline('broken');
+    const badSchema = uniquePipeline('broken');
+    await redis.hset('inorder:pipelines', notJson, 'not json', badSchema, '{"ordering":"sorted","partitions":1,"createdAt":1}');
+    try {
+      const list = await logged.get('/v1/pipelines');
+      expect(list.status).to.equal(200);
+      expect(list.json.pipelines).to.have.property(good);
+      expect(list.json.pipelines).to.not.have.property(notJson);
+      expect(list.json.skipped.map((s: { pipeline: string }) => s.pipeline)).to.have.members([notJson, badSchema]);
+      const warned = capture.lines.filter((l) => l.message === 'unreadable registry entry skipped');
+      expect(warned.map((l) => [l.level, l.pipeline])).to.have.deep.members([['warn', notJson], ['warn', badSchema]]);
+      expect(warned.every((l) => typeof l.reason === 'string' && (l.reason as string).length > 0)).to.equal(true);
+
+      for (const reply of [await logged.get(`/v1/pipelines/${notJson}`), await logged.post(`/v1/pipelines/${badSchema}/messages`, { payload: 1 })]) {
+        expect(reply.status).to.equal(500);
+        expect(reply.json.message).to.match(/^pipeline broken-[0-9a-f]+: its registry entry .* cannot be read: .*; fix or delete the registry entry$/);
+      }
+      expect((await logged.get(`/v1/pipelines/${good}`)).status).to.equal(200);
+    } finally {
+      await redis.hdel('inorder:pipelines', notJson, badSchema);
+      await logged.close();
+    }
+  });
+
+  it('never logs an API key: query values of key parameters are redacted, key headers are never logged', async () => {
+    const capture = capturingLogger('debug');
+    const logged = await TestIngest.start(server, { apiKeys: ['header-key-123'] }, capture.logger);
+    const pipeline = await newPipeline(redis);
+    const secrets = ['query-secret-1', 'query-secret-2', 'query-secret-3', 'query-secret-4', 'query-secret-5'];
+    try {
+      const query = `api_key=${secrets[0]}&Token=${secrets[1]}&KEY=${secrets[2]}&access_token=${secrets[3]}&Api%5FKey=${secrets[4]}&partition=0`;
+      await logged.post(`/v1/pipelines/${pipeline}/messages?${query}`, { payload: 1 }, { authorization: 'Bearer header-key-123' });
+      await logged.get(`/v1/pipelines/${pipeline}?token=${secrets[1]}`, { 'x-api-key': 'header-key-123' });
+      await logged.get(`/nowhere?key=${secrets[2]}`, { authorization: 'Bearer header-key-123' });
+    } finally {
+      await logged.close();
+    }
+    const text = capture.lines.map((l) => JSON.stringify(l)).join('\n');
+    for (const secret of [...secrets, 'header-key-123']) expect(text).to.not.contain(secret);
+    const urls = capture.lines.filter((l) => l.message === 'request').map((l) => l.url);
+    expect(urls[0]).to.equal(`/v1/pipelines/${pipeline}/messages?api_key=[redacted]&Token=[redacted]&KEY=[redacted]&access_token=[redacted]&Api%5FKey=[redacted]&partition=0`);
   });
 
   describe('with API_KEYS set', () => {

@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { getPipeline, keysFor, type RedisClient } from '@inorder/shared';
 import { RedisServer, freePort } from '../../../shared/test/support/redis-server.js';
 import { ServiceProcess, uniquePipeline } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
+import { newPipeline } from './support/ingest.js';
 
 describe('ingest service process (npm run ingest)', function () {
   let server: RedisServer;
@@ -70,5 +74,63 @@ describe('ingest service process (npm run ingest)', function () {
     expect(await ingest.exited).to.equal(2);
     const text = ingest.logs.join('\n');
     for (const variable of ['REDIS_URL', 'PORT', 'MAX_BATCH', 'PIPELINES', 'API_KEYS']) expect(text).to.contain(`  ${variable}: `);
+  });
+
+  describe('with a password on Redis', () => {
+    let locked: RedisServer;
+    let dir: string;
+    before(async () => {
+      locked = await RedisServer.start({ password: 'the-right-one' });
+      dir = mkdtempSync(join(tmpdir(), 'inorder-ingest-secrets-'));
+    });
+    after(async () => {
+      await locked.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('exits 1 at once on a wrong password, naming the cause, instead of waiting STARTUP_TIMEOUT_MS, and never logs the password', async () => {
+      ingest = new ServiceProcess('ingest', {
+        REDIS_URL: `redis://app:wr@ng:pw@127.0.0.1:${locked.port}`, PORT: String(await freePort()), HOST: '127.0.0.1', STARTUP_TIMEOUT_MS: '30000',
+      });
+      const started = Date.now();
+      expect(await ingest.exited).to.equal(1);
+      expect(Date.now() - started).to.be.below(10_000);
+      const text = ingest.logs.join('\n');
+      const cannot = ingest.logs.filter((l) => l.includes('"message":"cannot start"'));
+      expect(cannot.join('\n')).to.match(/wrong password/);
+      expect(text).to.include(`redis://app:***@127.0.0.1:${locked.port}`);
+      expect(text).not.to.match(/wr@ng|ng:pw/);
+    });
+
+    it('reads REDIS_URL_FILE and API_KEYS_FILE', async () => {
+      const port = await freePort();
+      const urlFile = join(dir, 'redis-url');
+      const keysFile = join(dir, 'api-keys');
+      writeFileSync(urlFile, `${locked.url}\n`);
+      writeFileSync(keysFile, 'key-from-a-file-1234\n');
+      ingest = new ServiceProcess('ingest', {
+        REDIS_URL_FILE: urlFile, API_KEYS_FILE: keysFile, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug',
+      });
+      await waitFor(() => ingest!.logged('"message":"listening"'), { timeoutMs: 20_000, message: 'ingest did not start' });
+      // Only once it is known to be on the test's server (never the shared one on 6379) does the test write.
+      expect(ingest.logs.some((l) => l.includes('"event":"redis-connection-ready"') && l.includes(`127.0.0.1:${locked.port}`))).to.equal(true);
+      const admin = locked.client();
+      const pipeline = await newPipeline(admin, 'strict', 'secrets');
+      admin.disconnect();
+      const submit = (key?: string): Promise<Response> => fetch(`http://127.0.0.1:${port}/v1/pipelines/${pipeline}/messages`, {
+        method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: '{"payload":1}',
+      });
+      expect((await submit()).status).to.equal(401);
+      expect((await submit('key-from-a-file-1234')).status).to.equal(202);
+    });
+
+    it('refuses REDIS_URL together with REDIS_URL_FILE, exit 2', async () => {
+      ingest = new ServiceProcess('ingest', { REDIS_URL: locked.url, REDIS_URL_FILE: join(dir, 'whatever'), MAX_BATCH: '0' });
+      expect(await ingest.exited).to.equal(2);
+      const text = ingest.logs.join('\n');
+      expect(text).to.contain('  REDIS_URL_FILE: set only one of REDIS_URL and REDIS_URL_FILE');
+      expect(text).to.contain('  MAX_BATCH: ');
+      expect(text.match(/REDIS_URL_FILE: set only one/g)?.length).to.equal(2); // once on stderr, once in the log line
+    });
   });
 });

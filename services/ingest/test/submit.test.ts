@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { keysFor, type RedisClient } from '@inorder/shared';
+import { addressOf, connect, keysFor, wakeChannels, type RedisClient } from '@inorder/shared';
 import { RedisServer } from '../../../shared/test/support/redis-server.js';
 import { range } from '../../../shared/test/support/pipeline.js';
 import { waitFor } from '../../../shared/test/support/wait-for.js';
-import { TestIngest, newPipeline } from './support/ingest.js';
+import { TestIngest, capturingLogger, newPipeline } from './support/ingest.js';
 
 describe('ingest HTTP API: seqs, ids and priorities', function () {
   let server: RedisServer;
@@ -116,27 +116,93 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     }
   });
 
-  it('queues unordered submissions by priority, then by arrival, with one wake-up signal', async () => {
+  /** Collects the wake-ups published for processors while `work` runs. */
+  async function wakeUps(work: () => Promise<void>): Promise<string[]> {
+    const subscriber = connect(server.url);
+    const heard: string[] = [];
+    subscriber.on('message', (_channel: string, tag: string) => heard.push(tag));
+    try {
+      await subscriber.subscribe(wakeChannels().input);
+      await work();
+      await redis.ping(); // a round trip after the last publish...
+      await subscriber.ping(); // ...and one on the subscriber, so every message has arrived
+      return heard;
+    } finally {
+      subscriber.disconnect();
+    }
+  }
+
+  it('queues unordered submissions by priority, then by arrival, waking processors once', async () => {
     const pipeline = await newPipeline(redis, 'none');
     const path = `/v1/pipelines/${pipeline}/messages`;
-    await ingests[0]!.post(path, [{ payload: 'p5-a', priority: 5 }, { payload: 'p0-a' }, { payload: 'n3-a', priority: -3 }]);
-    await ingests[1]!.post(path, { payload: 'p5-b', priority: 5 });
-    await ingests[0]!.post(path, [{ payload: 'n3-b', priority: -3 }, { payload: 'p0-b', priority: 0 }]);
     const k = keysFor(pipeline, 0);
+    const heard = await wakeUps(async () => {
+      await ingests[0]!.post(path, [{ payload: 'p5-a', priority: 5 }, { payload: 'p0-a' }, { payload: 'n3-a', priority: -3 }]);
+      await ingests[1]!.post(path, { payload: 'p5-b', priority: 5 });
+      await ingests[0]!.post(path, [{ payload: 'n3-b', priority: -3 }, { payload: 'p0-b', priority: 0 }]);
+    });
     const queued = await redis.zrange(k.queue, 0, -1);
     expect(queued.map((r) => JSON.parse(r).payload)).to.deep.equal(['n3-a', 'n3-b', 'p0-a', 'p0-b', 'p5-a', 'p5-b']);
     expect(queued.map((r) => JSON.parse(r).priority)).to.deep.equal([-3, -3, 0, 0, 5, 5]);
     expect(seqsOf(queued)).to.deep.equal([3, 5, 2, 6, 1, 4]);
-    expect(await redis.lrange(k.signal, 0, -1)).to.deep.equal(['1']);
+    expect(heard, 'one wake-up: the queue was empty only before the first submit').to.deep.equal([addressOf(k).tag]);
     expect(await redis.llen(k.input)).to.equal(0);
   });
 
-  it('adds the signal again once processors have drained it', async () => {
-    const pipeline = await newPipeline(redis, 'none');
+  it('wakes processors again once they have drained the input', async () => {
+    const pipeline = await newPipeline(redis);
     const k = keysFor(pipeline, 0);
-    await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 });
-    await redis.del(k.signal);
-    await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 });
-    expect(await redis.lrange(k.signal, 0, -1)).to.deep.equal(['1']);
+    const heard = await wakeUps(async () => {
+      await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 });
+      await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 });
+      await redis.del(k.input);
+      await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: 3 });
+    });
+    expect(heard).to.deep.equal([addressOf(k).tag, addressOf(k).tag]);
+  });
+
+  it('refuses a given seq MAX_SEQ_AHEAD or more past the partition\'s next seq with 400, naming the field, the seq, next and the limit', async () => {
+    const pipeline = await newPipeline(redis);
+    const path = `/v1/pipelines/${pipeline}/messages`;
+    const far = await ingests[0]!.post(path, [{ seq: 1, payload: 'a' }, { seq: 9_007_199_254_740_991, payload: 'bug' }]);
+    expect(far.status).to.equal(400);
+    expect(far.json.issues).to.deep.equal([{
+      field: '[1].seq',
+      reason: 'is 9007199254740991, 10000000 or more past the partition\'s next seq 1 (MAX_SEQ_AHEAD 10000000): check the producer\'s numbering',
+    }]);
+    expect(await redis.exists(keysFor(pipeline, 0).input, keysFor(pipeline, 0).meta)).to.equal(0);
+    expect((await ingests[0]!.post(path, { seq: 10_000_001, payload: 'b' })).json.issues[0].field).to.equal('seq');
+    expect((await ingests[0]!.post(path, { seq: 10_000_000, payload: 'c' })).status).to.equal(202);
+    const unlimited = await TestIngest.start(server, { maxSeqAhead: 0 });
+    try {
+      expect((await unlimited.post(path, { seq: 9_007_199_254_740_991, payload: 'd' })).status).to.equal(202);
+    } finally {
+      await unlimited.close();
+    }
+  });
+
+  it('never hands out an acknowledged seq again after Redis rolls back, and logs the rollback', async () => {
+    const capture = capturingLogger();
+    const ingest = await TestIngest.start(server, {}, capture.logger);
+    try {
+      const pipeline = await newPipeline(redis);
+      const path = `/v1/pipelines/${pipeline}/messages`;
+      expect((await ingest.post(path, range(1, 3).map((n) => ({ payload: n })))).json.seqs).to.deep.equal([1, 2, 3]);
+      // Redis comes back from an older snapshot: seqs 2 and 3 were acknowledged, then lost.
+      const k = keysFor(pipeline, 0);
+      await redis.hset(k.meta, 'assigned', '1', 'accepted', '1');
+      await redis.ltrim(k.input, 0, 0);
+      expect((await ingest.post(path, { payload: 'after' })).json.seqs).to.deep.equal([4]);
+      expect(await redis.hmget(k.meta, 'assigned', 'accepted')).to.deep.equal(['4', '4']);
+      const line = capture.lines.find((l) => l.event === 'rollback-detected');
+      expect(line).to.include({ level: 'error', pipeline, partition: 0, storedAssigned: 1, rememberedAssigned: 3 });
+      // The event API's pipelines get the same protection.
+      const events = await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 4242 });
+      const ek = keysFor('events-4242', 0);
+      await redis.hset(ek.meta, 'assigned', '0');
+      expect((await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 4242 })).json.seq).to.equal(events.json.seq + 1);
+    } finally {
+      await ingest.close();
+    }
   });
 });

@@ -1,31 +1,32 @@
 import {
-  Partition, Processor, ProcessorGroup, connect, createLogger, loadHandler, loadProcessorConfig, redisReady, runService, simulatedHandler,
+  PartitionDiscovery, Processor, connect, createLogger, loadHandler, loadProcessorConfig, redisConnectOptions, redisReady, runService,
+  simulatedHandler, waitUntilConnected,
 } from '@inorder/shared';
 
 const logger = createLogger('processor');
 
-await runService(logger, async () => {
+await runService(logger, async (signal) => {
   const config = loadProcessorConfig();
   logger.level = config.logLevel;
-  const handler = config.handler ? await loadHandler(config.handler) : simulatedHandler(config);
-  const redis = connect(config.redisUrl, { name: 'inorder-processor' });
-  const connections = [redis];
-  const ready = (): Promise<boolean> => redisReady(redis);
-
-  if (config.pipeline.includes('*')) {
-    // Every registered pipeline matching the pattern, each with its own ordering.
-    const group = new ProcessorGroup({
-      redis, pattern: config.pipeline, prefix: config.keyPrefix, handler, settings: config, logger,
-      connect: () => connect(config.redisUrl, { name: 'inorder-processor-wait' }),
-    });
-    await group.start();
-    return { stop: () => group.stop(), connections, ready, healthPort: config.healthPort };
-  }
-
-  const blocking = connect(config.redisUrl, { name: 'inorder-processor-wait' });
-  connections.push(blocking);
-  const partition = new Partition(redis, config.pipeline, config.partition, { prefix: config.keyPrefix, ordering: config.ordering, seqStart: config.seqStart });
-  const processor = new Processor({ partition, blocking, handler, settings: config, logger: logger.child({ pipeline: config.pipeline, partition: config.partition }) });
+  const { handler, close } = config.handler ? await loadHandler(config.handler) : { handler: simulatedHandler(config), close: undefined };
+  const open = (name: string) => connect(config.redisUrl, redisConnectOptions(config, { name, logger }));
+  // Two connections whatever the number of partitions served: commands, and wake-ups.
+  const redis = open('inorder-processor');
+  // A wrong password or an untrusted certificate stops the start here, naming the cause.
+  await waitUntilConnected(redis, { signal });
+  const subscriber = open('inorder-processor-wake');
+  const processor = new Processor({ redis, subscriber, handler, settings: config, logger });
+  const discovery = new PartitionDiscovery({
+    redis, pipeline: config.pipeline, partitions: config.partitions, prefix: config.keyPrefix, seqStart: config.seqStart,
+    ordering: config.ordering, strictOnly: false, server: processor, logger,
+  });
+  await discovery.start();
   await processor.start();
-  return { stop: () => processor.stop(), connections, ready, healthPort: config.healthPort };
+  const stop = async (): Promise<void> => {
+    await discovery.stop();
+    await processor.stop();
+  };
+  return {
+    stop, close, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort, shutdownGraceMs: config.shutdownGraceMs,
+  };
 });

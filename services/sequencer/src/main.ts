@@ -1,15 +1,28 @@
-import { Partition, Sequencer, connect, createLogger, loadSequencerConfig, redisReady, runService } from '@inorder/shared';
+import {
+  PartitionDiscovery, Sequencer, connect, createLogger, loadSequencerConfig, redisConnectOptions, redisReady, runService, waitUntilConnected,
+} from '@inorder/shared';
 
 const logger = createLogger('sequencer');
 
-await runService(logger, async () => {
+await runService(logger, async (signal) => {
   const config = loadSequencerConfig();
   logger.level = config.logLevel;
-  const log = logger.child({ pipeline: config.pipeline, partition: config.partition });
-  const redis = connect(config.redisUrl, { name: 'inorder-sequencer' });
-  const blocking = connect(config.redisUrl, { name: 'inorder-sequencer-read' });
-  const partition = new Partition(redis, config.pipeline, config.partition, { prefix: config.keyPrefix, seqStart: config.seqStart });
-  const sequencer = new Sequencer({ partition, blocking, settings: config, logger: log });
+  const open = (name: string) => connect(config.redisUrl, redisConnectOptions(config, { name, logger }));
+  // Two connections whatever the number of partitions served: commands, and wake-ups.
+  const redis = open('inorder-sequencer');
+  // A wrong password or an untrusted certificate stops the start here, naming the cause.
+  await waitUntilConnected(redis, { signal });
+  const subscriber = open('inorder-sequencer-wake');
+  const sequencer = new Sequencer({ redis, subscriber, settings: config, logger });
+  const discovery = new PartitionDiscovery({
+    redis, pipeline: config.pipeline, partitions: config.partitions, prefix: config.keyPrefix, seqStart: config.seqStart,
+    ordering: 'strict', strictOnly: true, server: sequencer, logger,
+  });
+  await discovery.start();
   await sequencer.start();
-  return { stop: () => sequencer.stop(), connections: [redis, blocking], ready: () => redisReady(redis), healthPort: config.healthPort };
+  const stop = async (): Promise<void> => {
+    await discovery.stop();
+    await sequencer.stop();
+  };
+  return { stop, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort };
 });

@@ -1,192 +1,281 @@
 import { expect } from 'chai';
-import type { EmitItem, Partition } from '@inorder/shared';
-import { envelopeRaw, freshPartition, snapshot, useRedis } from '../support/lua.js';
+import { wakeChannels, type Partition } from '@inorder/shared';
+import { claimed, envelopeRaw, freshPartition, listen, snapshot, useRedis, type Listener } from '../support/lua.js';
 
-const NOW = 1_000_000;
-const LEASE = 5000;
+const NOW = 1_700_000_000_000;
+const READ = 1_699_999_999_000;
 
 describe('emit.lua', function () {
   const fixture = useRedis();
+  let wakes: Listener;
+  before(async () => {
+    wakes = await listen(fixture.server, wakeChannels().input);
+  });
+  after(() => wakes.close());
 
-  const out = (seq: number): string => JSON.stringify({ seq, result: `r${seq}`, sequencedAt: NOW });
+  /** The output envelope a processor completes seq with. */
+  const out = (seq: number): string => JSON.stringify({ seq, payload: { n: seq }, result: `r${seq}`, attempts: 1 });
+  /** What emit.lua appends for it: the two sequencer timestamps spliced in before the closing brace. */
+  const emitted = (seq: number, sequencingAt = READ, sequencedAt = NOW): string =>
+    `${out(seq).slice(0, -1)},"sequencingAt":${sequencingAt},"sequencedAt":${sequencedAt}}`;
 
   /**
-   * Walks seqs through claim and complete (results) or fail (tombstones), as processors do,
-   * and returns the results stream entry id of each seq (one entry per complete or fail call).
+   * Walks seqs through claim and complete (results) or fail (tombstones), as processors do, one
+   * settle call per seq, and returns each seq's results stream entry id.
    */
   async function settled(p: Partition, results: number[], tombstones: number[] = []): Promise<Map<number, string>> {
-    const seqs = [...results, ...tombstones];
-    await fixture.redis.rpush(p.keys.input, ...seqs.map((s) => envelopeRaw(s)));
-    const claim = await p.claim(seqs.length, `t:${seqs.join('-')}`, NOW, LEASE, 0);
-    expect(claim.claimed).to.have.length(seqs.length);
+    const seqs = [...results, ...tombstones].sort((a, b) => a - b);
     const token = `t:${seqs.join('-')}`;
-    await p.complete(results.map((seq) => ({ seq, token, body: out(seq) })), []);
-    await p.fail(tombstones.map((seq) => ({ seq, token, action: 'dead' as const, body: '{}' })), [token]);
+    await claimed(fixture.redis, p, token, seqs);
+    for (const seq of seqs) {
+      if (results.includes(seq)) await p.complete([{ seq, token, body: out(seq) }]);
+      else await p.fail([{ seq, token, action: 'dead', body: JSON.stringify({ seq, reason: 'max-retries' }) }]);
+    }
     const ids = new Map<number, string>();
     for (const [id, f] of await fixture.redis.xrange(p.keys.results, '-', '+')) {
-      for (let i = 0; i < f.length; i += 2) ids.set(Number(f[i]), id);
+      for (const seq of (f[1] ?? '').split(',')) ids.set(Number(seq), id);
     }
     return ids;
   }
 
-  const result = (seq: number): EmitItem => ({ kind: 'r', body: out(seq) });
-  const tombstone: EmitItem = { kind: 't', body: '' };
-  const skip: EmitItem = { kind: 's', body: '' };
-  /** Every stream entry id, once. */
-  const all = (ids: Map<number, string>): string[] => [...new Set(ids.values())];
+  const entryIds = (ids: Map<number, string>, ...seqs: number[]): string[] => seqs.map((s) => ids.get(s)!);
 
   async function leader(p: Partition, owner = 'leader'): Promise<string> {
     return (await p.fence(owner)).fence;
   }
 
-  describe('emitting', () => {
-    it('appends a contiguous run of results in seq order, advances next and cleans up', async () => {
+  describe('emitting a run', () => {
+    it('appends the outputs of a run of done seqs from next, in order, each with sequencingAt and sequencedAt', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 2, 3]);
-      const reply = await p.emit(fence, 1, [1, 2, 3].map((s) => result(s)), NOW, all(ids));
-      expect(reply).to.deep.equal({ kind: 'emitted', next: 4 });
-      expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([out(1), out(2), out(3)]);
-      expect(await fixture.redis.hget(p.keys.meta, 'next')).to.equal('4');
-      expect(await fixture.redis.hget(p.keys.meta, 'emitted')).to.equal('3');
-      expect(await fixture.redis.xlen(p.keys.results)).to.equal(0);
-      expect(await fixture.redis.exists(p.keys.state, p.keys.skipped)).to.equal(0);
-      expect(await fixture.redis.hget(p.keys.meta, 'skipped')).to.equal(null);
+      const reply = await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1, 2, 3), run: [{ count: 3, sequencingAt: READ }] });
+      expect(reply).to.deep.equal({ kind: 'emitted', next: 4, results: 3, tombstones: 0 });
+      const after = await snapshot(fixture.redis, p);
+      expect(after[p.keys.output]).to.deep.equal([emitted(1), emitted(2), emitted(3)]);
+      expect(after[p.keys.meta]).to.deep.equal({ epoch: '1', fence, next: '4', accepted: '3', emitted: '3', movedAt: String(NOW) });
+      expect(after[p.keys.results], 'the emitted stream entries are gone (an empty stream stays)').to.deep.equal([]);
+      expect(Object.keys(after).sort(), 'the state of the emitted seqs is gone').to.deep.equal(
+        [p.keys.meta, p.keys.output, p.keys.owners, p.keys.results].sort(),
+      );
+      expect(JSON.parse((after[p.keys.output] as string[])[0]!)).to.deep.include({ seq: 1, sequencingAt: READ, sequencedAt: NOW });
     });
 
-    it('leaves results past the run in the stream and in state', async () => {
-      const p = freshPartition(fixture.redis);
-      const fence = await leader(p);
-      const ids = await settled(p, [1, 2, 3]);
-      expect(await p.emit(fence, 1, [result(1)], NOW)).to.deep.equal({ kind: 'emitted', next: 2 });
-      const left = await fixture.redis.xrange(p.keys.results, '-', '+');
-      expect(left.map(([id]) => id), 'the entry still holds 2 and 3').to.deep.equal([ids.get(1)]);
-      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 2: 'D', 3: 'D' });
-    });
-
-    it('advances past a tombstone without output, deleting its stream entry and state', async () => {
+    it('moves past tombstones without output and counts only the outputs as emitted', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 3], [2]);
-      const reply = await p.emit(fence, 1, [result(1), tombstone, result(3)], NOW, all(ids));
-      expect(reply).to.deep.equal({ kind: 'emitted', next: 4 });
-      expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([out(1), out(3)]);
+      const reply = await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1, 2, 3), run: [{ count: 3, sequencingAt: READ }] });
+      expect(reply).to.deep.equal({ kind: 'emitted', next: 4, results: 2, tombstones: 1 });
+      expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([emitted(1), emitted(3)]);
       expect(await fixture.redis.hget(p.keys.meta, 'emitted')).to.equal('2');
-      expect(await fixture.redis.xlen(p.keys.results)).to.equal(0);
       expect(await fixture.redis.exists(p.keys.state)).to.equal(0);
+      expect(await fixture.redis.xlen(p.keys.results)).to.equal(0);
     });
 
-    it('deletes only the stream entries it is given', async () => {
+    it('stamps each seq with the sequencingAt of its own stretch, tombstones counted in the stretches', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
-      const ids = await settled(p, [1], [2]);
-      expect(ids.get(1)).to.not.equal(ids.get(2));
-      expect(await p.emit(fence, 1, [result(1), tombstone], NOW, [ids.get(2)!])).to.deep.equal({ kind: 'emitted', next: 3 });
-      expect((await fixture.redis.xrange(p.keys.results, '-', '+')).map(([id]) => id)).to.deep.equal([ids.get(1)]);
+      await settled(p, [1, 3, 4, 5], [2]);
+      const reply = await p.emit({
+        fence, next: 1, now: NOW,
+        run: [{ count: 1, sequencingAt: 100 }, { count: 2, sequencingAt: 200 }, { count: 2, sequencingAt: 300 }],
+      });
+      expect(reply).to.deep.equal({ kind: 'emitted', next: 6, results: 4, tombstones: 1 });
+      expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([
+        emitted(1, 100), emitted(3, 200), emitted(4, 300), emitted(5, 300),
+      ]);
     });
 
-    it('records a skipped gap with its time and counts it', async () => {
+    it('deletes the named stream entries only, and leaves the seqs past the run in state', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
-      const ids = await settled(p, [1, 3]);
-      const reply = await p.emit(fence, 1, [result(1), skip, result(3), skip], NOW + 7);
-      expect(reply).to.deep.equal({ kind: 'emitted', next: 5 });
-      expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([out(1), out(3)]);
-      expect(await fixture.redis.zrange(p.keys.skipped, 0, -1, 'WITHSCORES')).to.deep.equal(['2', String(NOW + 7), '4', String(NOW + 7)]);
-      expect(await fixture.redis.hget(p.keys.meta, 'skipped')).to.equal('2');
-      expect(await fixture.redis.hget(p.keys.meta, 'emitted')).to.equal('2');
+      const ids = await settled(p, [1, 2, 3]);
+      const reply = await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 2), run: [{ count: 2, sequencingAt: READ }] });
+      expect(reply).to.deep.equal({ kind: 'emitted', next: 3, results: 2, tombstones: 0 });
+      expect((await fixture.redis.xrange(p.keys.results, '-', '+')).map(([id]) => id)).to.deep.equal(entryIds(ids, 1, 3));
+      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 3: `D|${out(3)}` });
     });
 
-    it('counts emitted and skipped across calls', async () => {
+    it('clears the stall report and sets movedAt', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
-      const ids = await settled(p, [1, 3]);
-      await p.emit(fence, 1, [result(1), skip], NOW);
-      await p.emit(fence, 3, [result(3), skip], NOW);
-      expect(await fixture.redis.hmget(p.keys.meta, 'next', 'emitted', 'skipped')).to.deep.equal(['5', '2', '2']);
+      await settled(p, [1]);
+      await p.noteStall({ reason: 'waiting for seq 1', seq: 1, at: 5 });
+      await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
+      expect(await fixture.redis.hmget(p.keys.meta, 'stall', 'movedAt')).to.deep.equal([null, String(NOW)]);
     });
 
-    it('starts at the partition\'s configured first seq', async () => {
+    it('counts emitted across calls and starts at the partition\'s configured first seq', async () => {
       const p = freshPartition(fixture.redis, { seqStart: 100 });
       const fence = await leader(p);
-      const ids = await settled(p, [100]);
-      expect(await p.emit(fence, 100, [result(100)], NOW)).to.deep.equal({ kind: 'emitted', next: 101 });
+      await settled(p, [100, 101, 102]);
+      expect(await p.emit({ fence, next: 100, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.include({ kind: 'emitted', next: 101 });
+      expect(await p.emit({ fence, next: 101, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.include({ kind: 'emitted', next: 103 });
+      expect(await fixture.redis.hmget(p.keys.meta, 'next', 'emitted')).to.deep.equal(['103', '3']);
     });
+  });
 
-    it('writes nothing for an empty run', async () => {
+  describe('skipping a gap', () => {
+    it('records one skipped member "from-to" scored from, counts the seqs skipped, and emits the run after it', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
+      const ids = await settled(p, [5, 6]);
+      const reply = await p.emit({ fence, next: 1, now: NOW, skipTo: 5, done: entryIds(ids, 5, 6), run: [{ count: 2, sequencingAt: READ }] });
+      expect(reply).to.deep.equal({ kind: 'emitted', next: 7, results: 2, tombstones: 0 });
+      expect(await fixture.redis.zrange(p.keys.skipped, 0, -1, 'WITHSCORES')).to.deep.equal(['1-4', '1']);
+      expect(await fixture.redis.hmget(p.keys.meta, 'skipped', 'lost', 'emitted', 'next')).to.deep.equal(['4', null, '2', '7']);
+      expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([emitted(5), emitted(6)]);
+    });
+
+    it('skips with no run and adds a member per skipped range', async () => {
+      const p = freshPartition(fixture.redis);
+      const fence = await leader(p);
+      expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 3, run: [] })).to.deep.equal({ kind: 'emitted', next: 3, results: 0, tombstones: 0 });
+      expect(await p.emit({ fence, next: 3, now: NOW, skipTo: 4, run: [] })).to.deep.equal({ kind: 'emitted', next: 4, results: 0, tombstones: 0 });
+      expect(await fixture.redis.zrange(p.keys.skipped, 0, -1, 'WITHSCORES')).to.deep.equal(['1-2', '1', '3-3', '3']);
+      expect(await fixture.redis.hget(p.keys.meta, 'skipped')).to.equal('3');
+      expect(await fixture.redis.exists(p.keys.output)).to.equal(0);
+    });
+
+    it('counts the skipped seqs up to lostUpTo as lost, the others as gaps only', async () => {
+      const p = freshPartition(fixture.redis);
+      const fence = await leader(p);
+      await p.emit({ fence, next: 1, now: NOW, skipTo: 11, lostUpTo: 3, run: [] });
+      expect(await fixture.redis.hmget(p.keys.meta, 'skipped', 'lost')).to.deep.equal(['10', '3']);
+      await p.emit({ fence, next: 11, now: NOW, skipTo: 21, lostUpTo: 500, run: [] });
+      expect(await fixture.redis.hmget(p.keys.meta, 'skipped', 'lost')).to.deep.equal(['20', '13']);
+      await p.emit({ fence, next: 21, now: NOW, skipTo: 31, lostUpTo: 20, run: [] });
+      expect(await fixture.redis.hmget(p.keys.meta, 'skipped', 'lost')).to.deep.equal(['30', '13']);
+    });
+
+    it('refuses (-3, naming the seq) to skip a seq known in state, and writes nothing', async () => {
+      const p = freshPartition(fixture.redis);
+      const fence = await leader(p);
+      await claimed(fixture.redis, p, 'p:1', [2400]);
+      await settled(p, [2501]);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit(fence, 1, [], NOW)).to.deep.equal({ kind: 'emitted', next: 1 });
+      const reply = await p.emit({ fence, next: 1, now: NOW, skipTo: 2501, lostUpTo: 2600, run: [{ count: 1, sequencingAt: READ }] });
+      expect(reply).to.deep.equal({ kind: 'gap-known', next: 1, seq: 2400 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      for (const st of ['Q|1', `R|1|${envelopeRaw(3)}`, 'D|{"seq":3}', 'T']) {
+        await fixture.redis.hset(p.keys.state, '3', st);
+        expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 5, run: [] })).to.deep.equal({ kind: 'gap-known', next: 1, seq: 3 });
+      }
+    });
+
+    it('answers the raw reply of a refused skip as { -3, next, 0, 0, seq }', async () => {
+      const p = freshPartition(fixture.redis);
+      const fence = await leader(p);
+      await fixture.redis.hset(p.keys.state, '2', 'Q|1');
+      const k = p.keys;
+      expect(await fixture.redis.inorderEmit(k.meta, k.results, k.output, k.state, k.skipped, k.parked, fence, 1, NOW, 4, 0, '', '', 0))
+        .to.deep.equal([-3, '1', 0, 0, '2']);
     });
   });
 
   describe('refusals', () => {
-    it('refuses an emit carrying a stale fencing token', async () => {
+    it('refuses (-1) an emit carrying a stale fencing token and writes nothing', async () => {
       const p = freshPartition(fixture.redis);
       const old = await leader(p, 'a');
       const ids = await settled(p, [1, 2]);
       await leader(p, 'b');
       const before = await snapshot(fixture.redis, p);
+      const k = p.keys;
       const reply = await fixture.redis.inorderEmit(
-        p.keys.meta, p.keys.results, p.keys.output, p.keys.state, p.keys.skipped,
-        old, 1, NOW, 1, ids.get(1)!, 'r', out(1), 's', '',
+        k.meta, k.results, k.output, k.state, k.skipped, k.parked, old, 1, NOW, 0, 0, '', '', 1, ids.get(1)!, 2, READ,
       );
-      expect(reply).to.deep.equal([-1, '1']);
+      expect(reply).to.deep.equal([-1, '1', 0, 0, '']);
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
-    it('compares the whole owner:epoch: a second leader holding the same epoch is refused', async () => {
+    it('compares the whole owner:epoch: another owner with the same epoch, or the same owner with another, is refused', async () => {
       const p = freshPartition(fixture.redis);
-      const fence = await leader(p, 'a');
-      expect(fence).to.equal('a:1');
+      expect(await leader(p, 'a')).to.equal('a:1');
       const ids = await settled(p, [1]);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit('b:1', 1, [result(1)], NOW, all(ids))).to.deep.equal({ kind: 'fenced', next: 1 });
-      expect(await p.emit('a:2', 1, [result(1)], NOW, all(ids))).to.deep.equal({ kind: 'fenced', next: 1 });
+      for (const fence of ['b:1', 'a:2', 'a:1 ', 'a', ':1', '']) {
+        expect(await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1), skipTo: 0, run: [{ count: 1, sequencingAt: READ }] }))
+          .to.deep.equal({ kind: 'fenced' });
+      }
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
     it('refuses every emit before any leader has taken a fence', async () => {
       const p = freshPartition(fixture.redis);
       await p.init();
+      await settled(p, [1]);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit('', 1, [skip], NOW)).to.deep.equal({ kind: 'fenced', next: 1 });
+      expect(await p.emit({ fence: '', next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.equal({ kind: 'fenced' });
+      expect(await p.emit({ fence: 'a:1', next: 1, now: NOW, skipTo: 3, run: [] })).to.deep.equal({ kind: 'fenced' });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
-    it('refuses a run that does not start at the stored next (-2) and writes nothing', async () => {
+    it('refuses (-2) a call whose next differs from the stored next, and writes nothing', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
-      const ids = await settled(p, [1, 2]);
-      await p.emit(fence, 1, [result(1)], NOW);
+      await settled(p, [1, 2, 3]);
+      await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit(fence, 1, [result(1), result(2)], NOW, all(ids))).to.deep.equal({ kind: 'stale-next', next: 2 });
-      expect(await p.emit(fence, 3, [skip], NOW)).to.deep.equal({ kind: 'stale-next', next: 2 });
+      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({ kind: 'stale-next', next: 2 });
+      expect(await p.emit({ fence, next: 3, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.equal({ kind: 'stale-next', next: 2 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
-    it('changes nothing when a run is replayed', async () => {
+    it('refuses (-4, naming the seq) a run holding a seq that is not settled, and writes nothing, skip included', async () => {
+      const p = freshPartition(fixture.redis);
+      const fence = await leader(p);
+      const ids = await settled(p, [1, 3]);
+      await claimed(fixture.redis, p, 'p:1', [2]);
+      const before = await snapshot(fixture.redis, p);
+      expect(await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1, 3), run: [{ count: 3, sequencingAt: READ }] }))
+        .to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }, { count: 4, sequencingAt: READ }] }))
+        .to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      await fixture.redis.hset(p.keys.state, '2', 'Q|1');
+      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      await fixture.redis.hdel(p.keys.state, '2');
+      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      await fixture.redis.hset(p.keys.state, '2', `C|p:1|1|${envelopeRaw(2)}`);
+      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+    });
+
+    it('records no skip when the run after the gap is refused (-4)', async () => {
+      const p = freshPartition(fixture.redis);
+      const fence = await leader(p);
+      await settled(p, [5]);
+      const before = await snapshot(fixture.redis, p);
+      expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 5, lostUpTo: 9, run: [{ count: 2, sequencingAt: READ }] }))
+        .to.deep.equal({ kind: 'not-settled', next: 1, seq: 6 });
+      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+    });
+
+    it('changes nothing when an emitted call is replayed (-2)', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [1, 2]);
-      const run = [result(1), result(2)];
-      expect(await p.emit(fence, 1, run, NOW)).to.deep.equal({ kind: 'emitted', next: 3 });
+      const request = { fence, next: 1, now: NOW, done: entryIds(ids, 1, 2), run: [{ count: 2, sequencingAt: READ }] };
+      expect(await p.emit(request)).to.deep.equal({ kind: 'emitted', next: 3, results: 2, tombstones: 0 });
       const after = await snapshot(fixture.redis, p);
-      expect(await p.emit(fence, 1, run, NOW)).to.deep.equal({ kind: 'stale-next', next: 3 });
+      expect(await p.emit(request)).to.deep.equal({ kind: 'stale-next', next: 3 });
+      expect(await p.emit({ ...request, skipTo: 2 })).to.deep.equal({ kind: 'stale-next', next: 3 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(after);
     });
+  });
 
-    it('refuses to skip a seq that is known in state (-3), anywhere in the run, and writes nothing', async () => {
+  describe('wake-ups', () => {
+    it('publishes the partition\'s tag on the processors\' wake channel when parked entries may now be admitted', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
-      const ids = await settled(p, [1]);
-      await fixture.redis.rpush(p.keys.input, envelopeRaw(3));
-      await p.claim(1, 't:late', NOW, LEASE, 0);
-      const before = await snapshot(fixture.redis, p);
-      expect(await p.emit(fence, 1, [result(1), skip, skip], NOW, all(ids))).to.deep.equal({ kind: 'not-a-gap', next: 1 });
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      await settled(p, [1, 2]);
+      await wakes.published();
+      await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
+      expect(await wakes.published(), 'nothing parked, nobody to wake').to.deep.equal([]);
+      await fixture.redis.zadd(p.keys.parked, 50, envelopeRaw(50));
+      await p.emit({ fence, next: 2, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
+      expect(await wakes.published()).to.deep.equal([p.tag]);
+      await p.emit({ fence: 'other:9', next: 3, now: NOW, skipTo: 4, run: [] });
+      expect(await wakes.published(), 'a refused emit wakes nobody').to.deep.equal([]);
     });
   });
 });

@@ -1,6 +1,7 @@
-import { Partition, connect, type Ordering, type RedisClient } from '@inorder/shared';
+import { Partition, connect, type ClaimResult, type Ordering, type RedisClient } from '@inorder/shared';
 import { RedisServer } from './redis-server.js';
 import { uniquePipeline } from './pipeline.js';
+import { waitFor } from './wait-for.js';
 
 /** The test file's own redis-server and one connection with the Lua commands defined. */
 export interface LuaFixture {
@@ -90,4 +91,85 @@ export function fields(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
   return out;
+}
+
+/** Redis's clock (TIME) in epoch ms: the clock every lease deadline and retry due time is set on. */
+export async function redisNow(redis: RedisClient): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** The partition's dead-letter records, parsed, oldest first. */
+export async function deadLetters(redis: RedisClient, partition: Partition): Promise<Array<Record<string, unknown>>> {
+  return (await redis.lrange(partition.keys.dead, 0, -1)).map((r) => JSON.parse(r) as Record<string, unknown>);
+}
+
+/** The owner of a claim token "owner:n", as lib/state.lua reads it. */
+export function ownerOf(token: string): string {
+  const colon = token.lastIndexOf(':');
+  return colon < 0 ? token : token.slice(0, colon);
+}
+
+/**
+ * Pushes envelopes of `seqs` onto a strict partition's input and claims them all under
+ * `token` (owner: the token's prefix), failing when anything else was claimed.
+ */
+export async function claimed(
+  redis: RedisClient,
+  partition: Partition,
+  token: string,
+  seqs: number[],
+  options: { leaseMs?: number; window?: number } = {},
+): Promise<ClaimResult> {
+  await redis.rpush(partition.keys.input, ...seqs.map((s) => envelopeRaw(s)));
+  const result = await partition.claim({
+    count: seqs.length, token, owner: ownerOf(token), leaseMs: options.leaseMs ?? 60_000, window: options.window ?? 0,
+  });
+  if (result.claimed.map((c) => c.seq).join() !== seqs.join()) {
+    throw new Error(`expected to claim ${seqs.join()} under ${token}, claimed ${result.claimed.map((c) => c.seq).join()}`);
+  }
+  return result;
+}
+
+/** Makes `owner`'s liveness lapse (its deadline 1 s before Redis's clock), as if it stopped beating. */
+export async function lapse(redis: RedisClient, partition: Partition, owner: string): Promise<void> {
+  await redis.zadd(partition.keys.owners, (await redisNow(redis)) - 1000, owner);
+}
+
+/** What a subscriber received on one channel. */
+export interface Listener {
+  /** every message received so far, in order */
+  readonly messages: string[];
+  /**
+   * The messages published on the channel since the last call, and forgets them. A marker
+   * published now arrives after all of them (one server delivers a channel in order), so
+   * asserting "nothing was published" needs no sleep.
+   */
+  published(): Promise<string[]>;
+  close(): void;
+}
+
+/** Subscribes on a connection of its own to `channel` of the test's server. */
+export async function listen(server: RedisServer, channel: string): Promise<Listener> {
+  const subscriber = server.client();
+  const messages: string[] = [];
+  subscriber.on('message', (from: string, message: string) => {
+    if (from === channel) messages.push(message);
+  });
+  await subscriber.subscribe(channel);
+  const publisher = server.client();
+  let markers = 0;
+  return {
+    messages,
+    async published() {
+      const marker = `--marker-${++markers}--`;
+      await publisher.publish(channel, marker);
+      await waitFor(() => messages.includes(marker), { timeoutMs: 5000, message: `marker on ${channel}` });
+      return messages.splice(0, messages.indexOf(marker) + 1).slice(0, -1);
+    },
+    close() {
+      subscriber.disconnect();
+      publisher.disconnect();
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   Partition, Processor, Sequencer, connect, enqueue, silentLogger, simulatedHandler,
-  type Handler, type NewMessage, type ProcessorSettings, type SequencerSettings, type RedisClient,
+  type Handler, type NewMessage, type ProcessorParts, type ProcessorSettings, type SequencerParts, type SequencerSettings, type RedisClient,
 } from '@inorder/shared';
 /** Where the pipeline's connections go: a RedisServer, a RedisCluster, or any Redis URL. */
 export interface RedisTarget {
@@ -16,8 +16,8 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const fastProcessor: ProcessorSettings = {
   concurrency: 32,
   batchSize: 64,
-  claimLeaseMs: 2000,
-  claimRenewMs: 500,
+  claimLeaseMs: 1000,
+  claimRenewMs: 250,
   handlerTimeoutMs: 10_000,
   maxRetries: 3,
   maxAgeMs: -1,
@@ -76,25 +76,30 @@ export class TestPipeline {
     return redis;
   }
 
-  async processor(handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }), settings: Partial<ProcessorSettings> = {}): Promise<Processor> {
+  /** A processor of its own (two connections) serving this pipeline's partition. */
+  async processor(
+    handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }), settings: Partial<ProcessorSettings> = {}, parts: Partial<ProcessorParts> = {},
+  ): Promise<Processor> {
     const redis = this.connection();
-    const partition = new Partition(redis, this.name, this.partition.partition, this.partition.options);
     const processor = new Processor({
-      partition, blocking: this.connection(), handler, settings: { ...fastProcessor, ...settings }, logger: silentLogger(),
-      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`,
+      redis, subscriber: this.connection(), handler, settings: { ...fastProcessor, ...settings }, logger: silentLogger(),
+      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`, ...parts,
     });
     this.processors.push(processor);
+    await processor.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));
     await processor.start();
     return processor;
   }
 
-  async sequencer(settings: Partial<SequencerSettings> = {}): Promise<Sequencer> {
-    const partition = new Partition(this.connection(), this.name, this.partition.partition);
+  /** A sequencer of its own (two connections) competing for this pipeline's partition. */
+  async sequencer(settings: Partial<SequencerSettings> = {}, parts: Partial<SequencerParts> = {}): Promise<Sequencer> {
+    const redis = this.connection();
     const sequencer = new Sequencer({
-      partition, blocking: this.connection(), settings: { ...fastSequencer, ...settings }, logger: silentLogger(),
-      owner: `s${this.sequencers.length}-${randomBytes(2).toString('hex')}`,
+      redis, subscriber: this.connection(), settings: { ...fastSequencer, ...settings }, logger: silentLogger(),
+      owner: `s${this.sequencers.length}-${randomBytes(2).toString('hex')}`, ...parts,
     });
     this.sequencers.push(sequencer);
+    await sequencer.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));
     await sequencer.start();
     return sequencer;
   }
@@ -115,10 +120,10 @@ export class TestPipeline {
     return raw.map((r) => JSON.parse(r) as Record<string, unknown>);
   }
 
-  /** How many seqs the results stream holds (an entry holds one processor batch). */
+  /** How many seqs the results stream names (an entry names the seqs of one settle call). */
   async streamSeqs(): Promise<number> {
-    const entries = await this.redis.xrange(this.partition.keys.results, '-', '+');
-    return entries.reduce((n, [, fields]) => n + fields.length / 2, 0);
+    const entries = await this.partition.readSettled('0-0', 100_000);
+    return entries.reduce((n, e) => n + e.seqs.length, 0);
   }
 
   /** Waits until output plus dead letters hold `count` entries. */

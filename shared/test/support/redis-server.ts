@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,21 @@ export function assertRedisInstalled(): void {
 export interface RedisServerOptions {
   /** keep an append-only file so that a restart keeps the data (fsync on every write) */
   appendonly?: boolean;
+  /** requirepass: clients must AUTH with it (the URL and the test's own clients carry it) */
+  password?: string;
+  /** the most clients the server accepts at once */
+  maxclients?: number;
+  /** also listen with TLS on a second port (`tlsUrl`); the plain port stays for the test's own clients */
+  tls?: RedisServerTls;
+}
+
+export interface RedisServerTls {
+  /** PEM files: the server's certificate and key, and the CA that client certificates must chain to */
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  /** require a client certificate (tls-auth-clients yes) */
+  authClients?: boolean;
 }
 
 /**
@@ -42,17 +57,30 @@ export class RedisServer {
   private process: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'inorder-redis-'));
 
-  private constructor(readonly port: number, private readonly options: RedisServerOptions) {}
+  private constructor(readonly port: number, private readonly options: RedisServerOptions, readonly tlsPort: number | undefined) {}
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     assertRedisInstalled();
-    const server = new RedisServer(await freePort(), options);
+    const port = await freePort();
+    let tlsPort: number | undefined;
+    while (options.tls && (tlsPort === undefined || tlsPort === port)) tlsPort = await freePort();
+    const server = new RedisServer(port, options, tlsPort);
     await server.launch();
     return server;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.credentials}127.0.0.1:${this.port}`;
+  }
+
+  /** rediss:// to the TLS port (only with the `tls` option) */
+  get tlsUrl(): string {
+    if (this.tlsPort === undefined) throw new Error('this redis-server was started without TLS');
+    return `rediss://${this.credentials}127.0.0.1:${this.tlsPort}`;
+  }
+
+  private get credentials(): string {
+    return this.options.password === undefined ? '' : `:${encodeURIComponent(this.options.password)}@`;
   }
 
   get pid(): number | undefined {
@@ -63,13 +91,24 @@ export class RedisServer {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--logfile', '', '--loglevel', 'warning'];
     if (this.options.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
     else args.push('--appendonly', 'no');
+    if (this.options.password !== undefined) args.push('--requirepass', this.options.password);
+    if (this.options.maxclients !== undefined) args.push('--maxclients', String(this.options.maxclients));
+    const tls = this.options.tls;
+    if (tls) {
+      args.push(
+        '--tls-port', String(this.tlsPort), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
+        '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no',
+      );
+    }
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.process = child;
     await waitFor(() => this.ping(), { timeoutMs: 10_000, message: `redis-server on port ${this.port} did not start` });
   }
 
   async ping(): Promise<boolean> {
-    const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    const probe = new Redis(this.port, '127.0.0.1', {
+      lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, password: this.options.password,
+    });
     probe.on('error', () => {});
     try {
       await probe.connect();
@@ -83,7 +122,7 @@ export class RedisServer {
 
   /** A plain client for the test's own reads and writes. */
   client(): Redis {
-    const redis = new Redis(this.url, { maxRetriesPerRequest: null });
+    const redis = new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: null, password: this.options.password });
     redis.on('error', () => {});
     return redis;
   }
@@ -110,6 +149,38 @@ export class RedisServer {
   /** Stops and starts it again on the same port and directory. */
   async restart(): Promise<void> {
     await this.stop();
+    await this.launch();
+  }
+
+  /**
+   * Saves the dataset now (SAVE) and keeps a copy of it: what a replica lagging behind, or the last
+   * snapshot before a crash, would hold. Returns the copy's path, for `restore`.
+   */
+  async snapshot(): Promise<string> {
+    const client = this.client();
+    try {
+      await client.save();
+    } finally {
+      client.disconnect();
+    }
+    const copy = join(this.dir, `snapshot-${Date.now()}-${Math.random().toString(36).slice(2)}.rdb`);
+    copyFileSync(join(this.dir, 'dump.rdb'), copy);
+    return copy;
+  }
+
+  /**
+   * Kills the server (SIGKILL: nothing saved) and starts it again from an older snapshot: every
+   * write since that snapshot is lost, as after a failover to a lagging replica.
+   */
+  async restore(snapshot: string): Promise<void> {
+    const child = this.process;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    this.process = undefined;
+    copyFileSync(snapshot, join(this.dir, 'dump.rdb'));
     await this.launch();
   }
 

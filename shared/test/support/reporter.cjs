@@ -7,7 +7,8 @@ class SpecWithTotals extends Mocha.reporters.Spec {
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const { passes, failures, pending } = runner.stats;
       process.nextTick(() => {
-        console.log(`${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}`);
+        if (pending) console.log(`${pending} skipped`);
+        console.log(`${passes} passed, ${failures} failed`);
       });
     });
   }

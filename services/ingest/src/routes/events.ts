@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { PipelineConflictError, keysFor, submit } from '@inorder/shared';
+import { PipelineConflictError, RegistryFullError, keysFor } from '@inorder/shared';
 import type { IngestContext } from '../app.js';
-import { httpFailure, logFailure, parseJsonBody, sendText } from '../app.js';
+import { submitToPartition } from '../assigned-seqs.js';
+import { httpFailure, logFailure, sendText } from '../app.js';
+import { parseJsonBody } from '../json-body.js';
 import { RedisUnavailableError, RequestError, withRedis } from '../errors.js';
 import { eventSchema, jsonSchema, parseEvent } from '../schemas.js';
 
@@ -15,7 +17,7 @@ export function eventPipeline(eventTypeId: number): string {
  * when malformed, 500 with a plain-text reason when it cannot be queued.
  */
 export async function eventRoutes(app: FastifyInstance, { context }: { context: IngestContext }): Promise<void> {
-  const { redis, config, directory, apiKeys } = context;
+  const { redis, config, directory, apiKeys, assigned } = context;
 
   app.addHook('onRequest', async (request, reply) => {
     const refusal = apiKeys.refuse(request);
@@ -25,7 +27,7 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
   // is read as JSON whatever the header says, so a bad body is a 400, never a 415.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(String(body)));
+      done(null, parseJsonBody(String(body), config.maxDepth));
     } catch (error) {
       done(error as RequestError, undefined);
     }
@@ -35,6 +37,10 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
     // The seed's contract: anything that keeps the event from being queued is a 500.
     if (failure.status === 503) failure.status = 500;
     if (error instanceof PipelineConflictError) failure.message = `cannot queue the event: ${error.message}`;
+    if (error instanceof RegistryFullError) {
+      failure.message = `cannot queue the event: pipeline ${error.pipeline} would be a new pipeline and the registry holds ${error.count}, ` +
+        `the most MAX_PIPELINES (${error.maxPipelines}) allows: raise MAX_PIPELINES or delete pipelines no longer used`;
+    }
     logFailure(request, failure, error);
     sendText(reply, failure);
   });
@@ -62,16 +68,20 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
     },
   }, async (request, reply) => {
     const deadline = Date.now() + config.redisTimeoutMs;
-    const event = parseEvent(request.body);
+    const event = parseEvent(request.body, config.eventTypeIdMax);
     const pipeline = eventPipeline(event.event_type_id);
-    await withRedis(deadline - Date.now(), 'pipeline registration', () => directory.ensure(pipeline, { ordering: 'none' }, request.logger));
+    await withRedis(deadline - Date.now(), 'pipeline registration', () => directory.ensure(
+      pipeline, { ordering: 'none', maxPipelines: config.maxPipelines }, request.logger,
+    ));
     const keys = keysFor(pipeline, 0, config.keyPrefix);
     const payload = { user_id: event.user_id, event_type_id: event.event_type_id, priority: event.priority, event_data: event.event_data };
-    const result = await withRedis(deadline - Date.now(), 'submit', () => submit(redis, keys, [{ payload, priority: event.priority }], {
-      ordering: 'none', seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline,
-    }));
+    const result = await withRedis(deadline - Date.now(), 'submit', () => submitToPartition(
+      { redis, assigned, logger: request.logger }, { pipeline, partition: 0, keys }, [{ payload, priority: event.priority }],
+      { ordering: 'none', seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline },
+    ));
     if (result.kind === 'expired') throw new RedisUnavailableError(`Redis ran the submit after its ${config.redisTimeoutMs} ms deadline`);
-    if (result.kind === 'seq-source-conflict') {
+    if (result.kind !== 'submitted') {
+      // Seqs are assigned here, so only a partition numbered by its producers can refuse them.
       throw new RequestError(500, `cannot queue the event: pipeline ${pipeline} takes seqs given by producers`);
     }
     const seq = result.seqs[0]!;

@@ -1,16 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { keysFor, listPipelines, submit, type PipelineSettings } from '@inorder/shared';
+import { keysFor, listPipelines, type PipelineSettings } from '@inorder/shared';
 import type { IngestContext } from '../app.js';
+import { submitToPartition } from '../assigned-seqs.js';
 import { sendJson } from '../app.js';
-import { RedisUnavailableError, RequestError, badRequest, withRedis } from '../errors.js';
+import { RedisUnavailableError, RequestError, badRequest, clip, withRedis } from '../errors.js';
 import { checkPriorities, describeIssues, jsonSchema, messageSchema, parseSubmitBody } from '../schemas.js';
 import { pipelineStatus } from '../status.js';
 
 const params = z.object({
   pipeline: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -'),
 });
-const query = z.object({ partition: z.coerce.number().int().min(0).default(0) });
+/** A canonical non-negative decimal integer: no sign, spaces, leading zeros, exponent or hex. */
+const CANONICAL_INT = /^(0|[1-9][0-9]*)$/;
 
 const errorReply = {
   type: 'object',
@@ -25,7 +27,7 @@ const security: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] 
 
 /** POST /v1/pipelines/:pipeline/messages, GET /v1/pipelines/:pipeline, GET /v1/pipelines. */
 export async function messageRoutes(app: FastifyInstance, { context }: { context: IngestContext }): Promise<void> {
-  const { redis, config, directory, apiKeys } = context;
+  const { redis, config, directory, apiKeys, assigned } = context;
 
   app.addHook('onRequest', async (request, reply) => {
     const refusal = apiKeys.refuse(request);
@@ -44,10 +46,18 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
     return { name, settings };
   }
 
+  /** `?partition=N`: absent = 0; else given once, as a canonical decimal below the partition count. */
   function partitionOf(rawQuery: unknown, settings: PipelineSettings, name: string): number {
-    const parsed = query.safeParse(rawQuery);
-    if (!parsed.success) throw badRequest(describeIssues(parsed.error));
-    const { partition } = parsed.data;
+    const raw = (rawQuery as Record<string, unknown> | undefined)?.partition;
+    if (raw === undefined) return 0;
+    if (Array.isArray(raw)) throw badRequest([{ field: 'partition', reason: `is given ${raw.length} times: give it once` }]);
+    if (typeof raw !== 'string' || !CANONICAL_INT.test(raw)) {
+      throw badRequest([{
+        field: 'partition',
+        reason: `must be a non-negative integer written in plain decimal digits (no sign, spaces, leading zeros, exponent or hex), got ${clip(JSON.stringify(raw), 40)}`,
+      }]);
+    }
+    const partition = Number(raw);
     if (partition >= settings.partitions) {
       throw badRequest([{ field: 'partition', reason: `pipeline ${name} has ${settings.partitions} partition(s): must be below ${settings.partitions}` }]);
     }
@@ -63,7 +73,10 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
       tags: ['messages'],
       security,
       params: { type: 'object', properties: { pipeline: { type: 'string' } }, required: ['pipeline'] },
-      querystring: { type: 'object', properties: { partition: { type: 'integer', minimum: 0, default: 0 } } },
+      querystring: {
+        type: 'object',
+        properties: { partition: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', default: '0', description: 'the partition (default 0), below the registered count' } },
+      },
       body: { oneOf: [jsonSchema(messageSchema), { type: 'array', minItems: 1, maxItems: config.maxBatch, items: jsonSchema(messageSchema) }] },
       response: {
         202: {
@@ -86,14 +99,23 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
     const partition = partitionOf(request.query, settings, name);
     if (settings.ordering === 'strict') checkPriorities(messages, batch, name);
     const keys = keysFor(name, partition, config.keyPrefix);
-    const result = await withRedis(deadline - Date.now(), 'submit', () => submit(redis, keys, messages, {
-      ordering: settings.ordering, seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline,
-    }));
+    const result = await withRedis(deadline - Date.now(), 'submit', () => submitToPartition(
+      { redis, assigned, logger: request.logger }, { pipeline: name, partition, keys }, messages,
+      { ordering: settings.ordering, seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline, maxAhead: config.maxSeqAhead },
+    ));
     if (result.kind === 'expired') throw new RedisUnavailableError(`Redis ran the submit after its ${config.redisTimeoutMs} ms deadline`);
     if (result.kind === 'seq-source-conflict') {
       throw new RequestError(409, result.source === 'assigned'
         ? `partition ${partition} of pipeline ${name} has its seqs assigned by the ingest: omit seq`
         : `partition ${partition} of pipeline ${name} has its seqs given by producers: give a seq on every message`);
+    }
+    if (result.kind === 'seq-too-far-ahead') {
+      const at = messages.findIndex((m) => m.seq === result.seq);
+      throw badRequest([{
+        field: batch ? `[${at}].seq` : 'seq',
+        reason: `is ${result.seq}, ${result.maxAhead} or more past the partition's next seq ${result.next} (MAX_SEQ_AHEAD ${result.maxAhead}): ` +
+          'check the producer\'s numbering',
+      }]);
     }
     const duplicates = result.duplicates.filter(Boolean).length;
     request.logger.info('submitted', {
@@ -129,10 +151,20 @@ export async function messageRoutes(app: FastifyInstance, { context }: { context
       summary: 'Every registered pipeline and its settings',
       tags: ['pipelines'],
       security,
-      response: { 200: { type: 'object', additionalProperties: true }, 503: { description: 'Redis unreachable', ...errorReply } },
+      response: {
+        200: {
+          description: 'The readable pipelines by name, and the registry entries skipped as unreadable (each logged as a warning)',
+          type: 'object',
+          additionalProperties: true,
+        },
+        503: { description: 'Redis unreachable', ...errorReply },
+      },
     },
-  }, async () => {
+  }, async (request) => {
     const all = await withRedis(config.redisTimeoutMs, 'registry', () => listPipelines(redis, config.keyPrefix));
-    return { pipelines: Object.fromEntries(all) };
+    for (const { pipeline, reason } of all.skipped) {
+      request.logger.warn('unreadable registry entry skipped', { pipeline, reason, fix: 'fix or delete the registry entry' });
+    }
+    return { pipelines: Object.fromEntries(all), skipped: all.skipped };
   });
 }

@@ -1,8 +1,8 @@
 import { ExecutionError, Redlock, ResourceLockedError, type Lock } from '@sesamecare-oss/redlock';
-import type { RedisClient } from './redis.js';
-import { LeaseLostError } from './errors.js';
-import type { Logger } from './logger.js';
-import { systemClock, type Clock } from './time.js';
+import type { RedisClient } from '../redis.js';
+import { LeaseLostError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { systemClock, type Clock } from '../time.js';
 
 export interface LeaseSettings {
   leaseMs: number;
@@ -18,28 +18,33 @@ export interface Lease {
 }
 
 /**
- * The sequencer's leader lease: a Redlock lock, extended every `renewMs` well before it expires.
+ * One Redlock client per process, for the leases of every partition it leads. retryCount 0: a
+ * standby asks again on its own schedule, so a held lease answers at once.
+ */
+export function createRedlock(redis: RedisClient): Redlock {
+  const redlock = new Redlock([redis], { retryCount: 0, driftFactor: 0.01 });
+  redlock.on('error', () => {});
+  return redlock;
+}
+
+/**
+ * A partition's leader lease: a Redlock lock, extended every `renewMs` well before it expires.
  * `signal` aborts when the lease is lost (an extension failed, or none landed in time); the
  * caller stops emitting then, and the fence in emit.lua refuses whatever slips through.
  */
 export class LeaderLease implements Lease {
-  private readonly redlock: Redlock;
   private lock: Lock | undefined;
   private controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private extending = false;
 
   constructor(
-    redis: RedisClient,
+    private readonly redlock: Redlock,
     private readonly key: string,
     private readonly settings: LeaseSettings,
     private readonly logger: Logger,
     private readonly clock: Clock = systemClock,
-  ) {
-    // retryCount 0: a standby asks again on its own schedule, so a held lease answers at once.
-    this.redlock = new Redlock([redis], { retryCount: 0, driftFactor: 0.01 });
-    this.redlock.on('error', () => {});
-  }
+  ) {}
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -86,7 +91,7 @@ export class LeaderLease implements Lease {
   private lose(error: LeaseLostError): void {
     if (this.controller.signal.aborted) return;
     clearInterval(this.timer);
-    this.logger.warn('leader lease lost', { error: error.message });
+    this.logger.warn('leader lease lost', { event: 'leader-lost', error: error.message });
     this.controller.abort(error);
   }
 

@@ -10,25 +10,27 @@ export interface PartitionKeys {
    * score = priority * 2^40 + arrival number, so equal priorities are first-in first-out
    */
   readonly queue: string;
-  /** list: holds one entry exactly while `queue` is non-empty, so processors can block on it */
-  readonly signal: string;
-  /** hash: seq -> state of every seq between claim and emit */
+  /** zset: raw envelope -> seq: strict input held back until the window admits its seq */
+  readonly parked: string;
+  /** hash: seq -> state of every seq between claim and emit (see `SeqState`) */
   readonly state: string;
-  /** zset: claim token -> lease deadline (epoch ms) */
-  readonly leases: string;
-  /** hash: claim token -> comma-separated seqs of that claim */
-  readonly batches: string;
-  /** zset: seq -> due time of a scheduled retry */
+  /** hash: seq -> a copy of it held while another message's claim of the seq is not yet judged */
+  readonly held: string;
+  /** hash: claim token -> "remaining|seq,seq,...": the seqs of each claim and how many are unsettled */
+  readonly claims: string;
+  /** zset: processor (owner) -> liveness deadline (epoch ms, Redis clock), renewed by its heartbeat */
+  readonly owners: string;
+  /** zset: seq -> due time of a scheduled retry (epoch ms, Redis clock) */
   readonly delayed: string;
-  /** stream: completed results and tombstones, waiting to be emitted in order */
+  /** stream: entries { s: "seq,seq,..." } naming settled seqs, waiting to be emitted in order */
   readonly results: string;
   /** list: results in strict seq order */
   readonly output: string;
   /** list: dead-letter records */
   readonly dead: string;
-  /** zset: seq -> time it was skipped as a gap */
+  /** zset: "from-to" -> from: each range of seqs skipped as a gap (or lost) */
   readonly skipped: string;
-  /** hash: layout, next, epoch, fence, emitted, dead, skipped, arrival, assigned, seqSource */
+  /** hash: the partition's metadata (README, "Redis keys") */
   readonly meta: string;
   /** string: the sequencer leader's Redlock lease */
   readonly leader: string;
@@ -49,7 +51,10 @@ export function assertPipelineName(pipeline: string): void {
   }
 }
 
-export function keysFor(pipeline: string, partition: number, prefix = 'inorder'): PartitionKeys {
+/** The key prefix when none is configured. */
+export const DEFAULT_PREFIX = 'inorder';
+
+export function keysFor(pipeline: string, partition: number, prefix = DEFAULT_PREFIX): PartitionKeys {
   assertPipelineName(pipeline);
   if (!Number.isInteger(partition) || partition < 0) {
     throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
@@ -58,10 +63,11 @@ export function keysFor(pipeline: string, partition: number, prefix = 'inorder')
   return {
     input: `${base}input`,
     queue: `${base}queue`,
-    signal: `${base}signal`,
+    parked: `${base}parked`,
     state: `${base}state`,
-    leases: `${base}leases`,
-    batches: `${base}batches`,
+    held: `${base}held`,
+    claims: `${base}claims`,
+    owners: `${base}owners`,
     delayed: `${base}delayed`,
     results: `${base}results`,
     output: `${base}output`,
@@ -75,8 +81,32 @@ export function keysFor(pipeline: string, partition: number, prefix = 'inorder')
 }
 
 /** hash: pipeline name -> JSON settings ({ ordering, partitions, createdAt }); no hash tag */
-export function registryKey(prefix = 'inorder'): string {
+export function registryKey(prefix = DEFAULT_PREFIX): string {
   return `${prefix}:pipelines`;
+}
+
+/**
+ * Where a partition's keys live: its prefix and its tag (`pipeline:partition`, the hash tag of
+ * every key and the message of its wake-ups), read back from its keys.
+ */
+export function addressOf(keys: PartitionKeys): { prefix: string; tag: string } {
+  const open = keys.meta.indexOf(':{');
+  const close = keys.meta.lastIndexOf('}:');
+  return { prefix: keys.meta.slice(0, open), tag: keys.meta.slice(open + 2, close) };
+}
+
+/** zset: sequencer instance -> liveness deadline: the group that shares the partitions' leaderships. */
+export function sequencersKey(prefix = DEFAULT_PREFIX): string {
+  return `${prefix}:sequencers`;
+}
+
+/**
+ * Pub/Sub channels on which the Lua steps wake the processes that wait for a partition: `input`
+ * (processors: something to claim) and `results` (sequencers: something settled). The message
+ * is the partition's tag. A hint only: every waiter also polls.
+ */
+export function wakeChannels(prefix = DEFAULT_PREFIX): { input: string; results: string } {
+  return { input: `${prefix}:wake:input`, results: `${prefix}:wake:results` };
 }
 
 /** Score of an unordered pipeline's queue entry: lower priority number first, then arrival. */

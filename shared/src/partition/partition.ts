@@ -1,0 +1,325 @@
+import type { Ordering } from '../commands.js';
+import { InorderError, LayoutError } from '../errors.js';
+import type { RedisClient } from '../redis.js';
+import { registerPipeline } from '../registry.js';
+import { DEFAULT_PREFIX, addressOf, keysFor, wakeChannels, type PartitionKeys } from './keys.js';
+import { readStatus, type PartitionStatus } from './status.js';
+
+/** The data layout this code reads and writes (README, "Redis keys"). */
+export const LAYOUT = '2';
+
+export interface Claimed {
+  seq: number;
+  attempts: number;
+  raw: string;
+}
+
+/** How claim.lua dealt with an entry it did not claim (`held`: a copy waiting for its seq's claim to be judged). */
+export type DropKind = 'duplicate' | 'late' | 'malformed' | 'conflict' | 'held';
+
+export interface Dropped {
+  kind: DropKind;
+  seq: number | undefined;
+  /** why, in words: which seq, which state, which rule */
+  reason: string;
+}
+
+export interface ClaimRequest {
+  count: number;
+  token: string;
+  owner: string;
+  leaseMs: number;
+  window: number;
+  /** the highest seq the caller ever claimed in this partition (raises meta "accepted") */
+  floor?: number;
+}
+
+export interface ClaimResult {
+  claimed: Claimed[];
+  dropped: Dropped[];
+  /** the token had been used: a resent call whose first reply was lost */
+  replayed: boolean;
+  /** Redis's clock when it ran */
+  now: number;
+  /** entries held back by the window in this call */
+  parked: number;
+  /** seqs of dead owners returned to the input first */
+  reaped: number;
+  /** ms until the earliest retry still waiting is due (undefined: none waits) */
+  dueInMs: number | undefined;
+}
+
+export interface CompleteItem {
+  seq: number;
+  token: string;
+  body: string;
+}
+
+export type FailItem =
+  | { seq: number; token: string; action: 'retry'; delayMs: number; body: string }
+  | { seq: number; token: string; action: 'dead' | 'malformed'; body: string };
+
+export interface HeartbeatResult {
+  /** false: this owner was presumed dead and its claims here were reaped */
+  alive: boolean;
+  /** tokens it holds that Redis has no claim for */
+  gone: string[];
+  /** seqs given back: of dead owners, and of this owner's claims it no longer holds */
+  returned: number;
+  now: number;
+}
+
+/** One stretch of an emit run: `count` seqs the leader read at `sequencingAt`. */
+export interface RunStretch {
+  count: number;
+  sequencingAt: number;
+}
+
+export interface EmitRequest {
+  fence: string;
+  next: number;
+  now: number;
+  /** skip a gap first: seqs from next up to (not including) skipTo */
+  skipTo?: number;
+  /** skipped seqs up to this one count as lost, the others as gaps */
+  lostUpTo?: number;
+  /** stream entries whose every seq is emitted once this call lands */
+  done?: string[];
+  run: RunStretch[];
+}
+
+export type EmitResult =
+  | { kind: 'emitted'; next: number; results: number; tombstones: number }
+  | { kind: 'fenced' }
+  | { kind: 'stale-next'; next: number | undefined }
+  | { kind: 'gap-known'; next: number; seq: number }
+  | { kind: 'not-settled'; next: number; seq: number };
+
+export type NextKind = 'unknown' | 'claimed' | 'retry' | 'queued' | 'settled' | 'returned';
+
+/** What holds the order back (probe.lua). */
+export interface Probe {
+  kind: NextKind;
+  /** claimed: the owner of the claim */
+  owner: string | undefined;
+  /** claimed: ms until its owner's liveness lapses (negative: lapsed); retry: ms until due */
+  ms: number | undefined;
+  inputLength: number;
+  parkedCount: number;
+  parkedMin: number | undefined;
+  delayedCount: number;
+  accepted: number;
+  stateSize: number;
+  now: number;
+  /** the partition's stored next seq (undefined before any) */
+  next: number | undefined;
+}
+
+/** A results stream entry: the seqs one settle call settled. */
+export interface SettledEntry {
+  id: string;
+  seqs: number[];
+}
+
+export interface PartitionOptions {
+  prefix?: string | undefined;
+  ordering?: Ordering | undefined;
+  seqStart?: number | undefined;
+}
+
+const DROP_KINDS: readonly string[] = ['duplicate', 'late', 'malformed', 'conflict', 'held'];
+const NEXT_KINDS: readonly string[] = ['unknown', 'claimed', 'retry', 'queued', 'settled', 'returned'];
+
+/**
+ * One partition's Redis state. Every reader and writer of its keys goes through here: the
+ * Lua steps with typed signatures, their replies decoded into typed results in one place
+ * (only broken invariants throw), and the plain reads of tools and the status endpoint.
+ */
+export class Partition {
+  readonly keys: PartitionKeys;
+  readonly ordering: Ordering;
+  readonly prefix: string;
+  private readonly channels: { input: string; results: string };
+
+  constructor(
+    readonly redis: RedisClient,
+    readonly pipeline: string,
+    readonly partition: number,
+    readonly options: PartitionOptions = {},
+  ) {
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.keys = keysFor(pipeline, partition, this.prefix);
+    this.ordering = options.ordering ?? 'strict';
+    this.channels = wakeChannels(this.prefix);
+  }
+
+  get ordered(): boolean {
+    return this.ordering === 'strict';
+  }
+
+  /** `pipeline:partition`: the hash tag of its keys, and the message of its wake-ups */
+  get tag(): string {
+    return addressOf(this.keys).tag;
+  }
+
+  get seqStart(): number {
+    return this.options.seqStart ?? 1;
+  }
+
+  /**
+   * Registers the pipeline (first registration wins; another ordering is refused with
+   * PipelineConflictError), sets the layout and first seq if new, and refuses a partition
+   * written by another layout.
+   */
+  async init(): Promise<{ next: number }> {
+    await registerPipeline(this.redis, this.pipeline, { ordering: this.ordering }, this.prefix);
+    const [layout, next] = await this.redis.inorderInit(this.keys.meta, LAYOUT, this.seqStart);
+    if (layout !== LAYOUT) throw new LayoutError(this.keys.meta, layout, LAYOUT);
+    return { next: Number(next) };
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const k = this.keys;
+    const [flat, droppedFlat, replayed, now, parked, reaped, dueIn] = await this.redis.inorderClaim(
+      k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed, k.held,
+      this.ordering, request.count, request.token, request.owner, request.leaseMs, this.ordered ? request.window : 0, request.floor ?? 0,
+    );
+    const claimed: Claimed[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      claimed.push({ seq: Number(flat[i]), attempts: Number(flat[i + 1]), raw: flat[i + 2]! });
+    }
+    const dropped: Dropped[] = [];
+    for (let i = 0; i + 2 < droppedFlat.length; i += 3) {
+      const kind = droppedFlat[i]!;
+      if (!DROP_KINDS.includes(kind)) throw new InorderError(`claim.lua dropped an entry as unknown kind ${kind}`);
+      const seq = droppedFlat[i + 1];
+      dropped.push({ kind: kind as DropKind, seq: seq ? Number(seq) : undefined, reason: droppedFlat[i + 2]! });
+    }
+    return { claimed, dropped, replayed: replayed === 1, now, parked, reaped, dueInMs: dueIn === -1 ? undefined : dueIn };
+  }
+
+  /** Returns, per item, whether it was completed (false: the claim is no longer the caller's). */
+  async complete(items: readonly CompleteItem[]): Promise<boolean[]> {
+    const k = this.keys;
+    const triples: (string | number)[] = [];
+    for (const item of items) triples.push(item.seq, item.token, item.body);
+    const codes = await this.redis.inorderComplete(
+      k.state, k.results, k.output, k.claims, k.held, k.dead, k.meta, k.input, k.queue,
+      this.ordering, this.ordered ? this.channels.results : '', this.tag, ...triples,
+    );
+    return codes.map((c) => c === 1);
+  }
+
+  /** Returns, per item, whether it was settled, and the earliest retry it scheduled (Redis clock). */
+  async fail(items: readonly FailItem[]): Promise<{ settled: boolean[]; dueAt: number | undefined }> {
+    const k = this.keys;
+    const tuples: (string | number)[] = [];
+    for (const item of items) tuples.push(item.seq, item.token, item.action, item.action === 'retry' ? item.delayMs : 0, item.body);
+    const [codes, dueAt] = await this.redis.inorderFail(
+      k.state, k.delayed, k.results, k.dead, k.claims, k.meta, k.held, k.input, k.queue,
+      this.ordering, this.ordered ? this.channels.results : '', this.tag, this.channels.input, ...tuples,
+    );
+    return { settled: codes.map((c) => c === 1), dueAt: dueAt === -1 ? undefined : dueAt };
+  }
+
+  /** Renews `owner`'s liveness, reaps dead owners, and reconciles the claims it holds. */
+  async heartbeat(owner: string, leaseMs: number, tokens: readonly string[]): Promise<HeartbeatResult> {
+    const k = this.keys;
+    const [alive, gone, returned, now] = await this.redis.inorderHeartbeat(
+      k.owners, k.claims, k.state, k.input, k.queue, this.ordering, owner, leaseMs, this.channels.input, this.tag, ...tokens,
+    );
+    return { alive: alive === 1, gone, returned, now };
+  }
+
+  /** Gives claims back without counting the attempt; with `owner`, also ends its liveness here. */
+  async release(tokens: readonly string[], owner = ''): Promise<number> {
+    if (tokens.length === 0 && owner === '') return 0;
+    const k = this.keys;
+    return this.redis.inorderRelease(k.input, k.queue, k.state, k.claims, k.owners, this.ordering, owner, this.channels.input, this.tag, ...tokens);
+  }
+
+  /** Takes a new fencing token for a new leader; `floor` raises meta "accepted" (0 = none). */
+  async fence(owner: string, floor = 0): Promise<{ fence: string; next: number }> {
+    const [fence, next] = await this.redis.inorderFence(this.keys.meta, owner, this.seqStart, floor);
+    return { fence, next: Number(next) };
+  }
+
+  async emit(request: EmitRequest): Promise<EmitResult> {
+    const k = this.keys;
+    const done = request.done ?? [];
+    const tail: (string | number)[] = [done.length, ...done];
+    for (const stretch of request.run) tail.push(stretch.count, stretch.sequencingAt);
+    const [code, stored, results, tombstones, detail] = await this.redis.inorderEmit(
+      k.meta, k.results, k.output, k.state, k.skipped, k.parked,
+      request.fence, request.next, request.now, request.skipTo ?? 0, request.lostUpTo ?? 0, this.channels.input, this.tag, ...tail,
+    );
+    const next = Number(stored);
+    switch (code) {
+      case 1:
+        return { kind: 'emitted', next, results, tombstones };
+      case -1:
+        return { kind: 'fenced' };
+      case -2:
+        return { kind: 'stale-next', next: stored === '' ? undefined : next };
+      case -3:
+        return { kind: 'gap-known', next, seq: Number(detail) };
+      case -4:
+        return { kind: 'not-settled', next, seq: Number(detail) };
+      default:
+        throw new InorderError(`emit.lua returned unknown code ${code}`);
+    }
+  }
+
+  /** The state of seq `next` and what waits elsewhere; puts an orphaned claim of it back. */
+  async probe(next: number): Promise<Probe> {
+    const k = this.keys;
+    const [kind, owner, ms, inputLength, parkedCount, parkedMin, delayedCount, accepted, stateSize, now, storedNext] =
+      await this.redis.inorderProbe(k.state, k.claims, k.owners, k.delayed, k.input, k.parked, k.meta, next, this.channels.input, this.tag);
+    if (!NEXT_KINDS.includes(kind)) throw new InorderError(`probe.lua answered unknown kind ${kind}`);
+    return {
+      kind: kind as NextKind,
+      owner: owner === '' ? undefined : owner,
+      ms: ms === '' ? undefined : Number(ms),
+      inputLength, parkedCount,
+      parkedMin: parkedMin === '' ? undefined : Number(parkedMin),
+      delayedCount, accepted: Number(accepted), stateSize, now, next: storedNext === '' ? undefined : Number(storedNext),
+    };
+  }
+
+  /** Results stream entries after `afterId` ("0-0" for all), oldest first. */
+  async readSettled(afterId: string, count: number): Promise<SettledEntry[]> {
+    const entries = await this.redis.xrange(this.keys.results, `(${afterId}`, '+', 'COUNT', count);
+    return entries.map(([id, fields]) => ({ id, seqs: settledSeqs(fields) }));
+  }
+
+  /**
+   * Deletes results stream entries that name no seq at or past next (emitted already): outside
+   * the fenced emit, which is harmless. A failure leaves them for the next leader's rebuild.
+   */
+  async dropSettled(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.xdel(this.keys.results, ...ids);
+  }
+
+  /** The partition's counters and why it is not moving, read in one MULTI. */
+  status(): Promise<PartitionStatus> {
+    return readStatus(this.redis, this.keys, this.partition, this.ordered);
+  }
+
+  /** Records why the order is not moving (meta "stall", JSON); emit.lua clears it when it moves. */
+  async noteStall(stall: object): Promise<void> {
+    await this.redis.hset(this.keys.meta, 'stall', JSON.stringify(stall));
+  }
+}
+
+/** The seqs of a results stream entry: field `s`, "seq,seq,...". Unreadable ones are left out. */
+function settledSeqs(fields: string[]): number[] {
+  const seqs: number[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 's') continue;
+    for (const part of fields[i + 1]!.split(',')) {
+      const seq = Number(part);
+      if (Number.isSafeInteger(seq) && seq >= 1) seqs.push(seq);
+    }
+  }
+  return seqs;
+}
