@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Entry point of every npm script under scripts/ (plain Node, no dependencies), so that
-// `npm run demo` works on a fresh clone: installs dependencies when node_modules is missing,
-// builds when a build is missing or older than its sources, then runs
-// `node scripts/dist/<name>.js` with the remaining arguments and exits with its code.
-// `node scripts/bootstrap.mjs deps` only installs what is missing.
+// Entry point of every tool (plain Node, no dependencies), so that `npm run demo` works on a
+// fresh clone: installs dependencies when node_modules is missing, builds when a build is
+// missing or older than its sources, then runs `node scripts/<package>/dist/<name>.js` (the
+// package being tools or lab, whichever holds src/<name>.ts) with the remaining arguments and
+// exits with its code. `node scripts/bootstrap.mjs deps` only installs what is missing.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -45,16 +45,27 @@ function newest(dir, keep) {
   return latest;
 }
 
-/** The TypeScript projects the root tsconfig builds: shared, services, scripts. */
+/** The packages whose src/<name>.ts files are tools: the operator tools, then the lab. */
+const TOOL_PACKAGES = ['tools', 'lab'];
+
+/** The TypeScript projects the root tsconfig builds: shared, services/*, scripts/*. */
 function projects() {
-  const list = [join(root, 'shared'), join(root, 'scripts')];
-  const services = join(root, 'services');
-  if (existsSync(services)) {
-    for (const entry of readdirSync(services, { withFileTypes: true })) {
-      if (entry.isDirectory() && existsSync(join(services, entry.name, 'tsconfig.json'))) list.push(join(services, entry.name));
+  const list = [join(root, 'shared')];
+  for (const parent of ['services', 'scripts']) {
+    const dir = join(root, parent);
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) list.push(join(dir, entry.name));
     }
   }
   return list.filter((dir) => existsSync(join(dir, 'tsconfig.json')));
+}
+
+/** The package directory (scripts/tools or scripts/lab) that holds the tool `name`, or undefined. */
+function toolPackage(name) {
+  return TOOL_PACKAGES.map((pkg) => join('scripts', pkg)).find(
+    (dir) => existsSync(join(root, dir, 'src', `${name}.ts`)) || existsSync(join(root, dir, 'dist', `${name}.js`)),
+  );
 }
 
 /** Newest modification time (ms) of any file under `dir` (a build output). */
@@ -89,20 +100,26 @@ if (!existsSync(join(root, 'node_modules'))) {
 // `deps`: only the install step (npm test runs it first, then mocha on the sources).
 if (name === 'deps') process.exit(0);
 
-const target = join(root, 'scripts', 'dist', `${name}.js`);
+const pkg = toolPackage(name);
+if (!pkg) {
+  note(`unknown script "${name}": no scripts/{${TOOL_PACKAGES.join(',')}}/src/${name}.ts`);
+  process.exit(2);
+}
+const built = join(pkg, 'dist', `${name}.js`);
+const target = join(root, built);
 if (!existsSync(target) || needsBuild()) {
   note('building (npx tsc -b)');
   const status = run(npx, ['tsc', '-b']);
   if (status !== 0) {
     if (!existsSync(target)) {
-      note(`the build failed and scripts/dist/${name}.js does not exist`);
+      note(`the build failed and ${built} does not exist`);
       process.exit(1);
     }
     note('the build reported errors (above); running what was built');
   }
 }
 if (!existsSync(target)) {
-  note(`unknown script "${name}": scripts/dist/${name}.js does not exist`);
+  note(`unknown script "${name}": ${built} does not exist`);
   process.exit(2);
 }
 
