@@ -44,7 +44,8 @@
     now      Redis's clock, epoch ms
     parked   entries parked by this call
     reaped   seqs of dead owners returned to the input before claiming
-    dueIn    ms until the earliest retry still waiting is due, or -1 when none waits
+    dueIn    ms until the earliest retry still waiting is due, or -1 when none waits; -2 when
+             the call claimed something (it was not looked up: the caller is busy anyway)
 ]]
 local rcall = redis.call
 local input, queue, parked, state, claims, owners, meta, skipped, dead, delayed, held =
@@ -116,12 +117,12 @@ end
 if #taken == 0 then return { {}, {}, 0, now, 0, reaped, dueIn() } end
 
 -- Read the state of every readable seq in one call.
-local seqAt, why, fields = {}, {}, {}
+local seqAt, textAt, fields = {}, {}, {}
 for i = 1, #taken do
-  local seq, reason = seqOf(taken[i])
+  local seq, text = seqOf(taken[i])
   seqAt[i] = seq or false
-  why[i] = reason
-  if seq then fields[#fields + 1] = string.format('%.0f', seq) end
+  textAt[i] = text
+  if seq then fields[#fields + 1] = text end
 end
 local states = {}
 if #fields > 0 then
@@ -159,17 +160,17 @@ local function skippedRange(seq)
   return nil
 end
 
-local WHAT = { C = 'claimed', R = 'waiting for a retry', D = 'done', T = 'dead-lettered' }
+local WHAT = { C = 'claimed', R = 'waiting for a retry', ['{'] = 'done', T = 'dead-lettered' }
 
 for i = 1, #taken do
   local raw, seq = taken[i], seqAt[i]
   if not seq then
-    drop('malformed', '', 'unreadable entry: ' .. why[i], raw)
+    drop('malformed', '', 'unreadable entry: ' .. textAt[i], raw)
   elseif seq >= limit then
     rcall('ZADD', parked, seq, raw)
     parkedCount = parkedCount + 1
   else
-    local f = string.format('%.0f', seq)
+    local f = textAt[i]
     local st = states[f]
     local kind = st and string.sub(st, 1, 1)
     if strict and seq < next then
@@ -187,8 +188,8 @@ for i = 1, #taken do
       elseif kind == 'R' then
         local _, r = parseWaiting(st)
         stored = r
-      elseif kind == 'D' then
-        stored = string.sub(st, 3)
+      elseif kind == '{' then
+        stored = st .. '}'
       end
       if stored == nil or sameMessage(stored, raw) then
         drop('duplicate', f, 'seq ' .. f .. ' is ' .. WHAT[kind] .. ' already', raw)
@@ -223,4 +224,5 @@ if #writes > 0 then
 end
 if deadCount > 0 then rcall('HINCRBY', meta, 'dead', deadCount) end
 if duplicates > 0 then rcall('HINCRBY', meta, 'duplicates', duplicates) end
+if #claimed > 0 then return { claimed, dropped, 0, now, parkedCount, reaped, -2 } end
 return { claimed, dropped, 0, now, parkedCount, reaped, dueIn() }

@@ -2,7 +2,8 @@
   Emit a contiguous run of settled seqs from next, in one atomic step guarded by the fence.
   Optionally skip a gap first: seqs from next up to skipTo that nothing knows of (never
   produced, or lost by Redis) are recorded as skipped. Each seq of the run must be settled:
-  D|output goes to the output list (with the sequencer's two timestamps added), T (a tombstone)
+  a done one (its output without the closing brace) goes to the output list with the sequencer's
+  two timestamps appended, T (a tombstone)
   only moves next on. Emitted seqs leave the state hash; the stream entries the caller names
   (those whose every seq is now emitted) leave the results stream. Nothing is written unless
   the whole call is accepted.
@@ -48,7 +49,11 @@ local next = tonumber(ARGV[2])
 local now = ARGV[3]
 local skipTo = tonumber(ARGV[4])
 local m = tonumber(ARGV[8])
-local fmt = function(n) return string.format('%.0f', n) end
+-- A seq as its hash field: tostring is exact below 10^14, string.format beyond.
+local fmt = function(n)
+  if n < 1e14 then return tostring(n) end
+  return string.format('%.0f', n)
+end
 
 -- Every seq of the gap must be unknown.
 local start = next
@@ -78,8 +83,8 @@ local bodies, tombstones = {}, 0
 for j = 1, #seqs do
   local st = states[j]
   local kind = st and string.sub(st, 1, 1)
-  if kind == 'D' then
-    bodies[#bodies + 1] = string.sub(st, 3, -2) .. ',"sequencingAt":' .. readAt[j] .. ',"sequencedAt":' .. now .. '}'
+  if kind == '{' then
+    bodies[#bodies + 1] = st .. ',"sequencingAt":' .. readAt[j] .. ',"sequencedAt":' .. now .. '}'
   elseif kind == 'T' then
     tombstones = tombstones + 1
   else

@@ -48,7 +48,7 @@ local out, tombstones, perToken, order, judged = {}, {}, {}, {}, {}
 local deadCount, dueAt = 0, -1
 for i = 5, #ARGV, 5 do
   local seq, token, action, delayMs, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local attempts = claimedBy(rcall('HGET', state, seq), token)
+  local attempts = claimAttempts(rcall('HGET', state, seq), token)
   if attempts then
     if action == 'retry' then
       local due = now + tonumber(delayMs)

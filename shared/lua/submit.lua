@@ -27,12 +27,20 @@
   "assigned" (and "accepted") to it before assigning, so an acknowledged seq is never handed to
   another message, and reports the stored value it found.
 
+  The partition count is fixed per pipeline, because an ordering key picks its partition by it.
+  `npm run partitions` changes it: it sets meta "resizing" (the target count) on every
+  partition, which refuses every submit until the partitions have drained and the new count is
+  in place, then records the count in meta "partitions" of each partition. A caller that
+  routed by another count (its registry read is older than the change) is refused, so no key's
+  messages are split between two partitions.
+
   Message ids are remembered for ttl ms (Redis clock) in a hash and a zset, never in a key with
   a TTL; each call prunes at most 2 * batch + 16 expired ids, so the work stays sized to the
   batch. An expired id is forgotten: a later submit with it is enqueued as a new message.
   A call with ttl 0 neither reads nor prunes ids (others may share the partition with a TTL).
 
-  KEYS[1] meta      hash   reads/sets "layout", "next" (set when missing, as init.lua does),
+  KEYS[1] meta      hash   reads "resizing" and "partitions" (set by `npm run partitions`);
+                           reads/sets "layout", "next" (set when missing, as init.lua does),
                            "seqSource"; "assigned" (the last assigned seq: incremented, or
                            raised to the floor), "accepted" (the highest seq ever enqueued),
                            "arrival" (unordered pipelines: incremented)
@@ -50,9 +58,10 @@
                     (0 = no limit)
   ARGV[7] floor     the caller's highest assigned seq of this partition (0 = none): meta
                     "assigned" below it is raised to it before assigning
-  ARGV[8] channel   processors' wake channel ("" = none): published to when the input was empty
-  ARGV[9] tag       the partition's tag, the wake message
-  ARGV[10 ..]       pairs, one per message, in order:
+  ARGV[8] count     the pipeline's partition count the caller routed by (0 = not checked)
+  ARGV[9] channel   processors' wake channel ("" = none): published to when the input was empty
+  ARGV[10] tag      the partition's tag, the wake message
+  ARGV[11 ..]       pairs, one per message, in order:
                     header "seq|priority|id": seq empty to assign one, priority an integer
                     (unordered only, else 0), id empty for none (may contain "|")
                     body   the envelope's JSON object without seq, starting with "{"
@@ -67,6 +76,8 @@
     code -3 = past the deadline; nothing written
     code -4 = a given seq is too far ahead: a = the first such seq (string), b = the partition's
               next seq, c = maxAhead; nothing written
+    code -5 = the pipeline's partition count is being changed: a = the target count; nothing written
+    code -6 = the caller routed by a count the pipeline no longer has: a = its count; nothing written
   Raises an error (nothing written) when some messages of the batch give a seq and others do not.
 ]]
 local rcall = redis.call
@@ -78,6 +89,7 @@ local deadline = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
 local maxAhead = tonumber(ARGV[6])
 local floor = tonumber(ARGV[7])
+local routedBy = ARGV[8]
 
 --#include lib/time.lua
 --#include lib/priority.lua
@@ -86,15 +98,18 @@ local floor = tonumber(ARGV[7])
 local now = nowMs()
 if deadline > 0 and now > deadline then return { -3 } end
 
-local stored = rcall('HGET', meta, 'layout')
+local state = rcall('HMGET', meta, 'layout', 'resizing', 'partitions', 'seqSource')
+local stored, resizing, partitions, recorded = state[1], state[2], state[3], state[4]
 if stored and stored ~= layout then return { -1, stored } end
+if resizing then return { -5, resizing } end
+if partitions and routedBy ~= '0' and partitions ~= routedBy then return { -6, partitions } end
 
-local count = (#ARGV - 9) / 2
+local count = (#ARGV - 10) / 2
 local headers, bodies = {}, {}
 for i = 1, count do
-  local seq, priority, id = string.match(ARGV[8 + 2 * i], '^(%d*)|(-?%d+)|(.*)$')
+  local seq, priority, id = string.match(ARGV[9 + 2 * i], '^(%d*)|(-?%d+)|(.*)$')
   headers[i] = { seq = seq, priority = tonumber(priority), id = id }
-  bodies[i] = ARGV[9 + 2 * i]
+  bodies[i] = ARGV[10 + 2 * i]
 end
 local source = 'assigned'
 if count > 0 and headers[1].seq ~= '' then source = 'given' end
@@ -103,7 +118,6 @@ for i = 2, count do
     return redis.error_reply('ERR submit: a batch gives a seq on every message or on none')
   end
 end
-local recorded = rcall('HGET', meta, 'seqSource')
 if recorded and recorded ~= source then return { -2, recorded } end
 
 if source == 'given' and ordered and maxAhead > 0 then
@@ -201,11 +215,11 @@ if accepted > storedAccepted then rcall('HSET', meta, 'accepted', string.format(
 
 -- Idle processors learn of input only when it was empty: busy ones are claiming anyway.
 if #raws > 0 then
-  if rcall('LLEN', input) == 0 then wake(ARGV[8], ARGV[9]) end
+  if rcall('LLEN', input) == 0 then wake(ARGV[9], ARGV[10]) end
   rcall('RPUSH', input, unpack(raws))
 end
 if #scored > 0 then
-  if rcall('ZCARD', queue) == 0 then wake(ARGV[8], ARGV[9]) end
+  if rcall('ZCARD', queue) == 0 then wake(ARGV[9], ARGV[10]) end
   rcall('ZADD', queue, unpack(scored))
 end
 return { 1, seqs, flags, raisedFrom }

@@ -11,6 +11,8 @@ export const envelopeSchema = z
     seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     payload: z.unknown(),
     id: z.string().min(1).max(200).optional(),
+    /** the ordering key that chose its partition */
+    key: z.string().min(1).max(256).optional(),
     maxRetries: limit.optional(),
     maxAgeMs: limit.optional(),
     attempts: z.number().int().nonnegative().optional(),
@@ -56,12 +58,21 @@ export interface DeadLetter {
 
 /** Input to `makeEnvelope`: everything but the timestamps is the producer's to choose. */
 export interface NewMessage {
+  /** its place in the order */
   seq: number;
+  /** what the handler receives */
   payload: unknown;
+  /** makes a submit idempotent while the id is remembered */
   id?: string;
+  /** the ordering key that chose its partition (kept on the envelope; routing is the caller's) */
+  key?: string;
+  /** retries before it is dead-lettered (-1 = no limit) */
   maxRetries?: number;
+  /** age in ms past which it is dead-lettered (-1 = no limit) */
   maxAgeMs?: number;
+  /** unordered pipelines only: lower first, PRIORITY_MIN..PRIORITY_MAX, default 0 */
   priority?: number;
+  /** set on a redriven dead letter: the seq it first had */
   originalSeq?: number;
 }
 
@@ -129,8 +140,8 @@ export function readClaimed(raw: string, seq: number): ClaimedRead {
   if (said !== seq) {
     return { ok: false, ownsSeq: false, error: `invalid envelope: its seq reads as ${String(said)} but it was claimed as ${seq} (duplicate keys?)` };
   }
-  // JSON.parse takes any depth; serialising it again would not.
-  const depth = jsonDepth(raw);
+  // JSON.parse takes any depth; serialising it again would not. (Nesting needs two characters a level.)
+  const depth = raw.length > 2 * MAX_ENVELOPE_DEPTH ? jsonDepth(raw) : 0;
   if (depth > MAX_ENVELOPE_DEPTH) {
     return { ok: false, ownsSeq: true, error: `invalid envelope: nested ${depth} levels deep, more than ${MAX_ENVELOPE_DEPTH}` };
   }

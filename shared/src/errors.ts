@@ -73,6 +73,20 @@ export class SeqTooFarAheadError extends InorderError {
   }
 }
 
+/**
+ * The pipeline's partition count is being changed (`npm run partitions`), or changed while the
+ * write was under way: nothing more was written. Submit again once the resize has ended.
+ */
+export class PipelineResizingError extends InorderError {
+  constructor(readonly pipeline: string, readonly partition: number, readonly to: number, stale: boolean) {
+    super(stale
+      ? `${pipeline} partition ${partition}: the pipeline now has ${to} partitions, not the count this write was routed by; ` +
+        'nothing more was written: submit the rest again'
+      : `${pipeline} partition ${partition}: the pipeline is being resized to ${to} partitions and takes no submits until ` +
+        'its partitions have drained; nothing more was written: submit again once the resize has ended');
+  }
+}
+
 /** A pipeline's registry entry is not JSON or fails the schema: it must be fixed or deleted by hand. */
 export class RegistryEntryError extends InorderError {
   constructor(readonly pipeline: string, readonly key: string, readonly reason: string, options?: { cause?: unknown }) {
@@ -99,5 +113,17 @@ export class RegistryFullError extends InorderError {
 export class RedisConnectionError extends InorderError {
   constructor(readonly url: string, readonly reason: string, options?: { cause?: unknown }) {
     super(`cannot connect to Redis at ${url}: ${reason}`, options);
+  }
+}
+
+/**
+ * A write step ran on the primary, but the connection failed before its WAIT answered
+ * (REPLICA_ACKS): whether any replica holds it is unknown, so it is not acknowledged. It may
+ * stand or be lost in a failover; every write step is safe to send again (a resubmitted message
+ * with the same seq or id is dropped as a duplicate).
+ */
+export class ReplicaAckError extends InorderError {
+  constructor(readonly step: string, options?: { cause?: unknown }) {
+    super(`${step} ran on the primary, but the connection failed before replicas confirmed it: it may or may not survive a failover`, options);
   }
 }

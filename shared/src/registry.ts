@@ -18,6 +18,29 @@ export class PipelineConflictError extends InorderError {
   }
 }
 
+/**
+ * How a registration treats the count of a pipeline that exists: `exact` (the ingest's
+ * PIPELINES names a count), `at-least` (a PARTITIONS list names partitions up to count - 1) or
+ * `any` (the count is only used to create the pipeline).
+ */
+export type PartitionCheck = 'exact' | 'at-least' | 'any';
+
+/** The command that changes a pipeline's partition count, the one way to do it. */
+export function resizeCommand(pipeline: string, to: number | string): string {
+  return `npm run partitions -- --pipeline ${pipeline} --to ${to}`;
+}
+
+/** A pipeline exists with another partition count than the settings ask for. */
+export class PartitionCountError extends InorderError {
+  constructor(readonly pipeline: string, readonly existing: number, readonly wanted: number, check: Exclude<PartitionCheck, 'any'>) {
+    super(check === 'exact'
+      ? `pipeline ${pipeline} has ${existing} partition(s), not ${wanted}: a pipeline's count changes only through ` +
+        `\`${resizeCommand(pipeline, wanted)}\`, which drains it first so that no key's messages are split between two partitions`
+      : `the settings name partition ${wanted - 1} of pipeline ${pipeline}, which has ${existing} partition(s) (0 to ${existing - 1}): ` +
+        `name partitions below ${existing}, or grow the pipeline with \`${resizeCommand(pipeline, wanted)}\``);
+  }
+}
+
 /** A registry entry that could not be read, and why. */
 export interface SkippedEntry {
   pipeline: string;
@@ -35,6 +58,9 @@ export type PipelineList = Map<string, PipelineSettings> & { readonly skipped: S
  * With `maxPipelines` (where pipelines are created on demand), a new pipeline is created only
  * while the registry holds fewer, checked and created in one step (register.lua); otherwise
  * RegistryFullError. Without it, HSETNX (every connection can, scripts or not).
+ *
+ * `partitionCheck` (default `any`) compares an existing pipeline's count with
+ * `wanted.partitions`: a mismatch throws PartitionCountError, naming the command that changes it.
  */
 export async function registerPipeline(
   redis: RedisClient,
@@ -42,7 +68,7 @@ export async function registerPipeline(
   wanted: { ordering: 'strict' | 'none'; partitions?: number },
   prefix = 'inorder',
   now = Date.now(),
-  options: { maxPipelines?: number | undefined } = {},
+  options: { maxPipelines?: number | undefined; partitionCheck?: PartitionCheck } = {},
 ): Promise<{ settings: PipelineSettings; created: boolean }> {
   assertPipelineName(name);
   const settings: PipelineSettings = { ordering: wanted.ordering, partitions: wanted.partitions ?? 1, createdAt: now };
@@ -59,7 +85,24 @@ export async function registerPipeline(
     if (!existing) throw new InorderError(`pipeline ${name} vanished from the registry while registering`);
   }
   if (existing.ordering !== wanted.ordering) throw new PipelineConflictError(name, existing, wanted);
+  const check = options.partitionCheck ?? 'any';
+  const count = settings.partitions;
+  if ((check === 'exact' && existing.partitions !== count) || (check === 'at-least' && existing.partitions < count)) {
+    throw new PartitionCountError(name, existing.partitions, count, check);
+  }
   return { settings: existing, created: false };
+}
+
+/**
+ * Writes a pipeline's new partition count into the registry. Only the resize step calls it,
+ * once every partition is drained and refuses submits (shared/src/partition/resize.ts).
+ */
+export async function setPartitionCount(redis: RedisClient, name: string, partitions: number, prefix = 'inorder'): Promise<PipelineSettings> {
+  const existing = await getPipeline(redis, name, prefix);
+  if (!existing) throw new InorderError(`pipeline ${name} is not registered`);
+  const settings = { ...existing, partitions };
+  await redis.hset(registryKey(prefix), name, JSON.stringify(settings));
+  return settings;
 }
 
 /** The pipeline's settings, undefined when it is not registered; RegistryEntryError when its entry is unreadable. */

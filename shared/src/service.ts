@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { RedisClient } from './redis.js';
-import { MAX_DURATION_MS } from './config.js';
+import { MAX_DURATION_MS } from './config/values.js';
 import { ConfigError, HandlerLoadError, LayoutError, RedisConnectionError } from './errors.js';
-import { PipelineConflictError } from './registry.js';
+import { PartitionCountError, PipelineConflictError } from './registry.js';
 import { flushLogger, type Logger } from './logger.js';
 
 export interface RunningService {
@@ -13,6 +13,8 @@ export interface RunningService {
   /** checked by /readyz */
   ready?: () => Promise<boolean>;
   healthPort?: number | undefined;
+  /** served as GET /metrics on the health port (Prometheus text) */
+  metrics?: { text(): Promise<string>; contentType: string } | undefined;
   /** the hosted code's own close hook (a handler module's `close` export): called once, after stop */
   close?: (() => unknown) | undefined;
   /** how long stop() may take by design (SHUTDOWN_GRACE_MS); the hard deadline is 5 s more */
@@ -67,10 +69,10 @@ class ServiceRunner {
       this.pending.delete('start');
     }
     this.armDeadline();
-    const { healthPort, ready } = this.service;
+    const { healthPort, ready, metrics } = this.service;
     if (healthPort !== undefined && !this.stopRequested.signal.aborted) {
       try {
-        this.health = await serveHealth(healthPort, ready);
+        this.health = await serveHealth(healthPort, ready, metrics);
       } catch (error) {
         this.logger.error('cannot serve health checks', { port: healthPort, error: String(error) });
         return this.shutdown(false);
@@ -153,10 +155,11 @@ class ServiceRunner {
   }
 
   private async startFailed(error: unknown): Promise<void> {
-    const refused = error instanceof ConfigError || error instanceof HandlerLoadError || error instanceof LayoutError || error instanceof PipelineConflictError;
+    const refused = error instanceof ConfigError || error instanceof HandlerLoadError || error instanceof LayoutError || error instanceof PipelineConflictError
+      || error instanceof PartitionCountError;
     if (refused || error instanceof RedisConnectionError) {
-      process.stderr.write(`${(error as Error).message}\n`);
-      this.logger.error('cannot start', { error: (error as Error).message });
+      process.stderr.write(`${error.message}\n`);
+      this.logger.error('cannot start', { error: error.message });
     } else {
       this.logger.error('cannot start', { error: error instanceof Error ? error.stack : String(error) });
     }
@@ -182,13 +185,20 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** GET /healthz: the process is up. GET /readyz: RedisClient answers. */
-export function serveHealth(port: number, ready: () => Promise<boolean> = async () => true): Promise<Server> {
+/** GET /healthz: the process is up. GET /readyz: Redis answers. GET /metrics: Prometheus text. */
+export function serveHealth(
+  port: number, ready: () => Promise<boolean> = async () => true, metrics?: RunningService['metrics'],
+): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.url === '/healthz') {
+    if (req.url === '/metrics' && metrics) {
+      metrics
+        .text()
+        .then((text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text))
+        .catch((error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}`));
+    } else if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else if (req.url === '/readyz') {
-      ready()
+      void ready()
         .catch(() => false)
         .then((ok) => res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not ready' })));
     } else {

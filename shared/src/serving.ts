@@ -3,32 +3,7 @@ import type { Logger } from './logger.js';
 import { Partition } from './partition/partition.js';
 import type { RedisClient } from './redis.js';
 import { listPipelines, registerPipeline, type PipelineSettings } from './registry.js';
-
-/** Which partitions of a pipeline to serve: every registered one, or these numbers. */
-export type PartitionSpec = 'all' | readonly number[];
-
-/** Most partitions one spec may name: a typo such as `0-99999999` is refused, not served. */
-export const MAX_PARTITIONS = 9999;
-
-/**
- * Reads PARTITIONS: `all`, a list and ranges of partition numbers (`0,2,5`, `0-7`, `0-3,8`).
- * Throws a RangeError saying what is wrong.
- */
-export function parsePartitionSpec(text: string): PartitionSpec {
-  const value = text.trim();
-  if (value === 'all') return 'all';
-  const out = new Set<number>();
-  for (const part of value.split(',')) {
-    const m = /^\s*(\d{1,4})(?:\s*-\s*(\d{1,4}))?\s*$/.exec(part);
-    if (!m) throw new RangeError(`"${part.trim()}" is not a partition number or range (all, 0,2,5 or 0-7)`);
-    const from = Number(m[1]);
-    const to = m[2] === undefined ? from : Number(m[2]);
-    if (to < from) throw new RangeError(`range ${part.trim()} runs backwards`);
-    if (to >= MAX_PARTITIONS) throw new RangeError(`partition ${to} is above ${MAX_PARTITIONS - 1}`);
-    for (let p = from; p <= to; p++) out.add(p);
-  }
-  return [...out].sort((a, b) => a - b);
-}
+import type { PartitionSpec } from './partition/spec.js';
 
 export function matchesPattern(pattern: string, name: string): boolean {
   const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
@@ -80,8 +55,11 @@ export class PartitionDiscovery {
   async start(): Promise<void> {
     const { pipeline, ordering, partitions, prefix } = this.parts;
     if (!this.isPattern) {
+      // `all` serves whatever count the pipeline has; a list needs its highest partition to exist.
       const count = partitions === 'all' ? 1 : Math.max(...partitions) + 1;
-      await registerPipeline(this.parts.redis, pipeline, { ordering, partitions: count }, prefix);
+      await registerPipeline(this.parts.redis, pipeline, { ordering, partitions: count }, prefix, Date.now(), {
+        partitionCheck: partitions === 'all' ? 'any' : 'at-least',
+      });
     }
     await this.discover();
     this.timer = setInterval(() => {

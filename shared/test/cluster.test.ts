@@ -2,10 +2,8 @@ import { expect } from 'chai';
 import { Cluster } from 'ioredis';
 import { connect, keysFor, registerPipeline, type RedisClient } from '@inorder/shared';
 import { TestIngest } from '../../services/ingest/test/support/ingest.js';
-import { connectOnce } from '../../scripts/src/lib/stack.js';
-import { verifyPipeline } from '../../scripts/src/lib/verify.js';
-import { RedisCluster } from './support/redis-cluster.js';
-import { TestPipeline, checkOrder, range, uniquePipeline } from './support/pipeline.js';
+import { connectOnce, verifyPipeline } from '@inorder/tools';
+import { RedisCluster, TestPipeline, checkOrder, range, uniquePipeline } from '@inorder/testkit';
 
 /** `count` fresh pipeline/partition pairs whose hash tags land on at least two different nodes. */
 async function spreadTargets(cluster: RedisCluster, count: number, partitions = 1): Promise<Array<{ name: string; partition: number; node: number }>> {
@@ -27,7 +25,7 @@ describe('Redis Cluster', function () {
   const connections: RedisClient[] = [];
 
   before(async () => {
-    cluster = await RedisCluster.start(3);
+    cluster = await RedisCluster.start();
   });
   after(async () => {
     for (const c of connections) c.disconnect();

@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { z } from 'zod';
 import {
-  ConfigError, loadProcessorConfig, loadRedisTlsEnv, loadSequencerConfig, redisConnectOptions, resolveSecretFiles, tlsEnvRules, tlsEnvShape,
-  tlsOptionsFrom,
+  ConfigError, connectionSettings, loadProcessorConfig, loadSequencerConfig, loadSettings, redisConnectOptions, resolveSecretFiles, tlsOptionsFrom,
+  tlsRule,
 } from '@inorder/shared';
 
 type Env = Record<string, string | undefined>;
@@ -49,6 +48,8 @@ describe('config', () => {
         backoffMaxMs: 30_000,
         window: 10_000,
         shutdownGraceMs: 10_000,
+        replicaAcks: 0,
+        replicaAcksTimeoutMs: 500,
       });
       expect(loadProcessorConfig({}).partitions).to.equal('all');
     });
@@ -62,6 +63,8 @@ describe('config', () => {
         emitBatch: 1000,
         gapTimeoutMs: 30_000,
         readBlockMs: 250,
+        replicaAcks: 0,
+        replicaAcksTimeoutMs: 500,
       });
     });
 
@@ -177,6 +180,22 @@ describe('config', () => {
     it('wants the leader renewal at least 100 ms below the leader lease', () => {
       expect(loadSequencerConfig({ LEADER_LEASE_MS: '1000', LEADER_RENEW_MS: '900' }).leaderRenewMs).to.equal(900);
       expect(variables(problems(loadSequencerConfig, { LEADER_LEASE_MS: '1000', LEADER_RENEW_MS: '901' }))).to.deep.equal(['LEADER_RENEW_MS']);
+    });
+
+    it('wants REPLICA_ACKS_TIMEOUT_MS at most half of the lease while REPLICA_ACKS is on (a WAIT holds up heartbeats and renewals)', () => {
+      expect(loadProcessorConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '500' })).to.include({ replicaAcks: 1, replicaAcksTimeoutMs: 500 });
+      const processor = problems(loadProcessorConfig, { REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '501' });
+      expect(variables(processor)).to.deep.equal(['REPLICA_ACKS_TIMEOUT_MS']);
+      expect(processor.message).to.include('CLAIM_LEASE_MS');
+      expect(loadProcessorConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '2000', CLAIM_LEASE_MS: '4000' }).replicaAcksTimeoutMs).to.equal(2000);
+      const sequencer = problems(loadSequencerConfig, { REPLICA_ACKS: '2', REPLICA_ACKS_TIMEOUT_MS: '600' });
+      expect(variables(sequencer)).to.deep.equal(['REPLICA_ACKS_TIMEOUT_MS']);
+      expect(sequencer.message).to.include('LEADER_LEASE_MS');
+      // Off, the timeout is not used, so it is not checked against the lease.
+      expect(loadSequencerConfig({ REPLICA_ACKS: '0', REPLICA_ACKS_TIMEOUT_MS: '5000' }).replicaAcks).to.equal(0);
+      // WAIT with a timeout of 0 would block for ever.
+      expect(variables(problems(loadProcessorConfig, { REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '0' }))).to.deep.equal(['REPLICA_ACKS_TIMEOUT_MS']);
+      expect(variables(problems(loadProcessorConfig, { REPLICA_ACKS: '-1' }))).to.deep.equal(['REPLICA_ACKS']);
     });
 
     it('lists a broken cross-field rule together with every other bad variable', () => {
@@ -344,12 +363,10 @@ describe('config: TLS files', () => {
     expect(error.message).to.include('rediss://');
   });
 
-  it('gives other services the same variables as a zod shape', () => {
-    const schema = z.object({ REDIS_URL: z.string(), ...tlsEnvShape }).superRefine(tlsEnvRules);
-    const parsed = schema.parse({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: ca });
-    expect(tlsOptionsFrom(parsed)).to.deep.equal({ ca: PEM('CERTIFICATE') });
-    expect(schema.safeParse({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CERT_FILE: cert }).success).to.equal(false);
-    expect(loadRedisTlsEnv({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: ca })).to.deep.equal({ ca: PEM('CERTIFICATE') });
-    expect(() => loadRedisTlsEnv({ REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key })).to.throw(ConfigError, /REDIS_TLS_CERT_FILE/);
+  it('gives every service the same TLS settings and rules, from one table', () => {
+    const table = { ...connectionSettings };
+    const loaded = loadSettings(table, { REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: ca }, { rules: [tlsRule] });
+    expect(tlsOptionsFrom(loaded)).to.deep.equal({ ca: PEM('CERTIFICATE') });
+    expect(() => loadSettings(table, { REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key }, { rules: [tlsRule] })).to.throw(ConfigError, /REDIS_TLS_CERT_FILE/);
   });
 });

@@ -1,32 +1,19 @@
 import { expect } from 'chai';
 import { RedriveError, findDeadLetters, listDeadLetters, purgeDeadLetters, redrive, submit, type Handler } from '@inorder/shared';
-import { RedisServer } from './support/redis-server.js';
-import { TestPipeline } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { usePipelines, waitFor } from '@inorder/testkit';
 
 describe('dead-letter tooling', function () {
   this.timeout(30_000);
-  let server: RedisServer;
-  let pipeline: TestPipeline;
+  const fixture = usePipelines();
   let failSeq3 = true;
   const handler: Handler = (_p, { seq }) => {
     if (seq === 3 && failSeq3) throw new Error('refused');
     return { seq };
   };
 
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    await server.destroy();
-  });
-  afterEach(async () => {
-    await pipeline.close();
-  });
-
   it('redrives a dead letter as a new seq at the end, keeping its original seq', async () => {
     failSeq3 = true;
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.processor(handler, { maxRetries: 0 });
     await pipeline.sequencer();
     const k = pipeline.partition.keys;
@@ -39,7 +26,7 @@ describe('dead-letter tooling', function () {
     failSeq3 = false;
     const again = await redrive(pipeline.redis, k, 3, { ordering: 'strict' });
     expect(again).to.deep.equal({ seq: 6, duplicate: false });
-    expect(await findDeadLetters(pipeline.redis, k, 3)).to.be.empty;
+    expect(await findDeadLetters(pipeline.redis, k, 3)).to.have.length(0);
     await waitFor(async () => (await pipeline.output()).length === 5, { timeoutMs: 10_000, message: 'redriven message not output' });
     const output = await pipeline.output();
     expect(output.map((e) => e.seq)).to.deep.equal([1, 2, 4, 5, 6]);
@@ -51,7 +38,7 @@ describe('dead-letter tooling', function () {
 
   it('refuses to pick a new seq for a partition whose producers number their own', async () => {
     failSeq3 = true;
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.processor(handler, { maxRetries: 0 });
     await pipeline.sequencer();
     await pipeline.enqueue(4);
@@ -70,7 +57,7 @@ describe('dead-letter tooling', function () {
   });
 
   it('purges one seq or everything', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const k = pipeline.partition.keys;
     await pipeline.redis.rpush(k.dead, JSON.stringify({ seq: 1, reason: 'late', deadAt: 1 }), JSON.stringify({ seq: 2, reason: 'late', deadAt: 1 }), 'not json');
     expect(await purgeDeadLetters(pipeline.redis, k, 1)).to.equal(1);

@@ -30,8 +30,13 @@ function claimFastPath(): RegExp {
       if (next === 'd') js += '\\d';
       else if (/[^A-Za-z0-9]/.test(next)) js += `\\${next}`;
       else expect.fail(`unsupported Lua class %${next} in ${pattern}`);
-    } else if (ch === '[') (inClass = true), (js += '[');
-    else if (ch === ']') (inClass = false), (js += ']');
+    } else if (ch === '[') {
+      inClass = true;
+      js += '[';
+    } else if (ch === ']') {
+      inClass = false;
+      js += ']';
+    }
     else if (inClass) js += /[\\\]^]/.test(ch) ? `\\${ch}` : ch; // a - between two characters is a range in both
     else if ('^()+*?'.includes(ch)) js += ch;
     else if ('{}.|$\\'.includes(ch)) js += ch === '.' ? '.' : `\\${ch}`;

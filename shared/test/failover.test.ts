@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import { Partition, Sequencer, silentLogger, type Lease } from '@inorder/shared';
-import { RedisServer } from './support/redis-server.js';
-import { ServiceProcess, TestPipeline, checkOrder, fastSequencer, range } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { type Lease } from '@inorder/shared';
+import { ServiceProcess, type TestPipeline, checkOrder, range, usePipelines, waitFor } from '@inorder/testkit';
 
 /** Which child holds the fence (owner:epoch), from the instance id each one logs. */
 function holderOf(children: ServiceProcess[], fence: string | null): ServiceProcess | undefined {
@@ -13,31 +11,23 @@ function holderOf(children: ServiceProcess[], fence: string | null): ServiceProc
 
 describe('failover (services as child processes)', function () {
   this.timeout(120_000);
-  let server: RedisServer;
-  let pipeline: TestPipeline;
   const children: ServiceProcess[] = [];
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    await server.destroy();
-  });
+  // Registered first, so the children are killed before the fixture closes the pipelines.
   afterEach(async () => {
     await Promise.all(children.splice(0).map((c) => c.kill()));
-    await pipeline.close();
   });
+  const fixture = usePipelines();
 
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    REDIS_URL: server.url,
+  const env = (pipeline: TestPipeline, extra: Record<string, string> = {}): Record<string, string> => ({
+    REDIS_URL: fixture.server.url,
     PIPELINE: pipeline.name,
     ...extra,
   });
 
   it('loses nothing when a processor is killed with SIGKILL mid-batch', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.sequencer();
-    const victim = new ServiceProcess('processor', env({ CONCURRENCY: '50', WORK_MS: '300', CLAIM_LEASE_MS: '1500' }));
+    const victim = new ServiceProcess('processor', env(pipeline, { CONCURRENCY: '50', WORK_MS: '300', CLAIM_LEASE_MS: '1500' }));
     children.push(victim);
     await pipeline.enqueue(400);
     const state = pipeline.partition.keys.state;
@@ -51,14 +41,14 @@ describe('failover (services as child processes)', function () {
     await pipeline.settled(400);
     const output = await pipeline.output();
     expect(checkOrder(output.map((e) => e.seq), range(1, 400))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
-    expect(output.filter((e) => e.attempts > 1), 'the killed claims were reaped and run again').to.not.be.empty;
-    expect(await pipeline.deadLetters()).to.be.empty;
+    expect(output.filter((e) => e.attempts > 1), 'the killed claims were reaped and run again').to.have.length.above(0);
+    expect(await pipeline.deadLetters()).to.have.length(0);
   });
 
   it('replaces a sequencer leader killed with SIGKILL, and the output stays complete and ordered', async () => {
-    pipeline = new TestPipeline(server);
-    const a = new ServiceProcess('sequencer', env());
-    const b = new ServiceProcess('sequencer', env());
+    const pipeline = fixture.pipeline();
+    const a = new ServiceProcess('sequencer', env(pipeline));
+    const b = new ServiceProcess('sequencer', env(pipeline));
     children.push(a, b);
     await pipeline.processor(undefined, { concurrency: 64 });
     await pipeline.enqueue(1500);
@@ -66,7 +56,7 @@ describe('failover (services as child processes)', function () {
     await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > 300, { timeoutMs: 30_000, message: 'no progress' });
     const fence = await pipeline.redis.hget(meta, 'fence');
     const leader = holderOf(children, fence);
-    expect(leader, `a child holds fence ${fence}`).to.exist;
+    expect(leader, `a child holds fence ${fence}`).to.not.equal(undefined);
     await leader!.kill();
     const killedAt = Date.now();
     // Dead, it emits no more: whatever moves next from here on is the new leader.
@@ -86,9 +76,9 @@ describe('failover (services as child processes)', function () {
   });
 
   it('lets a leader paused past its lease write nothing after it resumes, while the new leader carries on', async () => {
-    pipeline = new TestPipeline(server);
-    const a = new ServiceProcess('sequencer', env());
-    const b = new ServiceProcess('sequencer', env());
+    const pipeline = fixture.pipeline();
+    const a = new ServiceProcess('sequencer', env(pipeline));
+    const b = new ServiceProcess('sequencer', env(pipeline));
     children.push(a, b);
     await pipeline.processor(undefined, { concurrency: 64 });
     await pipeline.enqueue(1000);
@@ -112,21 +102,10 @@ describe('failover (services as child processes)', function () {
 
 describe('fencing and exclusivity (in process)', function () {
   this.timeout(60_000);
-  let server: RedisServer;
-  let pipeline: TestPipeline;
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    await server.destroy();
-  });
-  afterEach(async () => {
-    await pipeline.close();
-  });
+  const fixture = usePipelines();
 
   it('refuses every emit of a leader that believes it still leads after another took the fence', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.processor(undefined, { concurrency: 64 });
     // A rogue leader: it never holds the Redlock lease, yet always believes it leads (as a
     // process paused through its lease expiry would, for a moment, on resuming).
@@ -152,7 +131,7 @@ describe('fencing and exclusivity (in process)', function () {
   });
 
   it('outputs a seq pushed twice once, and never runs it in two handler calls at once', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const running = new Set<number>();
     const overlaps: number[] = [];
     const calls = new Map<number, number>();
@@ -178,7 +157,7 @@ describe('fencing and exclusivity (in process)', function () {
     await waitFor(() => pipeline.processors.every((p) => p.inFlightCount === 0), { timeoutMs: 10_000 });
     const output = await pipeline.output();
     expect(checkOrder(output.map((e) => e.seq), range(1, 200))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
-    expect(overlaps, 'seqs in two handler calls at once').to.be.empty;
+    expect(overlaps, 'seqs in two handler calls at once').to.have.length(0);
     expect([...calls.values()].every((n) => n === 1), 'each seq handled once').to.equal(true);
     const dropped = pipeline.processors.reduce((n, p) => n + p.stats.duplicates, 0);
     expect(dropped).to.equal(250);

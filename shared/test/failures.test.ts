@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { serializeEnvelope, type Handler } from '@inorder/shared';
-import { RedisServer } from './support/redis-server.js';
-import { TestPipeline, checkOrder, range } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { usePipelines, checkOrder, range, waitFor } from '@inorder/testkit';
 
 const ok: Handler = async (_p, { seq }) => ({ seq });
 
@@ -17,21 +15,10 @@ function failing(seqs: Set<number>, times = Infinity, attemptsSeen?: Map<number,
 
 describe('failure semantics', function () {
   this.timeout(60_000);
-  let server: RedisServer;
-  let pipeline: TestPipeline;
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    await server.destroy();
-  });
-  afterEach(async () => {
-    await pipeline.close();
-  });
+  const fixture = usePipelines();
 
   it('dead-letters after exactly maxRetries + 1 attempts and outputs the seqs after it in order', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const attempts = new Map<number, number>();
     await pipeline.processor(failing(new Set([5]), Infinity, attempts), { backoffBaseMs: 5, backoffMaxMs: 20 });
     await pipeline.sequencer();
@@ -46,7 +33,7 @@ describe('failure semantics', function () {
   });
 
   it('dead-letters with reason max-age once a retrying message is older than maxAgeMs', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.processor(failing(new Set([3])), { backoffBaseMs: 20, backoffMaxMs: 40, maxRetries: -1 });
     await pipeline.sequencer();
     await pipeline.enqueue(10, 1, { maxAgeMs: 300 });
@@ -54,23 +41,23 @@ describe('failure semantics', function () {
     const dead = await pipeline.deadLetters();
     expect(dead).to.have.length(1);
     expect(dead[0]).to.include({ seq: 3, reason: 'max-age' });
-    expect(dead[0]!.attempts as number).to.be.above(1);
+    expect(dead[0]!.attempts).to.be.above(1);
     expect((await pipeline.output()).map((e) => e.seq)).to.deep.equal(range(1, 10).filter((s) => s !== 3));
   });
 
   it('keeps retrying without end when maxRetries and maxAgeMs are both -1', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const attempts = new Map<number, number>();
     await pipeline.processor(failing(new Set([2]), Infinity, attempts), { backoffBaseMs: 2, backoffMaxMs: 5 });
     await pipeline.sequencer();
     await pipeline.enqueue(3, 1, { maxRetries: -1, maxAgeMs: -1 });
     await waitFor(() => (attempts.get(2) ?? 0) >= 25, { timeoutMs: 20_000, message: 'seq 2 was not retried 25 times' });
-    expect(await pipeline.deadLetters()).to.be.empty;
+    expect(await pipeline.deadLetters()).to.have.length(0);
     expect((await pipeline.output()).map((e) => e.seq), 'order holds behind the retrying seq').to.deep.equal([1]);
   });
 
   it('outputs 2,000 messages complete and in order when 30% fail their first try, each once', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const flaky = new Set(range(1, 2000).filter((s) => (s * 2654435761) % 100 < 30));
     for (let i = 0; i < 3; i++) await pipeline.processor(failing(flaky, 1), { concurrency: 64, backoffBaseMs: 5, backoffMaxMs: 50 });
     await pipeline.sequencer();
@@ -83,7 +70,7 @@ describe('failure semantics', function () {
   });
 
   it('times out a hanging handler, retries it, dead-letters it and moves the order on', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const hang: Handler = (_p, { seq, signal }) =>
       seq === 4 ? new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) : { seq };
     await pipeline.processor(hang, { handlerTimeoutMs: 150, backoffBaseMs: 5, backoffMaxMs: 10, maxRetries: 1 });
@@ -98,7 +85,7 @@ describe('failure semantics', function () {
   });
 
   it('dead-letters malformed entries with their raw text and outputs every other message in order', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.processor(ok);
     await pipeline.sequencer();
     const input = pipeline.partition.keys.input;
@@ -118,7 +105,7 @@ describe('failure semantics', function () {
   });
 
   it('skips a seq that never arrives after GAP_TIMEOUT_MS, records it, and dead-letters it if it comes late', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.processor(ok);
     await pipeline.sequencer({ gapTimeoutMs: 300 });
     await pipeline.enqueue(4);
@@ -134,13 +121,13 @@ describe('failure semantics', function () {
   });
 
   it('waits for a missing seq without end when GAP_TIMEOUT_MS is 0', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.processor(ok);
     const sequencer = await pipeline.sequencer({ gapTimeoutMs: 0 });
     await pipeline.enqueue(2);
     await pipeline.enqueue(3, 4);
     await pipeline.settled(2);
-    const done = async (): Promise<boolean> => (await pipeline.redis.hmget(pipeline.partition.keys.state, '4', '5', '6')).every((v) => v?.startsWith('D|'));
+    const done = async (): Promise<boolean> => (await pipeline.redis.hmget(pipeline.partition.keys.state, '4', '5', '6')).every((v) => v?.startsWith('{'));
     await waitFor(done, { timeoutMs: 10_000, message: 'results of 4..6 not done' });
     // Longer than a gap timeout would have been, with the results of 4..6 buffered.
     await new Promise((r) => setTimeout(r, 1000));
@@ -152,7 +139,7 @@ describe('failure semantics', function () {
   });
 
   it('keeps the results stream within WINDOW while one seq is stuck in retries', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const window = 100;
     await pipeline.processor(failing(new Set([1]), 20), { window, concurrency: 64, backoffBaseMs: 20, backoffMaxMs: 40, maxRetries: -1 });
     await pipeline.processor(failing(new Set([1]), 20), { window, concurrency: 64, backoffBaseMs: 20, backoffMaxMs: 40, maxRetries: -1 });

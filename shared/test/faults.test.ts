@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { simulatedHandler } from '@inorder/shared';
-import { RedisServer } from './support/redis-server.js';
-import { ServiceProcess, TestPipeline, checkOrder, range } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { RedisServer, ServiceProcess, TestPipeline, checkOrder, range, waitFor } from '@inorder/testkit';
 
 describe('connection faults and shutdown', function () {
   this.timeout(120_000);
@@ -32,7 +30,7 @@ describe('connection faults and shutdown', function () {
     await pipeline.settled(count, 60_000);
     const output = await pipeline.output();
     expect(checkOrder(output.map((e) => e.seq), range(1, count))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
-    expect(await pipeline.deadLetters()).to.be.empty;
+    expect(await pipeline.deadLetters()).to.have.length(0);
   }
 
   it('finishes complete, ordered and without duplicates after CLIENT KILL of every connection mid-run', async () => {

@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { serializeEnvelope } from '@inorder/shared';
-import { RedisServer } from './support/redis-server.js';
-import { TestPipeline, checkOrder, range } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { RedisServer, TestPipeline, checkOrder, range, waitFor } from '@inorder/testkit';
 
 /**
  * Random and hostile entries thrown into a running partition among good ones: no process ends,

@@ -1,29 +1,15 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { Partition, PartitionDiscovery, Processor, connect, enqueue, registerPipeline, silentLogger } from '@inorder/shared';
-import { capturingLogger } from './support/logger.js';
-import { RedisServer } from './support/redis-server.js';
-import { TestPipeline, checkOrder, fastProcessor, range } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { capturingLogger, checkOrder, fastProcessor, range, waitFor, usePipelines } from '@inorder/testkit';
 
 /** What an operator relies on: a stalled partition says why, clocks do not matter, connections stay few. */
 describe('operating promises (in process)', function () {
   this.timeout(60_000);
-  let server: RedisServer;
-  let pipeline: TestPipeline;
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    await server.destroy();
-  });
-  afterEach(async () => {
-    await pipeline.close();
-  });
+  const fixture = usePipelines();
 
   it('says why the order has not moved, in its log and its status, and clears it when it moves', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     const processor = await pipeline.processor(async (_p, { seq }) => {
@@ -45,14 +31,14 @@ describe('operating promises (in process)', function () {
   });
 
   it('reports a partition with work waiting and no leader as stalled in its status', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await pipeline.partition.init();
     await pipeline.enqueue(3);
     expect((await pipeline.partition.status()).stalled).to.deep.equal({ reason: 'no sequencer holds the leader lease: are sequencers running?' });
   });
 
   it('keeps every claim exclusive when processors\' clocks are seconds apart: leases run on Redis\'s clock', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const running = new Set<number>();
     const overlaps: number[] = [];
     const handler = async (_p: unknown, { seq }: { seq: number }): Promise<unknown> => {
@@ -73,13 +59,13 @@ describe('operating promises (in process)', function () {
   });
 
   it('serves 500 event pipelines from one process on two connections, under one concurrency', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const prefix = `ev${randomBytes(3).toString('hex')}`;
     const names = range(1, 500).map((n) => `events-${n}`);
     for (const name of names) await registerPipeline(pipeline.redis, name, { ordering: 'none' }, prefix);
     const name = `processor-${randomBytes(3).toString('hex')}`;
-    const redis = connect(server.url, { name });
-    const subscriber = connect(server.url, { name });
+    const redis = connect(fixture.server.url, { name });
+    const subscriber = connect(fixture.server.url, { name });
     let now = 0;
     let most = 0;
     const handler = async (): Promise<unknown> => {

@@ -1,24 +1,11 @@
 import { expect } from 'chai';
-import { RedisServer } from './support/redis-server.js';
-import { TestPipeline, checkOrder, range } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { usePipelines, checkOrder, range, waitFor } from '@inorder/testkit';
 
 describe('pipeline (in process)', function () {
-  let server: RedisServer;
-  let pipeline: TestPipeline;
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    await server.destroy();
-  });
-  afterEach(async () => {
-    await pipeline.close();
-  });
+  const fixture = usePipelines();
 
   it('delivers 2,000 messages through 3 processors and 2 sequencers complete and in order', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     for (let i = 0; i < 3; i++) {
       await pipeline.processor(async (_p, { seq }) => {
         await new Promise((r) => setTimeout(r, (seq * 7919) % 13));
@@ -43,13 +30,13 @@ describe('pipeline (in process)', function () {
   });
 
   it('a new leader emits the rest of a results entry its predecessor emitted in part, once, and deletes it', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const p = pipeline.partition;
     await p.init();
     await pipeline.enqueue(4);
     const claim = await p.claim({ count: 4, token: 'old:1', owner: 'old', leaseMs: 30_000, window: 0 });
     expect(claim.claimed).to.have.length(4);
-    await p.complete(claim.claimed.map((c) => ({ seq: c.seq, token: 'old:1', body: c.raw })));
+    await p.complete(claim.claimed.map((c) => ({ seq: c.seq, token: 'old:1', body: c.raw, createdAt: 1, processedAt: 2 })));
     const entries = await p.readSettled('0-0', 10);
     expect(entries.map((e) => e.seqs), 'one stream entry names the whole batch').to.deep.equal([[1, 2, 3, 4]]);
     // An earlier leader emitted 1 and 2 and died: the entry still names 3 and 4, so it stays.

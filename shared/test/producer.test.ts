@@ -4,19 +4,9 @@ import {
   EnvelopeError, LayoutError, SUBMIT_MAX_BATCH, SeqSourceError, SeqTooFarAheadError, enqueue, keysFor, registerPipeline, submit,
   type NewMessage,
 } from '@inorder/shared';
-import { snapshot, useRedis } from './support/lua.js';
-import { uniquePipeline } from './support/pipeline.js';
+import { snapshot } from './support/lua.js';
+import { rejectionOf, uniquePipeline, useRedis } from '@inorder/testkit';
 import { Partition } from '@inorder/shared';
-
-/** The error a promise rejects with (fails when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('enqueue() (producer API, through submit.lua)', function () {
   const fixture = useRedis();
@@ -37,7 +27,7 @@ describe('enqueue() (producer API, through submit.lua)', function () {
     expect(raws[0]).to.equal('{"seq":1,"payload":{"n":1},"createdAt":1234}');
     expect(calls.callCount).to.be.greaterThan(2);
     // 6 keys and 7 fixed arguments, then two per message.
-    for (const call of calls.getCalls()) expect((call.args.length - 13) / 2).to.be.at.most(SUBMIT_MAX_BATCH);
+    for (const call of calls.getCalls()) expect((call.args.length - 15) / 2).to.be.at.most(SUBMIT_MAX_BATCH);
     expect(await fixture.redis.hmget(k.meta, 'seqSource', 'accepted', 'next')).to.deep.equal(['given', '4500', '1']);
   });
 
@@ -47,7 +37,7 @@ describe('enqueue() (producer API, through submit.lua)', function () {
     const before = await snapshot(fixture.redis, p);
     const batch = messages(1, 4000);
     batch[3999] = { seq: 0, payload: 'bad' };
-    const error = await rejection(enqueue(fixture.redis, { pipeline }, batch));
+    const error = await rejectionOf(enqueue(fixture.redis, { pipeline }, batch));
     expect(error).to.be.instanceOf(EnvelopeError);
     expect(error.message).to.match(/seq/);
     expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
@@ -56,11 +46,11 @@ describe('enqueue() (producer API, through submit.lua)', function () {
   it('throws EnvelopeError for a priority on a strict pipeline or out of range, writing nothing', async () => {
     const strict = uniquePipeline('enq');
     await registerPipeline(fixture.redis, strict, { ordering: 'strict' });
-    expect(String(await rejection(enqueue(fixture.redis, { pipeline: strict }, [...messages(1, 3), { seq: 4, payload: 4, priority: 1 }]))))
+    expect(String(await rejectionOf(enqueue(fixture.redis, { pipeline: strict }, [...messages(1, 3), { seq: 4, payload: 4, priority: 1 }]))))
       .to.match(/EnvelopeError: seq 4: priority is only for unordered pipelines/);
     const none = uniquePipeline('enq');
     await registerPipeline(fixture.redis, none, { ordering: 'none' });
-    const error = await rejection(enqueue(fixture.redis, { pipeline: none }, [{ seq: 1, payload: 1, priority: 1001 }]));
+    const error = await rejectionOf(enqueue(fixture.redis, { pipeline: none }, [{ seq: 1, payload: 1, priority: 1001 }]));
     expect(error).to.be.instanceOf(EnvelopeError);
     expect(await fixture.redis.exists(keysFor(strict, 0).input, keysFor(none, 0).queue, keysFor(none, 0).meta)).to.equal(0);
   });
@@ -79,7 +69,7 @@ describe('enqueue() (producer API, through submit.lua)', function () {
     const p = partitionOf(pipeline);
     await submit(fixture.redis, p.keys, [{ payload: 'a' }], { ordering: 'strict', dedupTtlMs: 0 });
     const before = await snapshot(fixture.redis, p);
-    const error = await rejection(enqueue(fixture.redis, { pipeline }, messages(1, 3)));
+    const error = await rejectionOf(enqueue(fixture.redis, { pipeline }, messages(1, 3)));
     expect(error).to.be.instanceOf(SeqSourceError);
     expect(error.message).to.match(/ingest assigns its seqs/);
     expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
@@ -89,7 +79,7 @@ describe('enqueue() (producer API, through submit.lua)', function () {
     const pipeline = uniquePipeline('enq');
     const p = partitionOf(pipeline);
     const before = await snapshot(fixture.redis, p);
-    const error = await rejection(enqueue(fixture.redis, { pipeline }, [...messages(1, 2), { seq: 9_007_199_254_740_991, payload: 'bug' }]));
+    const error = await rejectionOf(enqueue(fixture.redis, { pipeline }, [...messages(1, 2), { seq: 9_007_199_254_740_991, payload: 'bug' }]));
     expect(error).to.be.instanceOf(SeqTooFarAheadError);
     expect(error).to.include({ seq: 9_007_199_254_740_991, next: 1, maxAhead: 10_000_000 });
     expect(error.message).to.match(/seq 9007199254740991 is 10000000 or more ahead of the next seq 1/);
@@ -101,7 +91,7 @@ describe('enqueue() (producer API, through submit.lua)', function () {
     const p = partitionOf(pipeline);
     const before = await snapshot(fixture.redis, p);
     const batch = [...messages(1, 2500), { seq: 20_000, payload: 'far' }];
-    expect(await rejection(enqueue(fixture.redis, { pipeline }, batch, { maxSeqAhead: 10_000 }))).to.be.instanceOf(SeqTooFarAheadError);
+    expect(await rejectionOf(enqueue(fixture.redis, { pipeline }, batch, { maxSeqAhead: 10_000 }))).to.be.instanceOf(SeqTooFarAheadError);
     expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
   });
 
@@ -119,7 +109,7 @@ describe('enqueue() (producer API, through submit.lua)', function () {
   it('refuses a partition written by another data layout', async () => {
     const pipeline = uniquePipeline('enq');
     await fixture.redis.hset(keysFor(pipeline, 0).meta, 'layout', '99');
-    expect(await rejection(enqueue(fixture.redis, { pipeline }, messages(1, 1)))).to.be.instanceOf(LayoutError);
+    expect(await rejectionOf(enqueue(fixture.redis, { pipeline }, messages(1, 1)))).to.be.instanceOf(LayoutError);
     expect(await fixture.redis.llen(keysFor(pipeline, 0).input)).to.equal(0);
   });
 

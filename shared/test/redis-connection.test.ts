@@ -3,9 +3,7 @@ import { Redis } from 'ioredis';
 import {
   RedisConnectionError, connect, describeConnectionError, waitUntilConnected, type RedisClient,
 } from '@inorder/shared';
-import { RedisServer, freePort } from './support/redis-server.js';
-import { capturingLogger } from './support/logs.js';
-import { waitFor } from './support/wait-for.js';
+import { RedisServer, freePort, capturingLogger, waitFor } from '@inorder/testkit';
 
 /** An error as Node or ioredis raises it: a message and, for system errors, a code. */
 function systemError(message: string, fields: Record<string, unknown> = {}): Error {
@@ -69,7 +67,7 @@ describe('Redis connection failures', function () {
       expect(w.cause).to.match(new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}`));
       expect(w.retryInMs).to.be.a('number');
     }
-    expect(warnings[1]!.retryInMs as number).to.be.above(warnings[0]!.retryInMs as number);
+    expect(warnings[1]!.retryInMs).to.be.above(warnings[0]!.retryInMs as number);
     expect(JSON.stringify(lines)).not.to.include('ss:w@rd');
   });
 

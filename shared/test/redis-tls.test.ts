@@ -4,11 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Cluster } from 'ioredis';
 import { RedisConnectionError, connect, waitUntilConnected, type RedisClient, type RedisTls } from '@inorder/shared';
-import { RedisServer, freePort } from './support/redis-server.js';
-import { ServiceProcess, uniquePipeline } from './support/pipeline.js';
-import { capturingLogger, jsonLines } from './support/logs.js';
-import { makeCertificates, opensslMissing, redisTlsMissing, type TestCertificates } from './support/tls-certificates.js';
-import { waitFor } from './support/wait-for.js';
+import { RedisServer, freePort, ServiceProcess, uniquePipeline, capturingLogger, jsonLines, makeCertificates, opensslMissing, redisTlsMissing, type TestCertificates, waitFor } from '@inorder/testkit';
 
 describe('Redis over TLS (rediss://, REDIS_TLS_* files)', function () {
   this.timeout(60_000);

@@ -22,6 +22,23 @@ describe('ReorderBuffer', () => {
     expect(buffer.run(10)).to.deep.equal([]);
   });
 
+  it('gives a seq a probe found in the state its stream entry, timestamps and all, when that is read after all', () => {
+    const buffer = new ReorderBuffer(1);
+    expect(buffer.add(1, { source: undefined, readAt: 500 })).to.equal(true);
+    const entry = source('9-0');
+    expect(buffer.add(1, { source: entry, readAt: 700, createdAt: 10, processedAt: 20 })).to.equal(false);
+    const [item] = buffer.run(1);
+    expect(item!.settled).to.deep.include({ source: entry, readAt: 500, createdAt: 10, processedAt: 20 });
+    // The entry is held until the seq goes out, then named for deletion.
+    expect(entry.waiting).to.equal(1);
+    expect(buffer.advance(2)).to.deep.equal(['9-0']);
+    // A second read of a seq already named by an entry changes nothing.
+    const again = new ReorderBuffer(1);
+    again.add(1, settled(1));
+    expect(again.add(1, { source: source('x'), readAt: 1, createdAt: 1, processedAt: 1 })).to.equal(false);
+    expect(again.run(1)[0]!.settled.source?.id).to.equal('1-0');
+  });
+
   it('hands out the contiguous run from next, in seq order, whatever the arrival order', () => {
     const buffer = filled(1, 3, 1, 2, 5);
     const run = buffer.run(10);

@@ -3,10 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { RedisServer, freePort } from './support/redis-server.js';
-import { ServiceProcess, TestPipeline } from './support/pipeline.js';
-import { jsonLines } from './support/logs.js';
-import { waitFor } from './support/wait-for.js';
+import { RedisServer, freePort, ServiceProcess, TestPipeline, jsonLines, waitFor } from '@inorder/testkit';
 
 /**
  * A handler module that holds what real handlers hold: a listening TCP server, an HTTP keep-alive

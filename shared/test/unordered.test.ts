@@ -1,32 +1,19 @@
 import { expect } from 'chai';
 import { Processor, PartitionDiscovery, enqueue, matchesPattern, registerPipeline, silentLogger, type Handler } from '@inorder/shared';
-import { RedisServer } from './support/redis-server.js';
-import { TestPipeline, fastProcessor, range, uniquePipeline } from './support/pipeline.js';
-import { waitFor } from './support/wait-for.js';
+import { usePipelines, TestPipeline, fastProcessor, range, uniquePipeline, waitFor } from '@inorder/testkit';
 
 describe('unordered pipelines', function () {
   this.timeout(60_000);
-  let server: RedisServer;
-  let pipeline: TestPipeline;
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    await server.destroy();
-  });
-  afterEach(async () => {
-    await pipeline.close();
-  });
+  const fixture = usePipelines();
 
   async function unordered(): Promise<TestPipeline> {
-    pipeline = new TestPipeline(server, { ordering: 'none' });
+    const pipeline = fixture.pipeline({ ordering: 'none' });
     await registerPipeline(pipeline.redis, pipeline.name, { ordering: 'none' });
     return pipeline;
   }
 
   it('processes lower priority numbers first, equal priorities first-in first-out', async () => {
-    await unordered();
+    const pipeline = await unordered();
     const order: number[] = [];
     const handler: Handler = (_p, { seq }) => {
       order.push(seq);
@@ -45,7 +32,7 @@ describe('unordered pipelines', function () {
   });
 
   it('wakes a waiting processor when input arrives, and retries and dead-letters as ordered pipelines do', async () => {
-    await unordered();
+    const pipeline = await unordered();
     const attempts = new Map<number, number>();
     const handler: Handler = (_p, { seq, attempt }) => {
       attempts.set(seq, attempt);
@@ -67,7 +54,7 @@ describe('unordered pipelines', function () {
   });
 
   it('returns the claims of a dead processor to the head of their priority class', async () => {
-    await unordered();
+    const pipeline = await unordered();
     const k = pipeline.partition.keys;
     await enqueue(pipeline.redis, { pipeline: pipeline.name }, [
       { seq: 1, payload: 1, priority: 2 },
@@ -85,7 +72,7 @@ describe('unordered pipelines', function () {
   });
 
   it('refuses a priority on a strict pipeline', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     await registerPipeline(pipeline.redis, pipeline.name, { ordering: 'strict' });
     let error: unknown;
     try {
@@ -98,7 +85,7 @@ describe('unordered pipelines', function () {
   });
 
   it('serves every pipeline matching a pattern, including ones created after it started', async () => {
-    pipeline = new TestPipeline(server);
+    const pipeline = fixture.pipeline();
     const base = uniquePipeline('ev');
     const redis = pipeline.connection();
     const processor = new Processor({
@@ -119,7 +106,7 @@ describe('unordered pipelines', function () {
       expect(pipelines()).to.deep.equal([`${base}-1`, `${base}-2`]);
       for (const name of pipelines()) await enqueue(redis, { pipeline: name }, range(1, 20).map((seq) => ({ seq, payload: seq, priority: 1 })));
       for (const name of pipelines()) {
-        const output = new TestPipeline(server, { name, ordering: 'none' });
+        const output = new TestPipeline(fixture.server, { name, ordering: 'none' });
         try {
           await output.settled(20);
         } finally {

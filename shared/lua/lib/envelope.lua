@@ -4,16 +4,15 @@
 ]]
 local MAX_SEQ = 9007199254740991 -- 2^53 - 1, Number.MAX_SAFE_INTEGER
 
--- The seq of a raw input entry, or nil and why not. Entries written seq first
--- (`{"seq":7,...}`, braces balanced, no escapes, no second "seq") are read without decoding;
--- others are decoded. An entry whose leading seq its decoded JSON contradicts (a repeated seq
--- key) is refused: the claim and the processor (JSON.parse) must read the same seq.
+-- The seq of a raw input entry and its decimal text, or nil and why not. Entries written seq
+-- first (`{"seq":7,...}`, braces balanced, no second "seq") are read without decoding; others are decoded,
+-- and refused when their leading seq and their decoded one differ (a repeated seq key): the
+-- claim and the processor (JSON.parse) must read the same seq. What only the processor can tell
+-- (text that is not JSON after all, an escaped seq key) it dead-letters without taking the seq.
 local function seqOf(raw)
   local digits = string.match(raw, '^{"seq":([1-9]%d*)[,}]')
-  if digits and #digits <= 16 and not string.find(raw, '\\', 1, true)
-    and not string.find(raw, '"seq"', 8, true) and string.find(raw, '^%b{}$') then
-    local n = tonumber(digits)
-    if n <= MAX_SEQ then return n end
+  if digits and #digits <= 15 and not string.find(raw, '"seq"', 8, true) and string.find(raw, '^%b{}$') then
+    return tonumber(digits), digits
   end
   local ok, obj = pcall(cjson.decode, raw)
   if not ok then return nil, 'not JSON' end
@@ -31,7 +30,7 @@ local function seqOf(raw)
   if not string.find(raw, '"seq"%s*:%s*' .. text .. '[%s,}]') then
     return nil, 'seq is not written as a plain decimal integer'
   end
-  return seq
+  return seq, text
 end
 
 local function deepEqual(a, b)

@@ -7,7 +7,9 @@
     C|token|attempts|raw   claimed under `token`; `attempts` counts this one
     R|attempts|raw         failed `attempts` times, waiting in `delayed` for a retry
     Q|attempts             returned to the input (reaped or released), not yet claimed again
-    D|output               done: the output envelope waits to be emitted (strict pipelines)
+    {"seq":...             done: the output envelope waits to be emitted, without its closing
+                           brace, so emit.lua appends the sequencer's timestamps with one copy
+                           (strict pipelines; its kind is "{")
     T                      dead-lettered: a tombstone waits to be emitted (strict pipelines)
   Tokens are "owner:n": owners hold no ":", "|" or ",", and n holds none of them either.
 ]]
@@ -24,6 +26,20 @@ local function claimedBy(st, token)
   local t, attempts, raw = parseClaimed(st)
   if t ~= token then return nil end
   return attempts, raw
+end
+
+-- The attempts of `st` when it is claimed under `token`, else nil; copies nothing of the raw
+-- envelope (the settle steps check every seq they settle).
+local function claimAttempts(st, token)
+  if not st then return nil end
+  local prefix = 'C|' .. token .. '|'
+  if string.sub(st, 1, #prefix) ~= prefix then return nil end
+  return tonumber(string.match(st, '^(%d+)|', #prefix + 1))
+end
+
+-- True when `st` is claimed under the claim whose state prefix is `prefix` ("C|token|").
+local function isClaimedBy(st, prefix)
+  return st ~= nil and st ~= false and string.sub(st, 1, #prefix) == prefix
 end
 
 -- For R|attempts|raw and Q|attempts: attempts, and raw for R.

@@ -40,15 +40,13 @@ export interface PartitionKeys {
   readonly dedupeAt: string;
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/** What a pipeline name may hold: nothing that could break the key scheme (braces, colons, spaces). */
+export const PIPELINE_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+export const PIPELINE_NAME_RULE = 'must be 1-100 characters of A-Z a-z 0-9 _ . -';
 
-/** Throws when a pipeline name could break the key scheme (braces, colons, spaces). */
+/** Throws when a pipeline name could break the key scheme. */
 export function assertPipelineName(pipeline: string): void {
-  if (!NAME.test(pipeline)) {
-    throw new RangeError(
-      `pipeline name ${JSON.stringify(pipeline)} must be 1-100 characters of A-Z a-z 0-9 _ . -`,
-    );
-  }
+  if (!PIPELINE_NAME.test(pipeline)) throw new RangeError(`pipeline name ${JSON.stringify(pipeline)} ${PIPELINE_NAME_RULE}`);
 }
 
 /** The key prefix when none is configured. */

@@ -1,131 +1,19 @@
 import type { Ordering } from '../commands.js';
 import { InorderError, LayoutError } from '../errors.js';
 import type { RedisClient } from '../redis.js';
+import { writeAcked } from '../replica-acks.js';
 import { registerPipeline } from '../registry.js';
 import { DEFAULT_PREFIX, addressOf, keysFor, wakeChannels, type PartitionKeys } from './keys.js';
 import { readStatus, type PartitionStatus } from './status.js';
+import type {
+  ClaimRequest, ClaimResult, Claimed, CompleteItem, DropKind, Dropped, EmitRequest, EmitResult, FailItem, HeartbeatResult, NextKind,
+  PartitionOptions, Probe, SettledEntry,
+} from './types.js';
 
 /** The data layout this code reads and writes (README, "Redis keys"). */
 export const LAYOUT = '2';
 
-export interface Claimed {
-  seq: number;
-  attempts: number;
-  raw: string;
-}
-
-/** How claim.lua dealt with an entry it did not claim (`held`: a copy waiting for its seq's claim to be judged). */
-export type DropKind = 'duplicate' | 'late' | 'malformed' | 'conflict' | 'held';
-
-export interface Dropped {
-  kind: DropKind;
-  seq: number | undefined;
-  /** why, in words: which seq, which state, which rule */
-  reason: string;
-}
-
-export interface ClaimRequest {
-  count: number;
-  token: string;
-  owner: string;
-  leaseMs: number;
-  window: number;
-  /** the highest seq the caller ever claimed in this partition (raises meta "accepted") */
-  floor?: number;
-}
-
-export interface ClaimResult {
-  claimed: Claimed[];
-  dropped: Dropped[];
-  /** the token had been used: a resent call whose first reply was lost */
-  replayed: boolean;
-  /** Redis's clock when it ran */
-  now: number;
-  /** entries held back by the window in this call */
-  parked: number;
-  /** seqs of dead owners returned to the input first */
-  reaped: number;
-  /** ms until the earliest retry still waiting is due (undefined: none waits) */
-  dueInMs: number | undefined;
-}
-
-export interface CompleteItem {
-  seq: number;
-  token: string;
-  body: string;
-}
-
-export type FailItem =
-  | { seq: number; token: string; action: 'retry'; delayMs: number; body: string }
-  | { seq: number; token: string; action: 'dead' | 'malformed'; body: string };
-
-export interface HeartbeatResult {
-  /** false: this owner was presumed dead and its claims here were reaped */
-  alive: boolean;
-  /** tokens it holds that Redis has no claim for */
-  gone: string[];
-  /** seqs given back: of dead owners, and of this owner's claims it no longer holds */
-  returned: number;
-  now: number;
-}
-
-/** One stretch of an emit run: `count` seqs the leader read at `sequencingAt`. */
-export interface RunStretch {
-  count: number;
-  sequencingAt: number;
-}
-
-export interface EmitRequest {
-  fence: string;
-  next: number;
-  now: number;
-  /** skip a gap first: seqs from next up to (not including) skipTo */
-  skipTo?: number;
-  /** skipped seqs up to this one count as lost, the others as gaps */
-  lostUpTo?: number;
-  /** stream entries whose every seq is emitted once this call lands */
-  done?: string[];
-  run: RunStretch[];
-}
-
-export type EmitResult =
-  | { kind: 'emitted'; next: number; results: number; tombstones: number }
-  | { kind: 'fenced' }
-  | { kind: 'stale-next'; next: number | undefined }
-  | { kind: 'gap-known'; next: number; seq: number }
-  | { kind: 'not-settled'; next: number; seq: number };
-
-export type NextKind = 'unknown' | 'claimed' | 'retry' | 'queued' | 'settled' | 'returned';
-
-/** What holds the order back (probe.lua). */
-export interface Probe {
-  kind: NextKind;
-  /** claimed: the owner of the claim */
-  owner: string | undefined;
-  /** claimed: ms until its owner's liveness lapses (negative: lapsed); retry: ms until due */
-  ms: number | undefined;
-  inputLength: number;
-  parkedCount: number;
-  parkedMin: number | undefined;
-  delayedCount: number;
-  accepted: number;
-  stateSize: number;
-  now: number;
-  /** the partition's stored next seq (undefined before any) */
-  next: number | undefined;
-}
-
-/** A results stream entry: the seqs one settle call settled. */
-export interface SettledEntry {
-  id: string;
-  seqs: number[];
-}
-
-export interface PartitionOptions {
-  prefix?: string | undefined;
-  ordering?: Ordering | undefined;
-  seqStart?: number | undefined;
-}
+export type * from './types.js';
 
 const DROP_KINDS: readonly string[] = ['duplicate', 'late', 'malformed', 'conflict', 'held'];
 const NEXT_KINDS: readonly string[] = ['unknown', 'claimed', 'retry', 'queued', 'settled', 'returned'];
@@ -195,16 +83,17 @@ export class Partition {
       const seq = droppedFlat[i + 1];
       dropped.push({ kind: kind as DropKind, seq: seq ? Number(seq) : undefined, reason: droppedFlat[i + 2]! });
     }
-    return { claimed, dropped, replayed: replayed === 1, now, parked, reaped, dueInMs: dueIn === -1 ? undefined : dueIn };
+    return { claimed, dropped, replayed: replayed === 1, now, parked, reaped, dueInMs: dueIn < 0 ? undefined : dueIn };
   }
 
   /** Returns, per item, whether it was completed (false: the claim is no longer the caller's). */
   async complete(items: readonly CompleteItem[]): Promise<boolean[]> {
     const k = this.keys;
     const triples: (string | number)[] = [];
-    for (const item of items) triples.push(item.seq, item.token, item.body);
-    const codes = await this.redis.inorderComplete(
-      k.state, k.results, k.output, k.claims, k.held, k.dead, k.meta, k.input, k.queue,
+    // A done seq keeps its output without the closing brace: emit.lua appends the sequencer's timestamps.
+    for (const item of items) triples.push(item.seq, item.token, this.ordered ? item.body.slice(0, -1) : item.body, item.createdAt, item.processedAt);
+    const codes = await writeAcked(
+      this.redis, this, 'inorderComplete', k.state, k.results, k.output, k.claims, k.held, k.dead, k.meta, k.input, k.queue,
       this.ordering, this.ordered ? this.channels.results : '', this.tag, ...triples,
     );
     return codes.map((c) => c === 1);
@@ -215,8 +104,8 @@ export class Partition {
     const k = this.keys;
     const tuples: (string | number)[] = [];
     for (const item of items) tuples.push(item.seq, item.token, item.action, item.action === 'retry' ? item.delayMs : 0, item.body);
-    const [codes, dueAt] = await this.redis.inorderFail(
-      k.state, k.delayed, k.results, k.dead, k.claims, k.meta, k.held, k.input, k.queue,
+    const [codes, dueAt] = await writeAcked(
+      this.redis, this, 'inorderFail', k.state, k.delayed, k.results, k.dead, k.claims, k.meta, k.held, k.input, k.queue,
       this.ordering, this.ordered ? this.channels.results : '', this.tag, this.channels.input, ...tuples,
     );
     return { settled: codes.map((c) => c === 1), dueAt: dueAt === -1 ? undefined : dueAt };
@@ -249,8 +138,8 @@ export class Partition {
     const done = request.done ?? [];
     const tail: (string | number)[] = [done.length, ...done];
     for (const stretch of request.run) tail.push(stretch.count, stretch.sequencingAt);
-    const [code, stored, results, tombstones, detail] = await this.redis.inorderEmit(
-      k.meta, k.results, k.output, k.state, k.skipped, k.parked,
+    const [code, stored, results, tombstones, detail] = await writeAcked(
+      this.redis, this, 'inorderEmit', k.meta, k.results, k.output, k.state, k.skipped, k.parked,
       request.fence, request.next, request.now, request.skipTo ?? 0, request.lostUpTo ?? 0, this.channels.input, this.tag, ...tail,
     );
     const next = Number(stored);
@@ -289,7 +178,7 @@ export class Partition {
   /** Results stream entries after `afterId` ("0-0" for all), oldest first. */
   async readSettled(afterId: string, count: number): Promise<SettledEntry[]> {
     const entries = await this.redis.xrange(this.keys.results, `(${afterId}`, '+', 'COUNT', count);
-    return entries.map(([id, fields]) => ({ id, seqs: settledSeqs(fields) }));
+    return entries.map(([id, fields]) => settledEntry(id, fields));
   }
 
   /**
@@ -298,6 +187,33 @@ export class Partition {
    */
   async dropSettled(ids: readonly string[]): Promise<void> {
     if (ids.length > 0) await this.redis.xdel(this.keys.results, ...ids);
+  }
+
+  /**
+   * A page of the output list: at most `count` entries from position `from` (0 = the head), as
+   * stored, and the list's length, read in one MULTI. Reading removes nothing.
+   */
+  readOutput(from: number, count: number): Promise<ListPage> {
+    return this.readList(this.keys.output, from, count);
+  }
+
+  /** A page of the dead-letter list (0 = the oldest record), as stored, and its length; removes nothing. */
+  readDead(from: number, count: number): Promise<ListPage> {
+    return this.readList(this.keys.dead, from, count);
+  }
+
+  private async readList(key: string, from: number, count: number): Promise<ListPage> {
+    if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(count) || count < 0) {
+      throw new RangeError(`a list page needs a non-negative from and count, got from ${from}, count ${count}`);
+    }
+    // LRANGE's stop is inclusive, and LRANGE key 0 -1 would be the whole list: a count of 0 reads no entry.
+    const multi = this.redis.multi();
+    if (count > 0) multi.lrange(key, from, from + count - 1);
+    const replies = await multi.llen(key).exec();
+    if (!replies) throw new InorderError(`the read of ${key} was aborted`);
+    for (const [error] of replies) if (error) throw error;
+    const raw = count > 0 ? (replies[0]![1] as string[]) : [];
+    return { raw, length: replies[replies.length - 1]![1] as number };
   }
 
   /** The partition's counters and why it is not moving, read in one MULTI. */
@@ -311,15 +227,28 @@ export class Partition {
   }
 }
 
-/** The seqs of a results stream entry: field `s`, "seq,seq,...". Unreadable ones are left out. */
-function settledSeqs(fields: string[]): number[] {
+/** One page of a partition's list: its entries as stored, and the list's length at the time of the read. */
+export interface ListPage {
+  raw: string[];
+  length: number;
+}
+
+/** A results stream entry: `s` the seqs ("seq,seq,..."), `c` and `p` their createdAt and processedAt. */
+function settledEntry(id: string, fields: string[]): SettledEntry {
+  const field = (name: string): string | undefined => {
+    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+    return undefined;
+  };
   const seqs: number[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] !== 's') continue;
-    for (const part of fields[i + 1]!.split(',')) {
-      const seq = Number(part);
-      if (Number.isSafeInteger(seq) && seq >= 1) seqs.push(seq);
-    }
+  for (const part of (field('s') ?? '').split(',')) {
+    const seq = Number(part);
+    if (part !== '' && Number.isSafeInteger(seq) && seq >= 1) seqs.push(seq);
   }
-  return seqs;
+  const times = (name: string): number[] | undefined => {
+    const text = field(name);
+    if (text === undefined) return undefined;
+    const values = text.split(',').map(Number);
+    return values.length === seqs.length ? values : undefined;
+  };
+  return { id, seqs, createdAt: times('c'), processedAt: times('p') };
 }

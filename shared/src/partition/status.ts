@@ -39,6 +39,8 @@ export interface PartitionStatus {
   emitted: number;
   /** copies of a seq dropped as duplicates */
   duplicates: number;
+  /** createdAt of the message at the head of the input (the oldest waiting), null when none or unreadable */
+  oldestCreatedAt: number | null;
   /** epoch ms (leader's clock) the order last moved, null when it never did */
   movedAt: number | null;
   /**
@@ -51,8 +53,17 @@ export interface PartitionStatus {
 const num = (v: string | null | undefined): number => (v ? Number(v) : 0);
 const numOrNull = (v: string | null | undefined): number | null => (v ? Number(v) : null);
 
+/** What one status read brings back, in the MULTI's order. */
+type StatusReplies = [
+  number, number, number, string[], number, number, number, (string | null)[], number, number, number, string | null, string[],
+];
+
 /** Reads one partition's counters in one MULTI (a consistent snapshot: all keys share a slot). */
 export async function readStatus(redis: RedisClient, k: PartitionKeys, partition: number, strict: boolean): Promise<PartitionStatus> {
+  return statusFrom(await readReplies(redis, k), partition, strict);
+}
+
+async function readReplies(redis: RedisClient, k: PartitionKeys): Promise<StatusReplies> {
   const replies = await redis
     .multi()
     .llen(k.input)
@@ -66,15 +77,18 @@ export async function readStatus(redis: RedisClient, k: PartitionKeys, partition
     .pttl(k.leader)
     .llen(k.output)
     .llen(k.dead)
+    .lindex(k.input, 0)
+    .zrange(k.queue, 0, 0)
     .exec();
   if (!replies) throw new Error('status read was aborted');
-  const values = replies.map(([error, value]) => {
+  return replies.map(([error, value]) => {
     if (error) throw error;
     return value;
-  });
-  const [input, queue, parked, claims, processors, delayed, results, meta, leaderTtl, output, dead] = values as [
-    number, number, number, string[], number, number, number, (string | null)[], number, number, number,
-  ];
+  }) as StatusReplies;
+}
+
+function statusFrom(replies: StatusReplies, partition: number, strict: boolean): PartitionStatus {
+  const [input, queue, parked, claims, processors, delayed, results, meta, leaderTtl, output, dead, head, queueHead] = replies;
   const [next, assigned, seqSource, fenceText, deadTotal, skipped, emitted, accepted, lost, duplicates, movedAt, stall] = meta;
   const fence = parseFence(fenceText);
   const leaseHeld = leaderTtl > 0 || leaderTtl === -1;
@@ -101,9 +115,16 @@ export async function readStatus(redis: RedisClient, k: PartitionKeys, partition
     lost: num(lost),
     emitted: num(emitted),
     duplicates: num(duplicates),
+    oldestCreatedAt: createdAtOf(head ?? queueHead[0] ?? null),
     movedAt: numOrNull(movedAt),
     stalled: stalledFrom(stall ?? null, strict && waiting && !leaseHeld),
   };
+}
+
+/** The createdAt of a raw envelope, read without parsing it whole (it may be large). */
+function createdAtOf(raw: string | null): number | null {
+  const m = raw ? /"createdAt":(\d{1,16})[,}]/.exec(raw) : null;
+  return m ? Number(m[1]) : null;
 }
 
 function stalledFrom(stall: string | null, leaderless: boolean): PartitionStatus['stalled'] {

@@ -24,7 +24,7 @@ export interface AttemptParts {
 
 /** How one attempt ended: what to write for it, or nothing (its claim is no longer ours). */
 export type Outcome =
-  | { action: 'complete'; body: string }
+  | { action: 'complete'; body: string; createdAt: number; processingAt: number; processedAt: number }
   | { action: 'retry'; delayMs: number; body: string; error: string }
   | { action: 'dead'; reason: DeadLetterReason; body: string; error: string }
   | { action: 'malformed'; body: string; error: string }
@@ -81,15 +81,16 @@ async function attempt(parts: AttemptParts, input: AttemptInput, envelope: Envel
     }
     return failed(parts, input, envelope, processingAt, describe(error));
   }
-  const body = outputBody(envelope, claimed.attempts, processingAt, parts.clock(), result);
+  const processedAt = parts.clock();
+  const body = outputBody(envelope, claimed.attempts, processingAt, processedAt, result);
   if (body === undefined) return failed(parts, input, envelope, processingAt, 'the handler\'s result is not JSON-serialisable');
-  return { action: 'complete', body };
+  return { action: 'complete', body, createdAt: envelope.createdAt, processingAt, processedAt };
 }
 
 /** The output envelope, built as one literal (no spread: see STYLE.md), or undefined when the result cannot be serialised. */
 function outputBody(e: Envelope, attempts: number, processingAt: number, processedAt: number, result: unknown): string | undefined {
   const output = {
-    seq: e.seq, payload: e.payload, id: e.id, maxRetries: e.maxRetries, maxAgeMs: e.maxAgeMs, priority: e.priority,
+    seq: e.seq, payload: e.payload, id: e.id, key: e.key, maxRetries: e.maxRetries, maxAgeMs: e.maxAgeMs, priority: e.priority,
     originalSeq: e.originalSeq, attempts, createdAt: e.createdAt, processingAt, processedAt, result: result === undefined ? null : result,
   };
   try {
@@ -139,22 +140,31 @@ function invoke(parts: AttemptParts, input: AttemptInput, envelope: Envelope): P
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<unknown>((resolve, reject) => {
     const untrack = input.track(reject);
+    const done = (value: unknown): void => {
+      if (!untrack()) parts.logger.warn('handler finished after its attempt ended; result discarded', { seq: envelope.seq });
+      resolve(value);
+    };
+    const failed = (error: unknown): void => {
+      untrack();
+      reject(error);
+    };
     const logger = parts.logger;
-    Promise.resolve()
-      .then(() => parts.handler(envelope.payload, {
+    let value: unknown;
+    try {
+      value = parts.handler(envelope.payload, {
         seq: envelope.seq, attempt: input.claimed.attempts, signal, envelope,
         get logger() { return logger.child({ seq: envelope.seq }); },
-      }))
-      .then(
-        (value) => {
-          if (!untrack()) parts.logger.warn('handler finished after its attempt ended; result discarded', { seq: envelope.seq });
-          resolve(value);
-        },
-        (error: unknown) => {
-          untrack();
-          reject(error);
-        },
-      );
+      });
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    // A handler may answer at once or with a promise (or any thenable).
+    if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
+      (value as PromiseLike<unknown>).then(done, failed);
+    } else {
+      done(value);
+    }
   });
 }
 

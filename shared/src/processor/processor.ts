@@ -1,38 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import type { Handler } from '../handler.js';
 import { instanceId, type Logger } from '../logger.js';
-import type { Claimed, ClaimResult, Dropped, Partition } from '../partition/partition.js';
+import type { Claimed, ClaimResult, Partition } from '../partition/partition.js';
 import type { RedisClient } from '../redis.js';
 import { HandlerTimeoutError } from '../errors.js';
 import { delay, systemClock, type Clock } from '../time.js';
 import { WakeListener } from '../wake.js';
 import { wakeChannels } from '../partition/keys.js';
 import { runAttempt, type AttemptParts, type Outcome } from './attempt.js';
-import { PartitionWork, abortBatch, newBatch, type ClaimBatch } from './claim-batch.js';
+import {
+  PartitionWork, abortPart, closeIfDone, msUntilNextLook, newBatch, newPart, ownerId, pollMs, readyWorks, returnClaims, running, summarise, type ClaimBatch, type Part,
+} from './claim-batch.js';
+import { Prefetch } from './prefetch.js';
 import { Doorbell } from './doorbell.js';
 import { SettleQueue, type SettleItem } from './settle-queue.js';
 import { Upkeep } from './upkeep.js';
+import { PartitionTelemetry, newStats, settleItem, type ProcessorStats } from './outcomes.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import type { ProcessorSettings } from '../config/services.js';
 
-export interface ProcessorSettings {
-  /** handler calls in flight at once, over every partition served */
-  concurrency: number;
-  /** most messages claimed per call */
-  batchSize: number;
-  /** a processor not heard from for this long loses its claims to the others */
-  claimLeaseMs: number;
-  /** how often it says it is alive (and reconciles its claims) where it holds claims */
-  claimRenewMs: number;
-  handlerTimeoutMs: number;
-  maxRetries: number;
-  maxAgeMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** strict pipelines: seqs this far or further ahead of next are parked, not claimed (0 = no limit) */
-  window: number;
-  shutdownGraceMs: number;
-  /** how often an idle partition is looked at without a wake-up (scaled up with the partitions served) */
-  idlePollMs?: number;
-}
+export type { ProcessorStats } from './outcomes.js';
+export type { ProcessorSettings } from '../config/services.js';
 
 export interface ProcessorParts {
   /** commands: claims, settles, heartbeats */
@@ -46,28 +34,15 @@ export interface ProcessorParts {
   /** wall clock for the envelopes' timestamps */
   clock?: Clock;
   random?: () => number;
-}
-
-export interface ProcessorStats {
-  claimed: number;
-  completed: number;
-  retried: number;
-  deadLettered: number;
-  malformed: number;
-  duplicates: number;
-  conflicts: number;
-  stale: number;
-  abandoned: number;
-  reaped: number;
-  parked: number;
+  /** where its events, metrics and log lines go (default: its own, with a private registry) */
+  telemetry?: Telemetry;
 }
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
 const REDIS_RETRY_MS = 250;
-const DEFAULT_IDLE_POLL_MS = 250;
-/** An idle process polls at most this many partitions a second. */
-const IDLE_POLLS_PER_SECOND = 200;
+/** How often each partition's summary line is written (info) and its gauges are read. */
+const SUMMARY_EVERY_MS = 10_000;
 
 /**
  * Claims messages from every partition it serves under one concurrency limit, runs the handler,
@@ -76,9 +51,7 @@ const IDLE_POLLS_PER_SECOND = 200;
  * their next poll. Two Redis connections, however many partitions.
  */
 export class Processor {
-  readonly stats: ProcessorStats = {
-    claimed: 0, completed: 0, retried: 0, deadLettered: 0, malformed: 0, duplicates: 0, conflicts: 0, stale: 0, abandoned: 0, reaped: 0, parked: 0,
-  };
+  readonly stats: ProcessorStats = newStats();
   readonly owner: string;
   private state: State = 'idle';
   private inFlight = 0;
@@ -91,13 +64,16 @@ export class Processor {
   private readonly wake: WakeListener;
   private readonly upkeep: Upkeep;
   private claimLoopDone: Promise<void> = Promise.resolve();
+  private summaryTimer: NodeJS.Timeout | undefined;
+  private readonly prefetch: Prefetch;
+  readonly telemetry: Telemetry;
 
   constructor(private readonly parts: ProcessorParts) {
-    this.owner = parts.owner ?? instanceId;
-    // Claim tokens are "owner:n": the scripts find an owner's claims by that prefix.
-    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.owner)) throw new RangeError(`processor owner id ${JSON.stringify(this.owner)} must be 1-100 of A-Z a-z 0-9 _ . -`);
-    const clock = parts.clock ?? systemClock;
-    this.attemptParts = { handler: parts.handler, settings: parts.settings, logger: parts.logger, clock, random: parts.random ?? Math.random };
+    this.telemetry = parts.telemetry ?? new Telemetry();
+    const { concurrency, batchSize, prefetch } = parts.settings;
+    this.prefetch = new Prefetch(Math.min(concurrency, batchSize), prefetch);
+    this.owner = ownerId(parts.owner ?? instanceId);
+    this.attemptParts = { handler: parts.handler, settings: parts.settings, logger: parts.logger, clock: parts.clock ?? systemClock, random: parts.random ?? Math.random };
     this.wake = new WakeListener(parts.subscriber, parts.logger);
     this.upkeep = new Upkeep(this.owner, parts.settings, parts.logger, (batch, reason, release) => this.giveUp(batch, reason, release));
   }
@@ -120,13 +96,11 @@ export class Processor {
     if (this.works.has(partition.tag) || this.state === 'stopping' || this.state === 'stopped') return;
     await partition.init();
     const logger = this.parts.logger.child({ pipeline: partition.pipeline, partition: partition.partition });
-    const work = new PartitionWork(partition, logger, (w) => new SettleQueue(partition, logger, (item, ok) => this.written(w, item, ok)));
+    const scope = { logger, pipeline: partition.pipeline, partition: partition.partition };
+    const tell = new PartitionTelemetry(this.telemetry, scope, this.stats);
+    const work = new PartitionWork(partition, tell, (w) => new SettleQueue(partition, logger, (item, ok) => this.written(w, item, ok)));
     this.works.set(partition.tag, work);
-    this.wake.on(wakeChannels(partition.prefix).input, partition.tag, () => {
-      work.wakeGen++;
-      work.idle = false;
-      this.bell.ring();
-    });
+    this.wake.on(wakeChannels(partition.prefix).input, partition.tag, () => work.woken(this.bell));
     this.bell.ring();
   }
 
@@ -144,7 +118,10 @@ export class Processor {
     this.state = 'running';
     this.upkeep.start(() => this.works.values());
     this.claimLoopDone = this.claimLoop();
-    this.parts.logger.info('processor started', { event: 'started', owner: this.owner, concurrency: this.parts.settings.concurrency, partitions: this.served });
+    this.summaryTimer = setInterval(() => void summarise(this.works.values(), SUMMARY_EVERY_MS), SUMMARY_EVERY_MS);
+    this.telemetry.note({ logger: this.parts.logger }, 'info', 'processor started', 'started', {
+      owner: this.owner, concurrency: this.parts.settings.concurrency, partitions: this.served,
+    });
   }
 
   /**
@@ -157,60 +134,44 @@ export class Processor {
     this.abort.abort();
     this.bell.ring();
     await this.claimLoopDone;
+    // Nothing waiting starts now: it goes back to the input with the claims at the end.
+    for (const work of this.works.values()) for (const batch of work.batches()) this.dropWaiting(batch);
     const deadline = performance.now() + this.parts.settings.shutdownGraceMs;
     while (this.inFlight > 0 && performance.now() < deadline) await this.bell.wait(Math.min(50, deadline - performance.now()));
     const works = [...this.works.values(), ...this.upkeep.retired()];
     const open = new Map(works.map((work) => [work, [...work.claims.keys()]]));
     for (const work of works) for (const batch of work.batches()) this.giveUp(batch, new Error('processor shutting down'), false);
     await this.upkeep.stop();
-    let returned = 0;
-    for (const work of works) {
-      await work.settle.drain();
-      try {
-        returned += await work.partition.release(open.get(work) ?? [], this.owner);
-      } catch (error) {
-        work.logger.warn('returning claims at shutdown failed; they return when the lease lapses', { error: String(error) });
-      }
-    }
+    const returned = await returnClaims(works, open, this.owner);
     this.wake.stop();
+    clearInterval(this.summaryTimer);
     this.state = 'stopped';
-    this.parts.logger.info('processor stopped', { event: 'stopped', returned, stats: this.stats });
+    this.telemetry.note({ logger: this.parts.logger }, 'info', 'processor stopped', 'stopped', { returned, stats: this.stats });
   }
 
   private async claimLoop(): Promise<void> {
     const { settings } = this.parts;
     while (this.state === 'running') {
       const free = settings.concurrency - this.inFlight;
-      if (free <= 0) {
+      if (free > 0 && this.prefetch.size > 0) {
+        this.startWaiting(free);
+        continue;
+      }
+      // Claim for the free slots, and ahead of them for the ones about to free.
+      const room = Math.max(0, free) + this.prefetch.room();
+      if (room <= 0) {
         await this.bell.wait();
         continue;
       }
-      const ready = this.readyWorks();
+      const ready = readyWorks(this.works.values());
       if (ready.length === 0) {
-        await this.bell.wait(this.msUntilNextLook());
+        await this.bell.wait(msUntilNextLook(this.works.values()));
         continue;
       }
       const work = ready[this.turn++ % ready.length]!;
-      await this.claimFrom(work, Math.min(free, settings.batchSize, Math.ceil(free / ready.length)));
+      // A share of the room, or what the slots finish in 10 ms if more: a turn costs others ~10 ms.
+      await this.claimFrom(work, Math.min(room, settings.batchSize, Math.max(Math.ceil(room / ready.length), this.prefetch.depth())));
     }
-  }
-
-  private readyWorks(): PartitionWork[] {
-    const now = performance.now();
-    const ready: PartitionWork[] = [];
-    for (const work of this.works.values()) if (!work.idle || work.readyAt <= now) ready.push(work);
-    return ready;
-  }
-
-  private msUntilNextLook(): number {
-    let soonest = Infinity;
-    for (const work of this.works.values()) soonest = Math.min(soonest, work.readyAt);
-    return soonest === Infinity ? 1000 : Math.max(1, soonest - performance.now());
-  }
-
-  private pollMs(): number {
-    const base = this.parts.settings.idlePollMs ?? DEFAULT_IDLE_POLL_MS;
-    return Math.max(base, Math.ceil((this.works.size * 1000) / IDLE_POLLS_PER_SECOND));
   }
 
   private async claimFrom(work: PartitionWork, count: number): Promise<void> {
@@ -227,70 +188,69 @@ export class Processor {
     } catch (error) {
       work.claims.delete(token);
       if (this.state !== 'running') return;
-      this.logFor(work).warn('claim failed; retrying', { event: 'claim-failed', error: String(error) });
+      work.logger.warn('claim failed; retrying', { event: 'claim-failed', error: String(error) });
       await delay(REDIS_RETRY_MS, this.abort.signal);
       return;
     }
-    this.noteDropped(work, result.dropped);
-    if (result.reaped > 0) {
-      this.stats.reaped += result.reaped;
-      this.logFor(work).warn('returned the claims of a processor that stopped beating', { event: 'claims-reaped', seqs: result.reaped });
-    }
+    work.tell.dropped(result.dropped);
+    if (result.reaped > 0) work.tell.reaped(result.reaped);
     this.stats.parked += result.parked;
     if (result.claimed.length > 0) {
-      work.lastBeatAt = sentAt;
+      work.lastBeatAt = work.lastClaimedAt = sentAt;
       this.startBatch(work, token, result.claimed, result.now);
       return;
     }
     work.claims.delete(token);
     if (result.parked === 0 && result.dropped.length === 0 && !result.replayed && work.wakeGen === gen) {
       work.idle = true;
-      work.readyAt = performance.now() + Math.min(this.pollMs(), result.dueInMs ?? Infinity);
-    }
-  }
-
-  private noteDropped(work: PartitionWork, dropped: Dropped[]): void {
-    for (const d of dropped) {
-      if (d.kind === 'held') {
-        work.logger.info('copy held until the claim of its seq is judged', { event: 'copy-held', seq: d.seq, detail: d.reason });
-        continue;
-      }
-      if (d.kind === 'duplicate') this.stats.duplicates++;
-      else if (d.kind === 'conflict') this.stats.conflicts++;
-      else this.stats.deadLettered++;
-      work.logger.warn(d.kind === 'duplicate' ? 'duplicate dropped' : `dead-lettered at claim: ${d.kind}`, {
-        event: d.kind === 'duplicate' ? 'duplicate-dropped' : 'dead-lettered', reason: d.kind, seq: d.seq, detail: d.reason,
-      });
+      work.readyAt = performance.now() + Math.min(pollMs(this.works.size, this.parts.settings.idlePollMs), result.dueInMs ?? Infinity);
     }
   }
 
   private startBatch(work: PartitionWork, token: string, claimed: Claimed[], redisAt: number): void {
     const batch = newBatch(work, token, claimed, redisAt, performance.now());
-    const { handlerTimeoutMs } = this.parts.settings;
-    batch.timeout = setTimeout(() => abortBatch(batch, new HandlerTimeoutError(handlerTimeoutMs)), handlerTimeoutMs);
     work.claims.set(token, batch);
-    this.stats.claimed += claimed.length;
+    work.tell.claimed(claimed);
     for (const c of claimed) if (c.seq > work.highestClaimed) work.highestClaimed = c.seq;
-    this.inFlight += claimed.length;
-    for (const item of claimed) void this.runOne(batch, item);
+    this.prefetch.add(batch);
+    this.startWaiting(this.parts.settings.concurrency - this.inFlight);
   }
 
-  private async runOne(batch: ClaimBatch, claimed: Claimed): Promise<void> {
+  /** Starts up to `free` waiting messages, oldest claim first, each group under its own signal and timeout. */
+  private startWaiting(free: number): void {
+    const { handlerTimeoutMs } = this.parts.settings;
+    while (free > 0) {
+      const next = this.prefetch.take(free);
+      if (!next) return;
+      const { batch, items } = next;
+      const part = newPart(items.length);
+      part.timeout = setTimeout(() => abortPart(part, new HandlerTimeoutError(handlerTimeoutMs)), handlerTimeoutMs);
+      batch.parts.add(part);
+      this.inFlight += items.length;
+      free -= items.length;
+      for (const item of items) void this.runOne(batch, part, item);
+    }
+  }
+
+  private async runOne(batch: ClaimBatch, part: Part, claimed: Claimed): Promise<void> {
+    const startedAt = performance.now();
     const outcome = await runAttempt(this.attemptParts, {
       claimed,
-      signal: batch.controller.signal,
+      signal: part.controller.signal,
       redisNow: () => batch.redisAt + (performance.now() - batch.claimedAt),
       track: (reject) => {
-        batch.running.add(reject);
-        return () => batch.running.delete(reject);
+        part.running.add(reject);
+        return () => part.running.delete(reject);
       },
     });
-    this.finish(batch, claimed, outcome);
+    this.finish(batch, part, claimed, outcome, startedAt);
   }
 
-  private finish(batch: ClaimBatch, claimed: Claimed, outcome: Outcome): void {
+  private finish(batch: ClaimBatch, part: Part, claimed: Claimed, outcome: Outcome, startedAt: number): void {
     this.inFlight--;
+    part.open--;
     batch.open--;
+    this.prefetch.finished(startedAt);
     const { work } = batch;
     if (outcome.action === 'abandoned' || batch.gone) {
       batch.abandoned++;
@@ -299,36 +259,30 @@ export class Processor {
       batch.unsettled++;
       work.settle.push(settleItem(claimed.seq, batch.token, outcome));
       if (outcome.action === 'retry') work.readyAt = Math.min(work.readyAt, performance.now() + outcome.delayMs);
-      if (outcome.action !== 'complete') this.logOutcome(work, claimed, outcome);
+      work.tell.outcome(claimed, outcome);
     }
-    if (batch.open === 0) clearTimeout(batch.timeout);
-    this.closeIfDone(batch);
+    if (part.open === 0) {
+      clearTimeout(part.timeout);
+      batch.parts.delete(part);
+    }
+    closeIfDone(batch);
     this.bell.ring();
+  }
+
+  /** Drops a batch's waiting messages: they were never started, and go back with the claim. */
+  private dropWaiting(batch: ClaimBatch): void {
+    const n = this.prefetch.drop(batch);
+    batch.open -= n;
+    batch.abandoned += n;
+    this.stats.abandoned += n;
   }
 
   private written(work: PartitionWork, item: SettleItem, ok: boolean): void {
     const batch = work.claims.get(item.token);
-    if (!ok) {
-      this.stats.stale++;
-      this.logFor(work).warn('claim no longer ours; attempt result discarded', { event: 'stale-settle', seq: item.seq });
-    } else if (!('action' in item)) this.stats.completed++;
-    else if (item.action === 'retry') this.stats.retried++;
-    else if (item.action === 'malformed') this.stats.malformed++;
-    else this.stats.deadLettered++;
+    work.tell.written(item, ok);
     if (batch && batch !== 'claiming') {
       batch.unsettled--;
-      this.closeIfDone(batch);
-    }
-  }
-
-  /** Forgets a batch once every attempt ended and every write was answered. */
-  private closeIfDone(batch: ClaimBatch): void {
-    if (batch.open > 0 || batch.unsettled > 0 || batch.work.claims.get(batch.token) !== batch) return;
-    batch.work.claims.delete(batch.token);
-    if (batch.abandoned > 0 && batch.releaseOnClose) {
-      batch.work.partition.release([batch.token]).catch((error: unknown) => {
-        this.logFor(batch.work).warn('returning an abandoned claim failed; it returns when the lease lapses', { error: String(error) });
-      });
+      closeIfDone(batch);
     }
   }
 
@@ -337,35 +291,9 @@ export class Processor {
     if (batch.gone) return;
     batch.gone = true;
     batch.releaseOnClose = release;
-    if (this.state === 'running') {
-      this.logFor(batch.work).warn(reason.message, { event: 'claim-lost', token: batch.token, running: batch.running.size });
-    }
-    abortBatch(batch, reason);
-    this.closeIfDone(batch);
-  }
-
-  private logOutcome(work: PartitionWork, claimed: Claimed, outcome: Exclude<Outcome, { action: 'complete' | 'abandoned' }>): void {
-    const log = this.logFor(work);
-    if (outcome.action === 'retry') {
-      log.info('attempt failed; retry scheduled', { event: 'retry-scheduled', seq: claimed.seq, attempts: claimed.attempts, delayMs: outcome.delayMs, error: outcome.error });
-    } else {
-      const reason = outcome.action === 'malformed' ? 'malformed' : outcome.reason;
-      log.warn(`dead-lettered: ${reason}`, { event: 'dead-lettered', reason, seq: claimed.seq, attempts: claimed.attempts, error: outcome.error });
-    }
-  }
-
-  private logFor(work: PartitionWork): Logger {
-    return work.logger;
-  }
-}
-
-function settleItem(seq: number, token: string, outcome: Exclude<Outcome, { action: 'abandoned' }>): SettleItem {
-  switch (outcome.action) {
-    case 'complete':
-      return { seq, token, body: outcome.body };
-    case 'retry':
-      return { seq, token, action: 'retry', delayMs: outcome.delayMs, body: outcome.body };
-    default:
-      return { seq, token, action: outcome.action, body: outcome.body };
+    if (this.state === 'running') batch.work.tell.lost(reason.message, batch.token, running(batch));
+    for (const part of batch.parts) abortPart(part, reason);
+    this.dropWaiting(batch);
+    closeIfDone(batch);
   }
 }

@@ -10,9 +10,10 @@ export interface UpkeepSettings {
 export type GiveUp = (batch: ClaimBatch, reason: Error, release: boolean) => void;
 
 /**
- * The processor's heartbeat: every `claimRenewMs`, in each partition where it holds claims, one
- * heartbeat.lua call renews its liveness (one call per partition, however many claims), reaps
- * the claims of processors that stopped beating, and reconciles its claims with Redis's.
+ * The processor's heartbeat: every `claimRenewMs`, in each partition where it holds claims or
+ * claimed within the last lease, one heartbeat.lua call renews its liveness (one call per
+ * partition, however many claims), reaps the claims of processors that stopped beating, and
+ * reconciles its claims with Redis's.
  *
  * Exclusivity rests here: a claim is the processor's only while its liveness holds in Redis.
  * When no heartbeat or claim has been answered for a whole lease (this process was paused, its
@@ -54,7 +55,10 @@ export class Upkeep {
   }
 
   private async beatAll(): Promise<void> {
-    const all = [...this.works(), ...this.retiring].filter((w) => w.claims.size > 0);
+    // Where it claimed within a lease it is live in Redis even holding nothing now: only its own
+    // heartbeat gives back a claim of its that a Redis rollback brought back (nobody reaps a live owner).
+    const now = performance.now();
+    const all = [...this.works(), ...this.retiring].filter((w) => w.claims.size > 0 || now - w.lastClaimedAt < this.settings.claimLeaseMs);
     await Promise.all(all.map((w) => this.beat(w)));
     for (const work of this.retiring) if (work.claims.size === 0) this.retiring.delete(work);
   }
@@ -87,8 +91,6 @@ export class Upkeep {
         this.giveUp(batch, new Error('claim lost: Redis no longer holds it (reaped, or rolled back)'), false);
       }
     }
-    if (reply.returned > 0) {
-      work.logger.warn('returned claims to the input', { event: 'claims-reaped', seqs: reply.returned });
-    }
+    if (reply.returned > 0) work.tell.reaped(reply.returned);
   }
 }

@@ -1,23 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { FencedError, InorderError, LeaseLostError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { LeaderTelemetry } from './leader-telemetry.js';
 import type { Partition, Probe, RunStretch, SettledEntry } from '../partition/partition.js';
 import { Doorbell } from '../processor/doorbell.js';
 import type { Clock } from '../time.js';
+import type { SequencerSettings } from '../config/services.js';
 import type { Lease } from './lease.js';
 import { ReorderBuffer, type RunItem, type StreamEntry } from './reorder-buffer.js';
 import { stallReason, type Stall } from './stall.js';
 
-export interface SequencerSettings {
-  leaderLeaseMs: number;
-  leaderRenewMs: number;
-  leaderRetryMs: number;
-  emitBatch: number;
-  /** how long a missing seq that nothing knows holds the order before it is skipped (0 = forever) */
-  gapTimeoutMs: number;
-  /** longest wait between two reads of the results stream when no wake-up comes */
-  readBlockMs: number;
-}
+export type { SequencerSettings } from '../config/services.js';
 
 export interface SequencerStats {
   leaderships: number;
@@ -41,7 +33,7 @@ export interface LeadershipParts {
   partition: Partition;
   lease: Lease;
   settings: SequencerSettings;
-  logger: Logger;
+  tell: LeaderTelemetry;
   owner: string;
   clock: Clock;
   memory: PartitionMemory;
@@ -85,6 +77,11 @@ export class Leadership {
 
   constructor(private readonly parts: LeadershipParts) {}
 
+  /** Settled seqs held ahead of next. */
+  get bufferSize(): number {
+    return this.buffer.size;
+  }
+
   /** Something was settled in the partition: read the stream now. */
   wake(): void {
     this.bell.ring();
@@ -101,19 +98,18 @@ export class Leadership {
       } catch (error) {
         if (!(error instanceof ResyncError) || !this.leading()) throw error;
         this.parts.stats.rollbacks++;
-        this.parts.logger.error(error.message, { event: 'rollback-detected', fence: this.fence });
+        this.parts.tell.note('error', error.message, 'rollback-detected', { fence: this.fence });
       }
     }
   }
 
   private async lead(): Promise<void> {
-    const { partition, memory, logger } = this.parts;
+    const { partition, memory, tell } = this.parts;
     const { fence, next } = await partition.fence(this.parts.owner, memory.highestSeen);
     if (next < memory.emittedUpTo) {
       this.parts.stats.rollbacks++;
-      logger.error(`next is ${next}, below the ${memory.emittedUpTo} this process emitted up to: Redis rolled back; what it lost is counted once skipped`, {
-        event: 'rollback-detected', next, emittedUpTo: memory.emittedUpTo,
-      });
+      tell.note('error', `next is ${next}, below the ${memory.emittedUpTo} this process emitted up to: Redis rolled back; what it lost is counted once skipped`,
+        'rollback-detected', { next, emittedUpTo: memory.emittedUpTo });
     }
     memory.emittedUpTo = next;
     this.fence = fence;
@@ -121,7 +117,7 @@ export class Leadership {
     this.lastId = '0-0';
     this.movedAt = performance.now();
     this.waitingSince = undefined;
-    logger.info('leading', { event: 'leader-acquired', fence, next });
+    tell.note('info', 'leading', 'leader-acquired', { fence, next });
     while (await this.read());
     while (this.leading()) {
       await this.emitReady();
@@ -158,12 +154,12 @@ export class Leadership {
     const readAt = this.parts.clock();
     const stale: string[] = [];
     const { memory } = this.parts;
-    for (const { id, seqs } of entries) {
+    for (const { id, seqs, createdAt, processedAt } of entries) {
       const source: StreamEntry = { id, waiting: 0 };
-      for (const seq of seqs) {
-        this.buffer.add(seq, { source, readAt });
+      seqs.forEach((seq, i) => {
+        this.buffer.add(seq, { source, readAt, createdAt: createdAt?.[i], processedAt: processedAt?.[i] });
         if (seq > memory.highestSeen) memory.highestSeen = seq;
-      }
+      });
       if (source.waiting === 0) stale.push(id);
     }
     this.lastId = entries[entries.length - 1]!.id;
@@ -188,10 +184,11 @@ export class Leadership {
   /** One emit.lua call; false when the caller should stop emitting for now. */
   private async emit(run: RunItem[], skip?: { to: number; lostUpTo: number }): Promise<boolean> {
     if (!this.leading()) return false;
-    const { partition, stats, memory, logger } = this.parts;
+    const { partition, stats, memory, tell } = this.parts;
     const next = this.buffer.next;
+    const now = this.parts.clock();
     const result = await partition.emit({
-      fence: this.fence, next, now: this.parts.clock(), run: stretches(run), done: this.buffer.drained(run),
+      fence: this.fence, next, now, run: stretches(run), done: this.buffer.drained(run),
       ...(skip ? { skipTo: skip.to, lostUpTo: skip.lostUpTo } : {}),
     });
     switch (result.kind) {
@@ -199,6 +196,7 @@ export class Leadership {
         stats.emitted += result.results;
         stats.tombstones += result.tombstones;
         if (skip) this.noteSkip(next, skip);
+        tell.emitted(run, result.results, now);
         this.buffer.advance(result.next);
         memory.emittedUpTo = result.next;
         if (result.next - 1 > memory.highestSeen) memory.highestSeen = result.next - 1;
@@ -219,7 +217,7 @@ export class Leadership {
       case 'not-settled':
         throw new ResyncError(`seq ${result.seq} was read as settled but Redis does not hold it so: Redis rolled back; rebuilding as a new leader`);
       case 'gap-known':
-        logger.info('a seq of the gap became known; not skipping it', { seq: result.seq });
+        tell.logger.info('a seq of the gap became known; not skipping it', { seq: result.seq });
         this.waitingSince = undefined;
         this.probedAt = -Infinity;
         return false;
@@ -231,11 +229,7 @@ export class Leadership {
     const lost = Math.max(0, Math.min(last, skip.lostUpTo) - from + 1);
     this.parts.stats.skipped += skip.to - from;
     this.parts.stats.lost += lost;
-    this.parts.logger.warn(lost > 0
-      ? `skipped seqs ${from}..${last}: accepted into the partition, then lost by Redis (${lost} lost)`
-      : `gap skipped: seqs ${from}..${last} never arrived within GAP_TIMEOUT_MS`, {
-      event: 'gap-skipped', from, to: last, lost, gap: skip.to - from - lost,
-    });
+    this.parts.tell.skipped(from, last, lost);
   }
 
   /**
@@ -253,7 +247,9 @@ export class Leadership {
         throw new ResyncError(`next is ${this.probe.next ?? 'gone'} in Redis, not the ${this.buffer.next} this leader reached: Redis rolled back; rebuilding as a new leader`);
       }
       if (this.probe.kind === 'settled') {
-        // Settled, but not in the stream this leader read: emit it from the state.
+        // Settled since the last read: its stream entry carries its timestamps. One the stream no
+        // longer names (emitted, then rolled back) is emitted from the state, untimed.
+        while (await this.read());
         this.buffer.add(this.buffer.next, { source: undefined, readAt: this.parts.clock() });
         return undefined;
       }
@@ -278,14 +274,14 @@ export class Leadership {
   }
 
   private async reportStall(probe: Probe): Promise<void> {
-    const { settings, logger, partition } = this.parts;
+    const { settings, tell, partition } = this.parts;
     const stallAfter = settings.gapTimeoutMs || STALL_DEFAULT_MS;
     const now = performance.now();
     const waiting = this.buffer.size > 0 || probe.inputLength > 0 || probe.parkedCount > 0 || probe.delayedCount > 0 || probe.stateSize > 0;
     if (!waiting || now - this.movedAt < stallAfter || now - this.stallLoggedAt < stallAfter) return;
     this.stallLoggedAt = now;
     const stall: Stall = stallReason(this.buffer.next, probe, this.buffer.size, settings.gapTimeoutMs, Math.round(now - this.movedAt));
-    logger.warn(`order stalled: ${stall.reason}`, { event: 'stalled', ...stall });
+    tell.stalled(stall);
     await partition.noteStall({ ...stall, at: this.parts.clock(), leader: this.parts.owner });
   }
 }

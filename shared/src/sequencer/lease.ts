@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { ExecutionError, Redlock, ResourceLockedError, type Lock } from '@sesamecare-oss/redlock';
 import type { RedisClient } from '../redis.js';
 import { LeaseLostError } from '../errors.js';
@@ -7,6 +8,8 @@ import { systemClock, type Clock } from '../time.js';
 export interface LeaseSettings {
   leaseMs: number;
   renewMs: number;
+  /** hears how long each extension took, in ms */
+  onRenewed?: (ms: number) => void;
 }
 
 /** What the sequencer needs of a lease (an interface, so tests can stand in a rogue leader). */
@@ -34,6 +37,13 @@ export function createRedlock(redis: RedisClient): Redlock {
  */
 export class LeaderLease implements Lease {
   private lock: Lock | undefined;
+  /**
+   * Epoch ms until which the lease is ours, as the last acquisition or extension measured it.
+   * Kept here, not read from the lock: Redlock zeroes the old lock's expiration when an extension
+   * lands, a few microtasks before the new lock reaches this object, and a leader that looked in
+   * between took its lease for lost.
+   */
+  private expiresAt = 0;
   private controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private extending = false;
@@ -52,7 +62,7 @@ export class LeaderLease implements Lease {
 
   /** Epoch ms until which this process may act as leader (0 when it holds no lease). */
   get validUntil(): number {
-    return this.lock && !this.controller.signal.aborted ? this.lock.expiration : 0;
+    return this.lock && !this.controller.signal.aborted ? this.expiresAt : 0;
   }
 
   /** True while the lease is held with at least `marginMs` left. */
@@ -68,7 +78,9 @@ export class LeaderLease implements Lease {
       if (error instanceof ExecutionError || error instanceof ResourceLockedError) return false;
       throw error;
     }
+    this.expiresAt = this.lock.expiration;
     this.controller = new AbortController();
+    clearInterval(this.timer);
     this.timer = setInterval(() => void this.extend(), this.settings.renewMs);
     return true;
   }
@@ -79,10 +91,15 @@ export class LeaderLease implements Lease {
     if (!this.holds(0)) return this.lose(new LeaseLostError('leader lease expired before it could be extended'));
     if (this.extending) return;
     this.extending = true;
+    const startedAt = performance.now();
     try {
-      this.lock = await lock.extend(this.settings.leaseMs);
+      const extended = await lock.extend(this.settings.leaseMs);
+      if (this.lock !== lock) return; // released, or acquired anew, meanwhile
+      this.lock = extended;
+      this.expiresAt = extended.expiration;
+      this.settings.onRenewed?.(performance.now() - startedAt);
     } catch (cause) {
-      this.lose(new LeaseLostError('leader lease could not be extended', { cause }));
+      if (this.lock === lock) this.lose(new LeaseLostError('leader lease could not be extended', { cause }));
     } finally {
       this.extending = false;
     }
@@ -100,6 +117,7 @@ export class LeaderLease implements Lease {
     clearInterval(this.timer);
     const lock = this.lock;
     this.lock = undefined;
+    this.expiresAt = 0;
     if (!this.controller.signal.aborted) this.controller.abort(new LeaseLostError('lease released'));
     if (!lock) return;
     try {

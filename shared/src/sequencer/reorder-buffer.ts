@@ -14,6 +14,9 @@ export interface Settled {
   source: StreamEntry | undefined;
   /** when the leader read it (its sequencingAt) */
   readAt: number;
+  /** its createdAt and processedAt, when its stream entry named them (results, not tombstones) */
+  createdAt?: number | undefined;
+  processedAt?: number | undefined;
 }
 
 export interface RunItem {
@@ -38,9 +41,21 @@ export class ReorderBuffer {
     return this.entries.size;
   }
 
-  /** Adds a seq; false (counting nothing) when it is below `next` or buffered already. */
+  /**
+   * Adds a seq; false (counting nothing) when it is below `next` or buffered already. A seq a
+   * probe found in the state (no source) takes its stream entry when that is read after all,
+   * so its timestamps are known and the entry is held until it is emitted.
+   */
   add(seq: number, settled: Settled): boolean {
-    if (seq < this.nextSeq || this.entries.has(seq)) return false;
+    if (seq < this.nextSeq) return false;
+    const held = this.entries.get(seq);
+    if (held) {
+      if (!held.source && settled.source) {
+        this.entries.set(seq, { ...settled, readAt: held.readAt });
+        settled.source.waiting++;
+      }
+      return false;
+    }
     this.entries.set(seq, settled);
     if (settled.source) settled.source.waiting++;
     return true;

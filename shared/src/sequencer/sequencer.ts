@@ -8,10 +8,13 @@ import type { Partition } from '../partition/partition.js';
 import type { RedisClient } from '../redis.js';
 import { delay, systemClock, type Clock } from '../time.js';
 import { WakeListener } from '../wake.js';
-import { Leadership, type PartitionMemory, type SequencerSettings, type SequencerStats } from './leadership.js';
+import type { SequencerSettings } from '../config/services.js';
+import { Leadership, type PartitionMemory, type SequencerStats } from './leadership.js';
+import { LeaderTelemetry } from './leader-telemetry.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { LeaderLease, createRedlock, type Lease } from './lease.js';
 
-export type { SequencerSettings, SequencerStats } from './leadership.js';
+export type { SequencerStats } from './leadership.js';
 
 export interface SequencerParts {
   /** commands: leases, fences, emits */
@@ -24,6 +27,8 @@ export interface SequencerParts {
   clock?: Clock;
   /** the lease of a partition's leadership (default: a Redlock lease on its leader key) */
   leaseFor?: (partition: Partition) => Lease;
+  /** where its events, metrics and log lines go (default: its own, with a private registry) */
+  telemetry?: Telemetry;
 }
 
 /** One partition this sequencer serves: competes for its lease, leads it when it holds it. */
@@ -31,7 +36,7 @@ interface Seat {
   partition: Partition;
   lease: Lease;
   memory: PartitionMemory;
-  logger: Logger;
+  tell: LeaderTelemetry;
   /** this member's rendezvous score for the partition: who prefers to lead it */
   score: number;
   leadership: Leadership | undefined;
@@ -59,12 +64,14 @@ export class Sequencer {
   private readonly wake: WakeListener;
   private readonly redlock: Redlock;
   private members: string[] = [];
-  private membersAt = -Infinity;
   private loop: Promise<void> = Promise.resolve();
   /** ms from the start of the last leadership to its first emit (failover figures) */
   lastFirstEmitMs: number | undefined;
+  readonly telemetry: Telemetry;
+  private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly parts: SequencerParts) {
+    this.telemetry = parts.telemetry ?? new Telemetry();
     this.owner = parts.owner ?? instanceId;
     this.clock = parts.clock ?? systemClock;
     this.wake = new WakeListener(parts.subscriber, parts.logger);
@@ -91,9 +98,11 @@ export class Sequencer {
     await partition.init();
     const { leaderLeaseMs, leaderRenewMs } = this.parts.settings;
     const logger = this.parts.logger.child({ pipeline: partition.pipeline, partition: partition.partition });
+    const tell = new LeaderTelemetry(this.telemetry, { logger, pipeline: partition.pipeline, partition: partition.partition });
+    const lease = this.parts.leaseFor?.(partition)
+      ?? new LeaderLease(this.redlock, partition.keys.leader, { leaseMs: leaderLeaseMs, renewMs: leaderRenewMs, onRenewed: (ms) => tell.renewed(ms) }, logger, this.clock);
     const seat: Seat = {
-      partition, logger, memory: { highestSeen: 0, emittedUpTo: 0 },
-      lease: this.parts.leaseFor?.(partition) ?? new LeaderLease(this.redlock, partition.keys.leader, { leaseMs: leaderLeaseMs, renewMs: leaderRenewMs }, logger, this.clock),
+      partition, tell, memory: { highestSeen: 0, emittedUpTo: 0 }, lease,
       score: rendezvous(this.owner, partition.tag), leadership: undefined, running: undefined, freeSince: undefined,
     };
     this.seats.set(partition.tag, seat);
@@ -113,7 +122,8 @@ export class Sequencer {
     if (this.state !== 'idle') throw new Error(`sequencer cannot start from state ${this.state}`);
     this.state = 'running';
     this.loop = this.run();
-    this.parts.logger.info('sequencer started', { event: 'started', owner: this.owner, partitions: this.served });
+    this.summaryTimer = setInterval(() => void this.summarise(), SUMMARY_EVERY_MS);
+    this.telemetry.note({ logger: this.parts.logger }, 'info', 'sequencer started', 'started', { owner: this.owner, partitions: this.served });
   }
 
   /** Stops, releasing every lease at once so that the others take over without waiting. */
@@ -125,21 +135,20 @@ export class Sequencer {
     await Promise.all([...this.seats.values()].map((seat) => this.stepDown(seat)));
     await this.membership(0).catch(() => undefined);
     this.wake.stop();
+    clearInterval(this.summaryTimer);
     this.state = 'stopped';
-    this.parts.logger.info('sequencer stopped', { event: 'stopped', stats: this.stats });
+    this.telemetry.note({ logger: this.parts.logger }, 'info', 'sequencer stopped', 'stopped', { stats: this.stats });
   }
 
   private async run(): Promise<void> {
-    const { leaderRetryMs, leaderRenewMs, leaderLeaseMs } = this.parts.settings;
+    const { leaderRetryMs, leaderLeaseMs } = this.parts.settings;
     while (!this.abort.signal.aborted) {
       try {
-        if (performance.now() - this.membersAt >= leaderRenewMs) {
-          this.members = await this.membership(leaderLeaseMs);
-          this.membersAt = performance.now();
-        }
+        // Every turn: a member that died drops out within a lease, and its partitions move then.
+        this.members = await this.membership(leaderLeaseMs);
         await this.balance();
       } catch (error) {
-        this.parts.logger.warn('competing for leaderships failed; retrying', { event: 'compete-failed', error: String(error) });
+        this.parts.logger.warn('competing for leaderships failed; retrying', { error: String(error) });
       }
       await delay(leaderRetryMs, this.abort.signal);
     }
@@ -157,7 +166,7 @@ export class Sequencer {
     const led = seats.filter((s) => s.leadership).sort((a, b) => a.score - b.score);
     for (let surplus = led.length - share; surplus > 0; surplus--) {
       const seat = led.shift()!;
-      seat.logger.info('giving a leadership up to share them evenly', { event: 'leader-handover', share, members: this.members.length });
+      seat.tell.note('info', 'giving a leadership up to share them evenly', 'leader-handover', { share, members: this.members.length });
       await this.stepDown(seat);
     }
     let leading = seats.filter((s) => s.leadership).length;
@@ -178,8 +187,9 @@ export class Sequencer {
   private async tryLead(seat: Seat): Promise<boolean> {
     if (!(await seat.lease.tryAcquire())) return false;
     seat.freeSince = undefined;
+    seat.tell.leading(true);
     const leadership = new Leadership({
-      partition: seat.partition, lease: seat.lease, settings: this.parts.settings, logger: seat.logger, owner: this.owner, clock: this.clock,
+      partition: seat.partition, lease: seat.lease, settings: this.parts.settings, tell: seat.tell, owner: this.owner, clock: this.clock,
       memory: seat.memory, stats: this.stats, stopping: this.abort.signal,
       onFirstEmit: (ms) => (this.lastFirstEmitMs = ms),
     });
@@ -188,10 +198,11 @@ export class Sequencer {
       .run()
       .catch((error: unknown) => {
         if (!this.abort.signal.aborted && seat.leadership === leadership) {
-          seat.logger.warn('leadership ended', { event: error instanceof FencedError ? 'leader-fenced' : 'leader-lost', error: (error as Error).message });
+          seat.tell.note('warn', 'leadership ended', error instanceof FencedError ? 'leader-fenced' : 'leader-lost', { error: (error as Error).message });
         }
       })
       .finally(async () => {
+        seat.tell.leading(false);
         if (seat.leadership === leadership) seat.leadership = undefined;
         if (!this.abort.signal.aborted) await seat.lease.release();
       });
@@ -199,6 +210,19 @@ export class Sequencer {
   }
 
   /** Ends a leadership at once (its loop stops at the next check; the fence guards the rest). */
+  /** Every SUMMARY_EVERY_MS: each led partition's summary line and gauges. */
+  private async summarise(): Promise<void> {
+    for (const seat of this.seats.values()) {
+      const leadership = seat.leadership;
+      if (!leadership) continue;
+      try {
+        seat.tell.summary(await seat.partition.status(), leadership.bufferSize, SUMMARY_EVERY_MS);
+      } catch (error) {
+        seat.tell.logger.debug('reading the partition status for the summary failed', { error: String(error) });
+      }
+    }
+  }
+
   private async stepDown(seat: Seat): Promise<void> {
     const { leadership, running } = seat;
     if (!leadership) return;
@@ -208,6 +232,9 @@ export class Sequencer {
     await running;
   }
 }
+
+/** How often each led partition's summary line is written (info) and its gauges are read. */
+const SUMMARY_EVERY_MS = 10_000;
 
 /** Rendezvous (highest random weight) score: every member ranks every partition the same way. */
 function rendezvous(owner: string, tag: string): number {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { PRIORITY_SHIFT, type ClaimRequest, type Partition } from '@inorder/shared';
 import {
-  claimed, deadLetters, envelopeRaw, freshPartition, lapse, redisNow, snapshot, useRedis,
+  claimed, deadLetters, envelopeRaw, freshPartition, lapse, redisNow, snapshot,
 } from '../support/lua.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, useRedis } from '@inorder/testkit';
 
 const LEASE = 5000;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -132,7 +132,7 @@ describe('claim.lua', function () {
       expect(reply).to.deep.equal([
         ['1', 1, envelopeRaw(1)],
         ['malformed', '', 'unreadable entry: not JSON'],
-        0, reply[3], 0, 0, -1,
+        0, reply[3], 0, 0, -2,
       ]);
       expect(reply[3]).to.be.a('number');
     });
@@ -289,7 +289,7 @@ describe('claim.lua', function () {
       const states = {
         1: `C|other:1|1|${envelopeRaw(1)}`,
         2: `R|1|${envelopeRaw(2, { attempts: 1, lastError: 'boom', processingAt: 5 })}`,
-        3: `D|${envelopeRaw(3, { result: 'r3', attempts: 1, processingAt: 5, processedAt: 6 })}`,
+        3: envelopeRaw(3, { result: 'r3', attempts: 1, processingAt: 5, processedAt: 6 }).slice(0, -1),
         4: 'T',
       };
       await fixture.redis.hset(p.keys.state, states);
@@ -457,7 +457,7 @@ describe('claim.lua', function () {
     it('leaves the seqs of a dead owner\'s claim that were settled since', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'dead:1', [1, 2, 3, 4]);
-      await p.complete([{ seq: 1, token: 'dead:1', body: '{"seq":1,"result":1}' }]);
+      await p.complete([{ seq: 1, token: 'dead:1', body: '{"seq":1,"result":1}', createdAt: 1, processedAt: 2 }]);
       await p.fail([{ seq: 2, token: 'dead:1', action: 'retry', delayMs: 60_000, body: envelopeRaw(2) }]);
       await p.fail([{ seq: 3, token: 'dead:1', action: 'dead', body: '{"seq":3}' }]);
       await lapse(fixture.redis, p, 'dead');
@@ -465,7 +465,7 @@ describe('claim.lua', function () {
       expect(result.reaped).to.equal(1);
       expect(result.claimed).to.deep.equal([{ seq: 4, attempts: 2, raw: envelopeRaw(4) }]);
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({
-        1: 'D|{"seq":1,"result":1}',
+        1: '{"seq":1,"result":1',
         2: `R|1|${envelopeRaw(2)}`,
         3: 'T',
         4: `C|next:1|2|${envelopeRaw(4)}`,
@@ -535,7 +535,7 @@ describe('claim.lua', function () {
       await waiting(p, [[2, -10], [1, -30], [3, -20]]);
       const result = await p.claim(request('t:1', 1));
       expect(result.claimed.map((c) => c.seq)).to.deep.equal([1]);
-      expect(result.dueInMs).to.equal(0);
+      expect(result.dueInMs, 'not looked up when the call claimed something').to.equal(undefined);
       expect(await fixture.redis.zrange(p.keys.delayed, 0, -1)).to.deep.equal(['3', '2']);
       expect(await fixture.redis.hmget(p.keys.state, '2', '3')).to.deep.equal([`R|1|${retryBody(2)}`, `R|1|${retryBody(3)}`]);
       expect(await fixture.redis.exists(p.keys.input)).to.equal(0);

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { wakeChannels, type CompleteItem, type Partition } from '@inorder/shared';
-import { claimed, envelopeRaw, fields, freshPartition, listen, snapshot, useRedis, type Listener } from '../support/lua.js';
+import { claimed, envelopeRaw, fields, freshPartition, snapshot, useListener } from '../support/lua.js';
+import { useRedis } from '@inorder/testkit';
 
 describe('complete.lua', function () {
   const fixture = useRedis();
 
   const body = (seq: number): string => JSON.stringify({ seq, payload: { n: seq }, result: `r${seq}`, attempts: 1 });
-  const items = (token: string, ...seqs: number[]): CompleteItem[] => seqs.map((seq) => ({ seq, token, body: body(seq) }));
+  const items = (token: string, ...seqs: number[]): CompleteItem[] => seqs.map((seq) => ({ seq, token, body: body(seq), createdAt: 1, processedAt: 2 }));
 
   /** The results stream's entries, each as its fields. */
   async function stream(p: Partition): Promise<Array<Record<string, string>>> {
@@ -14,18 +15,14 @@ describe('complete.lua', function () {
   }
 
   describe('strict pipelines', () => {
-    let wakes: Listener;
-    before(async () => {
-      wakes = await listen(fixture.server, wakeChannels().results);
-    });
-    after(() => wakes.close());
+    const listener = useListener(fixture, wakeChannels().results);
 
-    it('marks each seq done with its output (D|output) and names them in ONE results stream entry', async () => {
+    it('marks each seq done with its output (without its closing brace) and names them in ONE results stream entry', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2, 3]);
       expect(await p.complete(items('t:1', 3, 1, 2))).to.deep.equal([true, true, true]);
-      expect(await stream(p)).to.deep.equal([{ s: '3,1,2' }]);
-      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: `D|${body(1)}`, 2: `D|${body(2)}`, 3: `D|${body(3)}` });
+      expect(await stream(p)).to.deep.equal([{ s: '3,1,2', c: '1,1,1', p: '2,2,2' }]);
+      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: body(1).slice(0, -1), 2: body(2).slice(0, -1), 3: body(3).slice(0, -1) });
       expect(await fixture.redis.exists(p.keys.claims, p.keys.output)).to.equal(0);
     });
 
@@ -37,7 +34,7 @@ describe('complete.lua', function () {
       expect(await fixture.redis.hget(p.keys.state, '1')).to.match(/^C\|t:1\|1\|/);
       await p.complete(items('t:1', 1, 3));
       expect(await fixture.redis.exists(p.keys.claims)).to.equal(0);
-      expect(await stream(p)).to.deep.equal([{ s: '2' }, { s: '1,3' }]);
+      expect(await stream(p)).to.deep.equal([{ s: '2', c: '1', p: '2' }, { s: '1,3', c: '1,1', p: '2,2' }]);
     });
 
     it('settles each claim of a call by its own count', async () => {
@@ -46,26 +43,26 @@ describe('complete.lua', function () {
       await claimed(fixture.redis, p, 't:2', [3]);
       expect(await p.complete([...items('t:2', 3), ...items('t:1', 1)])).to.deep.equal([true, true]);
       expect(await fixture.redis.hgetall(p.keys.claims)).to.deep.equal({ 't:1': '1|1,2' });
-      expect(await stream(p)).to.deep.equal([{ s: '3,1' }]);
+      expect(await stream(p)).to.deep.equal([{ s: '3,1', c: '1,1', p: '2,2' }]);
     });
 
     it('publishes the partition\'s tag on the sequencers\' wake channel', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2]);
-      await wakes.published();
+      await listener.wakes.published();
       await p.complete(items('t:1', 1, 2));
-      expect(await wakes.published()).to.deep.equal([p.tag]);
+      expect(await listener.wakes.published()).to.deep.equal([p.tag]);
     });
 
     it('refuses, per item, a stale token, a reaped (Q), retrying (R), done or unknown seq, and writes nothing for them', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'other:1', [1]);
-      await fixture.redis.hset(p.keys.state, '2', 'Q|1', '3', `R|1|${envelopeRaw(3)}`, '4', `D|${body(4)}`, '5', 'T');
-      await wakes.published();
+      await fixture.redis.hset(p.keys.state, '2', 'Q|1', '3', `R|1|${envelopeRaw(3)}`, '4', body(4).slice(0, -1), '5', 'T');
+      await listener.wakes.published();
       const before = await snapshot(fixture.redis, p);
       expect(await p.complete(items('t:1', 1, 2, 3, 4, 5, 6))).to.deep.equal([false, false, false, false, false, false]);
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
-      expect(await wakes.published(), 'nothing settled, nobody woken').to.deep.equal([]);
+      expect(await listener.wakes.published(), 'nothing settled, nobody woken').to.deep.equal([]);
     });
 
     it('refuses a token that is a prefix of the claim\'s token', async () => {
@@ -81,16 +78,16 @@ describe('complete.lua', function () {
       await claimed(fixture.redis, p, 't:2', [1, 2, 3]);
       await fixture.redis.hset(p.keys.state, '2', 'Q|0'); // given back since
       expect(await p.complete([...items('t:2', 1), ...items('t:1', 3), ...items('t:2', 2, 3)])).to.deep.equal([true, false, false, true]);
-      expect(await stream(p)).to.deep.equal([{ s: '1,3' }]);
+      expect(await stream(p)).to.deep.equal([{ s: '1,3', c: '1,1', p: '2,2' }]);
       expect(await fixture.redis.hgetall(p.keys.claims)).to.deep.equal({ 't:2': '1|1,2,3' });
     });
 
     it('completes a seq given twice in one call once', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2]);
-      expect(await p.complete([...items('t:1', 1), { seq: 1, token: 't:1', body: '{"seq":1,"second":true}' }])).to.deep.equal([true, false]);
-      expect(await stream(p)).to.deep.equal([{ s: '1' }]);
-      expect(await fixture.redis.hget(p.keys.state, '1')).to.equal(`D|${body(1)}`);
+      expect(await p.complete([...items('t:1', 1), { seq: 1, token: 't:1', body: '{"seq":1,"second":true}', createdAt: 1, processedAt: 2 }])).to.deep.equal([true, false]);
+      expect(await stream(p)).to.deep.equal([{ s: '1', c: '1', p: '2' }]);
+      expect(await fixture.redis.hget(p.keys.state, '1')).to.equal(body(1).slice(0, -1));
       expect(await fixture.redis.hget(p.keys.claims, 't:1')).to.equal('1|1,2');
     });
 
@@ -99,10 +96,10 @@ describe('complete.lua', function () {
       await claimed(fixture.redis, p, 't:1', [1, 2]);
       expect(await p.complete(items('t:1', 1, 2))).to.deep.equal([true, true]);
       const after = await snapshot(fixture.redis, p);
-      await wakes.published();
+      await listener.wakes.published();
       expect(await p.complete(items('t:1', 1, 2))).to.deep.equal([false, false]);
       expect(await snapshot(fixture.redis, p)).to.deep.equal(after);
-      expect(await wakes.published()).to.deep.equal([]);
+      expect(await listener.wakes.published()).to.deep.equal([]);
     });
 
     it('changes nothing when replayed after some of the claim settled (the claim is still open)', async () => {

@@ -1,17 +1,14 @@
 import { expect } from 'chai';
 import { wakeChannels, type Partition } from '@inorder/shared';
-import { claimed, envelopeRaw, freshPartition, listen, snapshot, useRedis, type Listener } from '../support/lua.js';
+import { claimed, envelopeRaw, freshPartition, snapshot, useListener } from '../support/lua.js';
+import { useRedis } from '@inorder/testkit';
 
 const NOW = 1_700_000_000_000;
 const READ = 1_699_999_999_000;
 
 describe('emit.lua', function () {
   const fixture = useRedis();
-  let wakes: Listener;
-  before(async () => {
-    wakes = await listen(fixture.server, wakeChannels().input);
-  });
-  after(() => wakes.close());
+  const listener = useListener(fixture, wakeChannels().input);
 
   /** The output envelope a processor completes seq with. */
   const out = (seq: number): string => JSON.stringify({ seq, payload: { n: seq }, result: `r${seq}`, attempts: 1 });
@@ -28,7 +25,7 @@ describe('emit.lua', function () {
     const token = `t:${seqs.join('-')}`;
     await claimed(fixture.redis, p, token, seqs);
     for (const seq of seqs) {
-      if (results.includes(seq)) await p.complete([{ seq, token, body: out(seq) }]);
+      if (results.includes(seq)) await p.complete([{ seq, token, body: out(seq), createdAt: 1, processedAt: 2 }]);
       else await p.fail([{ seq, token, action: 'dead', body: JSON.stringify({ seq, reason: 'max-retries' }) }]);
     }
     const ids = new Map<number, string>();
@@ -94,7 +91,7 @@ describe('emit.lua', function () {
       const reply = await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 2), run: [{ count: 2, sequencingAt: READ }] });
       expect(reply).to.deep.equal({ kind: 'emitted', next: 3, results: 2, tombstones: 0 });
       expect((await fixture.redis.xrange(p.keys.results, '-', '+')).map(([id]) => id)).to.deep.equal(entryIds(ids, 1, 3));
-      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 3: `D|${out(3)}` });
+      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 3: out(3).slice(0, -1) });
     });
 
     it('clears the stall report and sets movedAt', async () => {
@@ -158,7 +155,7 @@ describe('emit.lua', function () {
       const reply = await p.emit({ fence, next: 1, now: NOW, skipTo: 2501, lostUpTo: 2600, run: [{ count: 1, sequencingAt: READ }] });
       expect(reply).to.deep.equal({ kind: 'gap-known', next: 1, seq: 2400 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
-      for (const st of ['Q|1', `R|1|${envelopeRaw(3)}`, 'D|{"seq":3}', 'T']) {
+      for (const st of ['Q|1', `R|1|${envelopeRaw(3)}`, '{"seq":3', 'T']) {
         await fixture.redis.hset(p.keys.state, '3', st);
         expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 5, run: [] })).to.deep.equal({ kind: 'gap-known', next: 1, seq: 3 });
       }
@@ -268,14 +265,14 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       await settled(p, [1, 2]);
-      await wakes.published();
+      await listener.wakes.published();
       await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
-      expect(await wakes.published(), 'nothing parked, nobody to wake').to.deep.equal([]);
+      expect(await listener.wakes.published(), 'nothing parked, nobody to wake').to.deep.equal([]);
       await fixture.redis.zadd(p.keys.parked, 50, envelopeRaw(50));
       await p.emit({ fence, next: 2, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
-      expect(await wakes.published()).to.deep.equal([p.tag]);
+      expect(await listener.wakes.published()).to.deep.equal([p.tag]);
       await p.emit({ fence: 'other:9', next: 3, now: NOW, skipTo: 4, run: [] });
-      expect(await wakes.published(), 'a refused emit wakes nobody').to.deep.equal([]);
+      expect(await listener.wakes.published(), 'a refused emit wakes nobody').to.deep.equal([]);
     });
   });
 });

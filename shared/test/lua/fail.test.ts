@@ -1,16 +1,13 @@
 import { expect } from 'chai';
 import { wakeChannels, type FailItem, type Partition } from '@inorder/shared';
 import {
-  claimed, envelopeRaw, fields, freshPartition, listen, redisNow, snapshot, useRedis, type Listener,
+  claimed, envelopeRaw, fields, freshPartition, listen, redisNow, snapshot, useListener,
 } from '../support/lua.js';
+import { useRedis } from '@inorder/testkit';
 
 describe('fail.lua', function () {
   const fixture = useRedis();
-  let wakes: Listener;
-  before(async () => {
-    wakes = await listen(fixture.server, wakeChannels().results);
-  });
-  after(() => wakes.close());
+  const listener = useListener(fixture, wakeChannels().results);
 
   const retryBody = (seq: number): string => envelopeRaw(seq, { attempts: 1, lastError: 'boom' });
   const deadBody = (seq: number, reason = 'max-retries'): string => JSON.stringify({ seq, reason, attempts: 3, deadAt: 1 });
@@ -80,23 +77,23 @@ describe('fail.lua', function () {
     it('strict: publishes the partition\'s tag on the sequencers\' wake channel for tombstones only', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2, 3]);
-      await wakes.published();
+      await listener.wakes.published();
       await p.fail([retry('t:1', 1), malformed('t:1', 2)]);
-      expect(await wakes.published(), 'a retry or a malformed copy moves no order').to.deep.equal([]);
+      expect(await listener.wakes.published(), 'a retry or a malformed copy moves no order').to.deep.equal([]);
       await p.fail([dead('t:1', 3)]);
-      expect(await wakes.published()).to.deep.equal([p.tag]);
+      expect(await listener.wakes.published()).to.deep.equal([p.tag]);
     });
 
     it('unordered: appends the record, counts it and forgets the seq, with no tombstone', async () => {
       const p = freshPartition(fixture.redis, { ordering: 'none' });
       await fixture.redis.zadd(p.keys.queue, 1, envelopeRaw(1));
       await p.claim({ count: 1, token: 't:1', owner: 't', leaseMs: 60_000, window: 0 });
-      await wakes.published();
+      await listener.wakes.published();
       expect(await p.fail([dead('t:1', 1)])).to.deep.equal({ settled: [true], dueAt: undefined });
       expect(await fixture.redis.lrange(p.keys.dead, 0, -1)).to.deep.equal([deadBody(1)]);
       expect(await fixture.redis.hget(p.keys.meta, 'dead')).to.equal('1');
       expect(await fixture.redis.exists(p.keys.state, p.keys.results, p.keys.delayed, p.keys.claims)).to.equal(0);
-      expect(await wakes.published()).to.deep.equal([]);
+      expect(await listener.wakes.published()).to.deep.equal([]);
     });
   });
 
@@ -145,7 +142,7 @@ describe('fail.lua', function () {
         await p.fail([malformed('t:1', 8)]);
         expect(await inputWakes.published()).to.deep.equal([p.tag]);
       } finally {
-        await inputWakes.close();
+        inputWakes.close();
       }
       expect(await fixture.redis.lrange(p.keys.input, 0, -1)).to.deep.equal([envelopeRaw(8), envelopeRaw(9)]);
       expect(await fixture.redis.exists(p.keys.held)).to.equal(0);
@@ -171,13 +168,13 @@ describe('fail.lua', function () {
     it('refuses a stale token, a reaped (Q), retrying (R), done, dead or unknown seq, and writes nothing', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'other:1', [1]);
-      await fixture.redis.hset(p.keys.state, '2', 'Q|1', '3', `R|1|${retryBody(3)}`, '4', 'D|{"seq":4}', '5', 'T');
-      await wakes.published();
+      await fixture.redis.hset(p.keys.state, '2', 'Q|1', '3', `R|1|${retryBody(3)}`, '4', '{"seq":4', '5', 'T');
+      await listener.wakes.published();
       const before = await snapshot(fixture.redis, p);
       const result = await p.fail([1, 2, 3, 4, 5, 6].flatMap((seq) => [retry('t:1', seq), dead('t:1', seq), malformed('t:1', seq)]));
       expect(result).to.deep.equal({ settled: Array(18).fill(false), dueAt: undefined });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
-      expect(await wakes.published()).to.deep.equal([]);
+      expect(await listener.wakes.published()).to.deep.equal([]);
     });
 
     it('answers per item and counts the claim\'s remaining seqs down, removing it at 0', async () => {
@@ -188,7 +185,7 @@ describe('fail.lua', function () {
       const result = await p.fail([retry('t:1', 1), retry('t:1', 2), dead('t:1', 3), dead('t:2', 5)]);
       expect(result.settled).to.deep.equal([true, false, true, true]);
       expect(await fixture.redis.hgetall(p.keys.claims)).to.deep.equal({ 't:1': '2|1,2,3,4' });
-      expect(await p.complete([{ seq: 4, token: 't:1', body: '{"seq":4}' }])).to.deep.equal([true]);
+      expect(await p.complete([{ seq: 4, token: 't:1', body: '{"seq":4}', createdAt: 1, processedAt: 2 }])).to.deep.equal([true]);
       expect(await fixture.redis.hgetall(p.keys.claims)).to.deep.equal({ 't:1': '1|1,2,3,4' });
     });
 
@@ -207,10 +204,10 @@ describe('fail.lua', function () {
       const items = [retry('t:1', 1), dead('t:1', 2), malformed('t:1', 3)];
       expect((await p.fail(items)).settled).to.deep.equal([true, true, true]);
       const after = await snapshot(fixture.redis, p);
-      await wakes.published();
+      await listener.wakes.published();
       expect(await p.fail(items)).to.deep.equal({ settled: [false, false, false], dueAt: undefined });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(after);
-      expect(await wakes.published()).to.deep.equal([]);
+      expect(await listener.wakes.published()).to.deep.equal([]);
     });
 
     it('writes nothing for an empty call', async () => {

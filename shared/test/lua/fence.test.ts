@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { freshPartition, snapshot, useRedis } from '../support/lua.js';
+import { freshPartition, snapshot } from '../support/lua.js';
+import { useRedis } from '@inorder/testkit';
 
 describe('fence.lua', function () {
   const fixture = useRedis();

@@ -1,19 +1,15 @@
 import { expect } from 'chai';
 import { PRIORITY_SHIFT, wakeChannels } from '@inorder/shared';
 import {
-  claimed, envelopeRaw, freshPartition, lapse, listen, redisNow, snapshot, useRedis, type Listener,
+  claimed, envelopeRaw, freshPartition, lapse, redisNow, snapshot, useListener,
 } from '../support/lua.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, useRedis } from '@inorder/testkit';
 
 const LEASE = 60_000;
 
 describe('heartbeat.lua', function () {
   const fixture = useRedis();
-  let wakes: Listener;
-  before(async () => {
-    wakes = await listen(fixture.server, wakeChannels().input);
-  });
-  after(() => wakes.close());
+  const listener = useListener(fixture, wakeChannels().input);
 
   describe('liveness', () => {
     it('renews the owner\'s liveness to Redis now + leaseMs and answers alive', async () => {
@@ -116,13 +112,13 @@ describe('heartbeat.lua', function () {
       await claimed(fixture.redis, p, 'p:1', [1]);
       await fixture.redis.hset(p.keys.state, '3', 'Q|2');
       await claimed(fixture.redis, p, 'p:2', [2, 3]);
-      await p.complete([{ seq: 2, token: 'p:2', body: '{"seq":2}' }]);
+      await p.complete([{ seq: 2, token: 'p:2', body: '{"seq":2}', createdAt: 1, processedAt: 2 }]);
       const beat = await p.heartbeat('p', LEASE, ['p:1']);
       expect(beat).to.deep.equal({ alive: true, gone: [], returned: 1, now: beat.now });
       expect(await fixture.redis.lrange(p.keys.input, 0, -1)).to.deep.equal([envelopeRaw(3)]);
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({
         1: `C|p:1|1|${envelopeRaw(1)}`,
-        2: 'D|{"seq":2}',
+        2: '{"seq":2',
         3: 'Q|2',
       });
       expect(await fixture.redis.hgetall(p.keys.claims)).to.deep.equal({ 'p:1': '1|1' });
@@ -170,14 +166,14 @@ describe('heartbeat.lua', function () {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:1', [1]);
       await claimed(fixture.redis, p, 'dead:1', [2]);
-      await wakes.published();
+      await listener.wakes.published();
       await p.heartbeat('p', LEASE, ['p:1']);
-      expect(await wakes.published()).to.deep.equal([]);
+      expect(await listener.wakes.published()).to.deep.equal([]);
       await lapse(fixture.redis, p, 'dead');
       await p.heartbeat('p', LEASE, ['p:1']);
-      expect(await wakes.published()).to.deep.equal([p.tag]);
+      expect(await listener.wakes.published()).to.deep.equal([p.tag]);
       await p.heartbeat('p', LEASE, []);
-      expect(await wakes.published()).to.deep.equal([p.tag]);
+      expect(await listener.wakes.published()).to.deep.equal([p.tag]);
     });
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { LAYOUT, LayoutError } from '@inorder/shared';
-import { freshPartition, snapshot, useRedis } from '../support/lua.js';
+import { freshPartition, snapshot } from '../support/lua.js';
+import { useRedis } from '@inorder/testkit';
 
 describe('init.lua', function () {
   const fixture = useRedis();

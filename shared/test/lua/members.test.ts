@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { sequencersKey } from '@inorder/shared';
-import { redisNow, useRedis } from '../support/lua.js';
-import { uniquePipeline } from '../support/pipeline.js';
-import { waitFor } from '../support/wait-for.js';
+import { redisNow } from '../support/lua.js';
+import { uniquePipeline, waitFor, useRedis } from '@inorder/testkit';
 
 describe('members.lua', function () {
   const fixture = useRedis();

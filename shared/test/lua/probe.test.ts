@@ -1,16 +1,13 @@
 import { expect } from 'chai';
 import { wakeChannels } from '@inorder/shared';
 import {
-  claimed, envelopeRaw, freshPartition, lapse, listen, snapshot, useRedis, type Listener,
+  claimed, envelopeRaw, freshPartition, lapse, snapshot, useListener,
 } from '../support/lua.js';
+import { useRedis } from '@inorder/testkit';
 
 describe('probe.lua', function () {
   const fixture = useRedis();
-  let wakes: Listener;
-  before(async () => {
-    wakes = await listen(fixture.server, wakeChannels().input);
-  });
-  after(() => wakes.close());
+  const listener = useListener(fixture, wakeChannels().input);
 
   const empty = { owner: undefined, ms: undefined, inputLength: 0, parkedCount: 0, parkedMin: undefined, delayedCount: 0, accepted: 0, stateSize: 0, next: undefined };
 
@@ -68,7 +65,7 @@ describe('probe.lua', function () {
     it('answers settled for a done seq and for a tombstone', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:1', [1, 2]);
-      await p.complete([{ seq: 1, token: 'p:1', body: '{"seq":1}' }]);
+      await p.complete([{ seq: 1, token: 'p:1', body: '{"seq":1}', createdAt: 1, processedAt: 2 }]);
       await p.fail([{ seq: 2, token: 'p:1', action: 'dead', body: '{"seq":2}' }]);
       expect(await p.probe(1)).to.deep.include({ kind: 'settled', owner: undefined, ms: undefined });
       expect(await p.probe(2)).to.deep.include({ kind: 'settled', owner: undefined, ms: undefined });
@@ -97,12 +94,12 @@ describe('probe.lua', function () {
       const p = freshPartition(fixture.redis);
       await fixture.redis.hset(p.keys.state, '1', `C|gone:7|3|${envelopeRaw(1)}`);
       await fixture.redis.rpush(p.keys.input, envelopeRaw(2));
-      await wakes.published();
+      await listener.wakes.published();
       const probe = await p.probe(1);
       expect(probe).to.deep.include({ kind: 'returned', owner: undefined, ms: undefined, inputLength: 2, stateSize: 1 });
       expect(await fixture.redis.lrange(p.keys.input, 0, -1)).to.deep.equal([envelopeRaw(1), envelopeRaw(2)]);
       expect(await fixture.redis.hget(p.keys.state, '1')).to.equal('Q|2');
-      expect(await wakes.published()).to.deep.equal([p.tag]);
+      expect(await listener.wakes.published()).to.deep.equal([p.tag]);
       const again = await p.claim({ count: 1, token: 'p:1', owner: 'p', leaseMs: 60_000, window: 0 });
       expect(again.claimed).to.deep.equal([{ seq: 1, attempts: 3, raw: envelopeRaw(1) }]);
     });
@@ -112,10 +109,10 @@ describe('probe.lua', function () {
       await fixture.redis.hset(p.keys.state, '1', `C|gone:7|1|${envelopeRaw(1)}`);
       expect((await p.probe(1)).kind).to.equal('returned');
       const after = await snapshot(fixture.redis, p);
-      await wakes.published();
+      await listener.wakes.published();
       expect((await p.probe(1)).kind).to.equal('queued');
       expect(await snapshot(fixture.redis, p)).to.deep.equal(after);
-      expect(await wakes.published()).to.deep.equal([]);
+      expect(await listener.wakes.published()).to.deep.equal([]);
     });
 
     it('leaves a claim whose token still holds its claim, whatever its owner\'s liveness', async () => {

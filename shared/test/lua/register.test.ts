@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { uniquePipeline } from '../support/pipeline.js';
-import { useRedis } from '../support/lua.js';
+import { uniquePipeline, useRedis } from '@inorder/testkit';
 
 describe('register.lua', function () {
   const fixture = useRedis();

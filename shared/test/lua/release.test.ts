@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { PRIORITY_SHIFT, wakeChannels } from '@inorder/shared';
-import { claimed, envelopeRaw, freshPartition, listen, snapshot, useRedis, type Listener } from '../support/lua.js';
-import { waitFor } from '../support/wait-for.js';
+import { claimed, envelopeRaw, freshPartition, snapshot, useListener } from '../support/lua.js';
+import { useRedis } from '@inorder/testkit';
 
 const LEASE = 60_000;
 
@@ -9,11 +9,7 @@ const seqsOf = (raws: string[]): number[] => raws.map((r) => (JSON.parse(r) as {
 
 describe('release.lua', function () {
   const fixture = useRedis();
-  let wakes: Listener;
-  before(async () => {
-    wakes = await listen(fixture.server, wakeChannels().input);
-  });
-  after(() => wakes.close());
+  const listener = useListener(fixture, wakeChannels().input);
 
   it('gives the seqs still claimed under the given tokens back to the head of the input as Q, not counting the attempt', async () => {
     const p = freshPartition(fixture.redis);
@@ -41,14 +37,14 @@ describe('release.lua', function () {
   it('leaves the seqs of the claim that were settled since', async () => {
     const p = freshPartition(fixture.redis);
     await claimed(fixture.redis, p, 'p:1', [1, 2, 3, 4]);
-    await p.complete([{ seq: 1, token: 'p:1', body: '{"seq":1}' }]);
+    await p.complete([{ seq: 1, token: 'p:1', body: '{"seq":1}', createdAt: 1, processedAt: 2 }]);
     await p.fail([
       { seq: 2, token: 'p:1', action: 'retry', delayMs: LEASE, body: envelopeRaw(2) },
       { seq: 3, token: 'p:1', action: 'dead', body: '{"seq":3}' },
     ]);
     expect(await p.release(['p:1'])).to.equal(1);
     expect(await fixture.redis.lrange(p.keys.input, 0, -1)).to.deep.equal([envelopeRaw(4)]);
-    expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: 'D|{"seq":1}', 2: `R|1|${envelopeRaw(2)}`, 3: 'T', 4: 'Q|0' });
+    expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: '{"seq":1', 2: `R|1|${envelopeRaw(2)}`, 3: 'T', 4: 'Q|0' });
     expect(await fixture.redis.exists(p.keys.claims)).to.equal(0);
   });
 
@@ -94,11 +90,11 @@ describe('release.lua', function () {
   it('writes nothing for a token that holds no claim', async () => {
     const p = freshPartition(fixture.redis);
     await claimed(fixture.redis, p, 'p:1', [1]);
-    await wakes.published();
+    await listener.wakes.published();
     const before = await snapshot(fixture.redis, p);
     expect(await p.release(['p:9', 'q:1'])).to.equal(0);
     expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
-    expect(await wakes.published()).to.deep.equal([]);
+    expect(await listener.wakes.published()).to.deep.equal([]);
   });
 
   it('changes nothing when replayed', async () => {
@@ -113,9 +109,9 @@ describe('release.lua', function () {
   it('publishes the partition\'s tag on the processors\' wake channel when something went back', async () => {
     const p = freshPartition(fixture.redis);
     await claimed(fixture.redis, p, 'p:1', [1]);
-    await wakes.published();
+    await listener.wakes.published();
     await p.release(['p:1']);
-    expect(await wakes.published()).to.deep.equal([p.tag]);
+    expect(await listener.wakes.published()).to.deep.equal([p.tag]);
   });
 
   it('unordered: gives claims back to the head of their priority class in the queue', async () => {

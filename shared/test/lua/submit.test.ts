@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { LAYOUT, submit, type SubmitMessage, type SubmitOptions } from '@inorder/shared';
-import { freshPartition, snapshot, useRedis } from '../support/lua.js';
-import { waitFor } from '../support/wait-for.js';
+import { freshPartition, snapshot } from '../support/lua.js';
+import { waitFor, useRedis } from '@inorder/testkit';
 
 describe('submit.lua', function () {
   const fixture = useRedis();

@@ -113,14 +113,26 @@ function linearAt(expr: string, variable: string, at: number): number | undefine
   let total = 0;
   let sawVariable = false;
   for (const term of terms) {
-    let m: RegExpExecArray | null;
-    if (/^\d+$/.test(term)) total += Number(term);
-    else if (term === variable) (total += at), (sawVariable = true);
-    else if ((m = /^(\d+)\*(\w+)$/.exec(term)) && m[2] === variable) (total += Number(m[1]) * at), (sawVariable = true);
-    else if ((m = /^(\w+)\*(\d+)$/.exec(term)) && m[1] === variable) (total += Number(m[2]) * at), (sawVariable = true);
-    else return undefined;
+    if (/^\d+$/.test(term)) {
+      total += Number(term);
+      continue;
+    }
+    const factor = coefficientOf(term, variable);
+    if (factor === undefined) return undefined;
+    total += factor * at;
+    sawVariable = true;
   }
   return sawVariable ? total : undefined;
+}
+
+/** `v` -> 1, `3*v` or `v*3` -> 3; undefined for a term that is not a multiple of `variable`. */
+function coefficientOf(term: string, variable: string): number | undefined {
+  if (term === variable) return 1;
+  const left = /^(\d+)\*(\w+)$/.exec(term);
+  if (left && left[2] === variable) return Number(left[1]);
+  const right = /^(\w+)\*(\d+)$/.exec(term);
+  if (right && right[1] === variable) return Number(right[2]);
+  return undefined;
 }
 
 interface Loop {
@@ -191,7 +203,7 @@ function uses(body: string, problems: string[]): Use {
     const names = m[1]!.split(',').map((s) => s.trim());
     const indices = [...m[2]!.matchAll(/KEYS\[(\d+)\]/g)].map((k) => Number(k[1]));
     names.forEach((name, i) => {
-      if (indices[i] !== undefined) use.keyLocals.set(indices[i]!, name);
+      if (indices[i] !== undefined) use.keyLocals.set(indices[i], name);
     });
   }
 

@@ -1,41 +1,5 @@
-import { Partition, connect, type ClaimResult, type Ordering, type RedisClient } from '@inorder/shared';
-import { RedisServer } from './redis-server.js';
-import { uniquePipeline } from './pipeline.js';
-import { waitFor } from './wait-for.js';
-
-/** The test file's own redis-server and one connection with the Lua commands defined. */
-export interface LuaFixture {
-  readonly server: RedisServer;
-  readonly redis: RedisClient;
-}
-
-/**
- * Starts a redis-server for the calling test file (`before`) and destroys it (`after`).
- * Call it at the top of a `describe`; read `server` and `redis` inside tests and hooks.
- */
-export function useRedis(): LuaFixture {
-  let server: RedisServer | undefined;
-  let redis: RedisClient | undefined;
-  before(async function () {
-    this.timeout(15_000);
-    server = await RedisServer.start();
-    redis = connect(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.destroy();
-  });
-  return {
-    get server(): RedisServer {
-      if (!server) throw new Error('redis-server not started: call useRedis() inside describe');
-      return server;
-    },
-    get redis(): RedisClient {
-      if (!redis) throw new Error('redis-server not started: call useRedis() inside describe');
-      return redis;
-    },
-  };
-}
+import { Partition, type ClaimResult, type Ordering, type RedisClient } from '@inorder/shared';
+import { uniquePipeline, waitFor, type RedisServer } from '@inorder/testkit';
 
 /** A partition of a fresh pipeline: no other test's keys, nothing to flush. */
 export function freshPartition(redis: RedisClient, options: { ordering?: Ordering; seqStart?: number } = {}): Partition {
@@ -173,3 +137,22 @@ export async function listen(server: RedisServer, channel: string): Promise<List
     },
   };
 }
+
+/**
+ * Listens to `channel` of the test file's server for the calling `describe` (mocha's `before`
+ * and `after`); read `wakes` inside tests.
+ */
+export function useListener(fixture: { readonly server: RedisServer }, channel: string): { readonly wakes: Listener } {
+  let listener: Listener | undefined;
+  before(async () => {
+    listener = await listen(fixture.server, channel);
+  });
+  after(() => listener?.close());
+  return {
+    get wakes(): Listener {
+      if (!listener) throw new Error('not listening: call useListener() inside describe');
+      return listener;
+    },
+  };
+}
+

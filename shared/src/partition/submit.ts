@@ -1,13 +1,14 @@
-import type { RedisClient } from './redis.js';
-import { parseEnvelopeObject } from './envelope.js';
-import { EnvelopeError, InorderError, LayoutError } from './errors.js';
-import { PRIORITY_MAX, PRIORITY_MIN, addressOf, wakeChannels, type PartitionKeys } from './partition/keys.js';
-import type { Ordering } from './commands.js';
-import { LAYOUT } from './partition/partition.js';
+import type { RedisClient } from '../redis.js';
+import { parseEnvelopeObject, type NewMessage } from '../envelope.js';
+import { EnvelopeError, InorderError, LayoutError } from '../errors.js';
+import { PRIORITY_MAX, PRIORITY_MIN, addressOf, wakeChannels, type PartitionKeys } from './keys.js';
+import type { Ordering } from '../commands.js';
+import { writeAcked } from '../replica-acks.js';
+import { LAYOUT } from './partition.js';
 
 /**
  * Most messages in one submit: keys, ARGV and the command itself stay under Redis Cluster's
- * 3,999 arguments (3 + 6 keys + 7 + 2 per message = 3,996).
+ * 3,999 arguments (3 + 5 keys + 10 + 2 per message = 3,998).
  */
 export const SUBMIT_MAX_BATCH = 1990;
 
@@ -17,20 +18,8 @@ export const SUBMIT_MAX_BATCH = 1990;
  */
 export const MAX_SEQ_AHEAD = 10_000_000;
 
-/** One message to submit: the envelope fields a producer chooses. */
-export interface SubmitMessage {
-  payload: unknown;
-  /** omit on every message of the batch to have seqs assigned */
-  seq?: number;
-  /** makes the submit idempotent while the id is remembered */
-  id?: string;
-  maxRetries?: number;
-  maxAgeMs?: number;
-  /** unordered pipelines only: lower first, PRIORITY_MIN..PRIORITY_MAX, default 0 */
-  priority?: number;
-  /** set on a redriven dead letter: the seq it first had */
-  originalSeq?: number;
-}
+/** One message to submit: the envelope fields a producer chooses, the seq left out on every message of a batch to have seqs assigned. */
+export type SubmitMessage = Omit<NewMessage, 'seq'> & { seq?: number };
 
 export interface SubmitOptions {
   ordering: Ordering;
@@ -53,6 +42,12 @@ export interface SubmitOptions {
    * a seq already acknowledged is never handed out again.
    */
   floor?: number;
+  /**
+   * The pipeline's partition count the caller routed the batch by (default 0 = not checked).
+   * When the partition records another count (`npm run partitions` changed it since the caller
+   * read the registry), nothing is written and the result is `stale-partitions`.
+   */
+  partitions?: number;
 }
 
 export type SubmitResult =
@@ -63,7 +58,11 @@ export type SubmitResult =
   /** `seq` (the first such of the batch) is `maxAhead` or more past the partition's `next`: nothing written */
   | { kind: 'seq-too-far-ahead'; seq: number; next: number; maxAhead: number }
   /** Redis ran the submit after the deadline: nothing written */
-  | { kind: 'expired' };
+  | { kind: 'expired' }
+  /** the pipeline's partition count is being changed to `to` (`npm run partitions`): nothing written */
+  | { kind: 'resizing'; to: number }
+  /** the caller routed by another count than the pipeline's `partitions`: nothing written */
+  | { kind: 'stale-partitions'; partitions: number };
 
 /** A batch the submit step cannot take as given (a caller's bug: the ingest checks first). */
 export class SubmitBatchError extends InorderError {}
@@ -93,13 +92,15 @@ export async function submit(
 }
 
 /** submit.lua's arguments before the wake channel and tag (which come from the keys). */
-const FIXED_ARGS = 7;
+const FIXED_ARGS = 8;
 
 /** Runs a batch checked by prepareSubmit. */
 export async function submitPrepared(redis: RedisClient, keys: PartitionKeys, prepared: PreparedSubmit): Promise<SubmitResult> {
   const { prefix, tag } = addressOf(keys);
-  const [code, a, b, c] = await redis.inorderSubmit(
-    keys.meta, keys.input, keys.queue, keys.dedupe, keys.dedupeAt,
+  const split = tag.lastIndexOf(':');
+  const where = { pipeline: tag.slice(0, split), partition: Number(tag.slice(split + 1)) };
+  const [code, a, b, c] = await writeAcked(
+    redis, where, 'inorderSubmit', keys.meta, keys.input, keys.queue, keys.dedupe, keys.dedupeAt,
     ...prepared.args.slice(0, FIXED_ARGS), wakeChannels(prefix).input, tag, ...prepared.args.slice(FIXED_ARGS),
   );
   switch (code) {
@@ -116,6 +117,10 @@ export async function submitPrepared(redis: RedisClient, keys: PartitionKeys, pr
       return { kind: 'expired' };
     case -4:
       return { kind: 'seq-too-far-ahead', seq: Number(a), next: Number(b), maxAhead: Number(c) };
+    case -5:
+      return { kind: 'resizing', to: Number(a) };
+    case -6:
+      return { kind: 'stale-partitions', partitions: Number(a) };
     default:
       throw new InorderError(`submit.lua returned unknown code ${code}`);
   }
@@ -137,6 +142,7 @@ export function prepareSubmit(messages: readonly SubmitMessage[], options: Submi
   const floor = options.floor ?? 0;
   const args: (string | number)[] = [
     options.ordering, LAYOUT, options.seqStart ?? 1, options.deadline ?? 0, options.dedupTtlMs, options.maxAhead ?? 0, floor,
+    options.partitions ?? 0,
   ];
   let highestGiven = 0;
   for (const [i, m] of messages.entries()) {

@@ -1,8 +1,8 @@
-import type { RedisClient } from './redis.js';
-import type { DeadLetter } from './envelope.js';
-import { InorderError } from './errors.js';
-import type { PartitionKeys } from './partition/keys.js';
-import type { Ordering } from './commands.js';
+import type { RedisClient } from '../redis.js';
+import type { DeadLetter } from '../envelope.js';
+import { InorderError } from '../errors.js';
+import type { PartitionKeys } from './keys.js';
+import type { Ordering } from '../commands.js';
 import { submit } from './submit.js';
 
 export interface StoredDeadLetter {
@@ -18,12 +18,15 @@ export class RedriveError extends InorderError {}
 
 const SCAN_CHUNK = 1000;
 
+/** A stored record; text that is not a JSON object (written by hand: `null`, `42`, not JSON) reads as malformed. */
 function parseRecord(raw: string, index: number): StoredDeadLetter {
   try {
-    return { index, record: JSON.parse(raw) as DeadLetter, raw };
+    const record = JSON.parse(raw) as unknown;
+    if (record !== null && typeof record === 'object' && !Array.isArray(record)) return { index, record: record as DeadLetter, raw };
   } catch {
-    return { index, record: { reason: 'malformed', raw, deadAt: 0 }, raw };
+    // not JSON: below
   }
+  return { index, record: { reason: 'malformed', raw, deadAt: 0 }, raw };
 }
 
 /** Dead letters from `start` (0 = oldest), at most `count`. */
