@@ -1,38 +1,29 @@
-import { ConfigError, MAX_SEQ_AHEAD, SUBMIT_MAX_BATCH, redisUrlSchema } from '@inorder/shared';
+import {
+  CONNECTION_SECRETS, MAX_SEQ_AHEAD, PIPELINE_NAME, SUBMIT_MAX_BATCH, connectionSettings, durationMs, envSchemaOf, int, loadSettings,
+  replicaAcksRule, replicaAcksSettings, setting, tlsOptionsFrom, tlsRule, type Env, type RedisTls, type Rule, type SettingsOf,
+} from '@inorder/shared';
 import { z } from 'zod';
-
-type Env = Record<string, string | undefined>;
-
-const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
-
-/** Node's timers take at most 2^31-1 ms; a longer delay fires after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-const duration = (min: number, fallback: number) =>
-  z.coerce.number().int().min(min)
-    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (2^31-1: Node's timers fire at once past it)`).default(fallback);
-
-const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export interface PipelineDeclaration {
   name: string;
   ordering: 'strict' | 'none';
-  partitions: number;
+  /** the count to register a new pipeline with; when given, an existing pipeline must have it */
+  partitions?: number;
 }
 
 /** `orders:strict,audit:none,clicks:none:4` -> name, ordering, partitions (default 1). */
 const pipelineList = z.string().transform((value, ctx): PipelineDeclaration[] => {
   const out: PipelineDeclaration[] = [];
   for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [name = '', ordering = '', partitions = '1', ...extra] = item.split(':');
-    if (!NAME.test(name) || (ordering !== 'strict' && ordering !== 'none') || !/^[1-9]\d{0,3}$/.test(partitions) || extra.length > 0) {
+    const [name = '', ordering = '', partitions, ...extra] = item.split(':');
+    if (!PIPELINE_NAME.test(name) || (ordering !== 'strict' && ordering !== 'none') || (partitions !== undefined && !/^[1-9]\d{0,3}$/.test(partitions)) || extra.length > 0) {
       ctx.addIssue({
         code: 'custom',
         message: `"${item}" must be name:strict or name:none, optionally :partitions (name: 1-100 of A-Z a-z 0-9 _ . -)`,
       });
       return z.NEVER;
     }
-    out.push({ name, ordering, partitions: Number(partitions) });
+    out.push(partitions === undefined ? { name, ordering } : { name, ordering, partitions: Number(partitions) });
   }
   return out;
 });
@@ -51,113 +42,74 @@ const keyList = z.string().transform((value, ctx) => {
   return keys;
 });
 
-export const ingestEnvSchema = z.object({
-  REDIS_URL: redisUrlSchema,
-  KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be 1-50 characters of A-Z a-z 0-9 _ . -').default('inorder'),
-  SEQ_START: int(1, 1),
-  PORT: int(0, 8080, 65535),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  API_KEYS: keyList.optional(),
-  MAX_BATCH: int(1, 1000, SUBMIT_MAX_BATCH),
-  MAX_BODY_BYTES: int(1024, 4 * 1024 * 1024),
-  DEDUP_TTL_MS: duration(0, 24 * 60 * 60 * 1000),
-  PIPELINES: pipelineList.optional(),
-  REDIS_TIMEOUT_MS: duration(50, 2000),
-  RETRY_AFTER_S: int(1, 1),
-  REGISTRY_CACHE_MS: duration(0, 5000),
-  STARTUP_TIMEOUT_MS: duration(0, 30_000),
-  SHUTDOWN_GRACE_MS: duration(0, 10_000),
-  MAX_SEQ_AHEAD: int(0, MAX_SEQ_AHEAD),
-  MAX_DEPTH: int(2, 32, 1000),
-  EVENT_TYPE_ID_MAX: int(0, 9999),
-  MAX_PIPELINES: int(1, 1000),
-  REQUEST_TIMEOUT_MS: duration(100, 10_000),
-  HEADERS_TIMEOUT_MS: duration(100, 10_000),
-  KEEP_ALIVE_TIMEOUT_MS: duration(100, 72_000),
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-}).superRefine((c, ctx) => {
-  // Node refuses a server whose headers timeout exceeds its request timeout.
-  if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {
-    ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: `must be at most REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS})` });
-  }
-});
+/** Every setting of the ingest, written once; it starts from what every service needs to reach Redis. */
+export const ingestSettingsTable = {
+  ...connectionSettings,
+  ...replicaAcksSettings,
+  port: setting('PORT', int(0, 8080, 65535)),
+  host: setting('HOST', z.string().min(1).default('0.0.0.0')),
+  apiKeys: setting('API_KEYS', keyList.optional()),
+  maxBatch: setting('MAX_BATCH', int(1, 1000, SUBMIT_MAX_BATCH)),
+  maxBodyBytes: setting('MAX_BODY_BYTES', int(1024, 4 * 1024 * 1024)),
+  dedupTtlMs: setting('DEDUP_TTL_MS', durationMs(0, 24 * 60 * 60 * 1000)),
+  pipelines: setting('PIPELINES', pipelineList.optional()),
+  /** a request's Redis work gives up (503) after this long */
+  redisTimeoutMs: setting('REDIS_TIMEOUT_MS', durationMs(50, 2000)),
+  retryAfterS: setting('RETRY_AFTER_S', int(1, 1)),
+  registryCacheMs: setting('REGISTRY_CACHE_MS', durationMs(0, 5000)),
+  startupTimeoutMs: setting('STARTUP_TIMEOUT_MS', durationMs(0, 30_000)),
+  /** on SIGTERM, in-flight requests get this long before their connections are cut */
+  shutdownGraceMs: setting('SHUTDOWN_GRACE_MS', durationMs(0, 10_000)),
+  /** ordered pipelines: a given seq this far or further past the partition's next seq is refused (0 = no limit) */
+  maxSeqAhead: setting('MAX_SEQ_AHEAD', int(0, MAX_SEQ_AHEAD)),
+  /** the deepest nesting of arrays and objects a JSON body may have, counted from its outermost value */
+  maxDepth: setting('MAX_DEPTH', int(2, 32, 1000)),
+  /** the largest event_type_id the event API takes (each id is a pipeline) */
+  eventTypeIdMax: setting('EVENT_TYPE_ID_MAX', int(0, 9999)),
+  /** the most pipelines the registry may hold before the event API refuses to create one more */
+  maxPipelines: setting('MAX_PIPELINES', int(1, 1000)),
+  /** a request must arrive whole within this long; also bounds an idle socket (plus REDIS_TIMEOUT_MS) */
+  requestTimeoutMs: setting('REQUEST_TIMEOUT_MS', durationMs(100, 10_000)),
+  /** a request's headers must arrive within this long */
+  headersTimeoutMs: setting('HEADERS_TIMEOUT_MS', durationMs(100, 10_000)),
+  /** an idle keep-alive connection is closed after this long */
+  keepAliveTimeoutMs: setting('KEEP_ALIVE_TIMEOUT_MS', durationMs(100, 72_000)),
+};
 
-export interface IngestConfig {
-  redisUrl: string;
-  keyPrefix: string;
-  seqStart: number;
-  port: number;
-  host: string;
+/** The ingest's whole environment as one zod object (for the container checks). */
+export const ingestEnvSchema = envSchemaOf(ingestSettingsTable);
+
+type IngestValues = SettingsOf<typeof ingestSettingsTable>;
+
+/** Node refuses a server whose headers timeout exceeds its request timeout. */
+const headersRule: Rule<IngestValues> = {
+  reads: ['headersTimeoutMs', 'requestTimeoutMs'],
+  check: (c) => (c.headersTimeoutMs > c.requestTimeoutMs ? [['headersTimeoutMs', `must be at most REQUEST_TIMEOUT_MS (${c.requestTimeoutMs})`]] : []),
+};
+
+export type IngestConfig = Omit<IngestValues, 'apiKeys' | 'pipelines' | 'tlsCa' | 'tlsCert' | 'tlsKey'> & {
   /** empty: no authentication */
   apiKeys: string[];
-  maxBatch: number;
-  maxBodyBytes: number;
-  dedupTtlMs: number;
   /** registered at start */
   pipelines: PipelineDeclaration[];
-  /** a request's Redis work gives up (503) after this long */
-  redisTimeoutMs: number;
-  retryAfterS: number;
-  registryCacheMs: number;
-  startupTimeoutMs: number;
-  /** on SIGTERM, in-flight requests get this long before their connections are cut */
-  shutdownGraceMs: number;
-  /** ordered pipelines: a given seq this far or further past the partition's next seq is refused (0 = no limit) */
-  maxSeqAhead: number;
-  /** the deepest nesting of arrays and objects a JSON body may have, counted from its outermost value */
-  maxDepth: number;
-  /** the largest event_type_id the event API takes (each id is a pipeline) */
-  eventTypeIdMax: number;
-  /** the most pipelines the registry may hold before the event API refuses to create one more */
-  maxPipelines: number;
-  /** a request must arrive whole within this long; also bounds an idle socket (plus REDIS_TIMEOUT_MS) */
-  requestTimeoutMs: number;
-  /** a request's headers must arrive within this long */
-  headersTimeoutMs: number;
-  /** an idle keep-alive connection is closed after this long */
-  keepAliveTimeoutMs: number;
-  logLevel: string;
-}
+  /** TLS material read from the REDIS_TLS_*_FILE settings; undefined when none is set */
+  redisTls?: RedisTls | undefined;
+};
 
 /** The defaults, for tests and embedders that build the app without an environment. */
 export function defaultIngestConfig(overrides: Partial<IngestConfig> = {}): IngestConfig {
   return { ...loadIngestConfig({}), ...overrides };
 }
 
-/** Reads the ingest's settings; throws one ConfigError naming every bad variable. */
+/**
+ * Reads the ingest's settings; throws one ConfigError naming every bad variable. REDIS_URL and
+ * API_KEYS may come from files (REDIS_URL_FILE, API_KEYS_FILE).
+ */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
-  // Empty strings count as unset, as in most shells' `VAR= cmd`.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const result = ingestEnvSchema.safeParse(cleaned);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), message: i.message })),
-    );
-  }
-  const c = result.data;
-  return {
-    redisUrl: c.REDIS_URL,
-    keyPrefix: c.KEY_PREFIX,
-    seqStart: c.SEQ_START,
-    port: c.PORT,
-    host: c.HOST,
-    apiKeys: c.API_KEYS ?? [],
-    maxBatch: c.MAX_BATCH,
-    maxBodyBytes: c.MAX_BODY_BYTES,
-    dedupTtlMs: c.DEDUP_TTL_MS,
-    pipelines: c.PIPELINES ?? [],
-    redisTimeoutMs: c.REDIS_TIMEOUT_MS,
-    retryAfterS: c.RETRY_AFTER_S,
-    registryCacheMs: c.REGISTRY_CACHE_MS,
-    startupTimeoutMs: c.STARTUP_TIMEOUT_MS,
-    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
-    maxSeqAhead: c.MAX_SEQ_AHEAD,
-    maxDepth: c.MAX_DEPTH,
-    eventTypeIdMax: c.EVENT_TYPE_ID_MAX,
-    maxPipelines: c.MAX_PIPELINES,
-    requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
-    headersTimeoutMs: c.HEADERS_TIMEOUT_MS,
-    keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
-    logLevel: c.LOG_LEVEL,
-  };
+  const c = loadSettings(ingestSettingsTable, env, {
+    secrets: [...CONNECTION_SECRETS, 'API_KEYS'],
+    rules: [tlsRule, headersRule, replicaAcksRule('redisTimeoutMs', 'REDIS_TIMEOUT_MS')],
+  });
+  const { tlsCa, tlsCert, tlsKey, apiKeys, pipelines, ...rest } = c;
+  return { ...rest, apiKeys: apiKeys ?? [], pipelines: pipelines ?? [], redisTls: tlsOptionsFrom({ tlsCa, tlsCert, tlsKey }) };
 }

@@ -1,4 +1,4 @@
-import { InorderError } from '@inorder/shared';
+import { InorderError, ReplicaAckError } from '@inorder/shared';
 
 /** One problem with a request: the field (a path such as `[2].priority`) and why. */
 export interface Issue {
@@ -39,7 +39,18 @@ export function clip(text: string, max: number): string {
 }
 
 /** Redis could not be reached, or did not answer in time: the client may retry (503). */
-export class RedisUnavailableError extends InorderError {}
+export class RedisUnavailableError extends InorderError {
+  /** what the answer tells the client besides the cause: by default, that nothing was written */
+  advice = 'nothing was enqueued, retry later';
+}
+
+/** The pipeline's partition count is being changed (`npm run partitions`): 503, retry later. */
+export class PipelineResizingError extends RedisUnavailableError {
+  constructor(pipeline: string, to: number) {
+    super(`pipeline ${pipeline} is being resized to ${to} partitions and takes no messages until its partitions have drained`);
+    this.advice = 'nothing was enqueued: submit again once the resize has ended';
+  }
+}
 
 /** Redis replies that mean "not now" rather than "never": the server is loading, out of memory, failing over. */
 const TRANSIENT_REPLY = /^(LOADING|OOM|BUSY|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
@@ -57,6 +68,11 @@ export async function withRedis<T>(timeoutMs: number, what: string, work: () => 
     return await Promise.race([work(), timeout]);
   } catch (error) {
     if (error instanceof RedisUnavailableError) throw error;
+    if (error instanceof ReplicaAckError) {
+      const unconfirmed = new RedisUnavailableError(`Redis failed before replicas confirmed the ${what} (REPLICA_ACKS)`, { cause: error });
+      unconfirmed.advice = 'it may have been enqueued: send it again with the same message ids, which are then answered as duplicates';
+      throw unconfirmed;
+    }
     if (isUnavailable(error)) {
       throw new RedisUnavailableError(`Redis is unreachable (${what}): ${(error as Error).message}`, { cause: error });
     }

@@ -108,3 +108,8 @@ function pathOf(container: Container, key: string): string {
   for (const part of parts) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${part}`;
   return out;
 }
+
+/** As parseJsonBody, for a route whose body is optional: no body (or only white space) reads as undefined. */
+export function parseOptionalJsonBody(text: string, maxDepth: number): unknown {
+  return text.trim() === '' ? undefined : parseJsonBody(text, maxDepth);
+}

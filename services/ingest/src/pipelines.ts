@@ -67,6 +67,11 @@ export class PipelineDirectory {
     return pending;
   }
 
+  /** Drops the cached entry: the next lookup reads the registry (its partition count changed). */
+  forget(name: string): void {
+    this.cache.delete(name);
+  }
+
   private remember(name: string, settings: PipelineSettings): void {
     if (this.cacheMs > 0) this.cache.set(name, { settings, until: this.clock() + this.cacheMs });
   }

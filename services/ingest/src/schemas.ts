@@ -15,6 +15,8 @@ export const messageSchema = z
     // A lone surrogate reaches Redis as U+FFFD: two different ids would be taken for one.
     id: z.string().min(1).max(200).refine((id) => !LONE_SURROGATE.test(id), 'must be well-formed Unicode (no lone surrogate)').optional()
       .meta({ description: 'idempotency key: resubmitting it within DEDUP_TTL_MS returns the first seq and enqueues nothing' }),
+    key: z.string().min(1).max(200).refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (no lone surrogate)').optional()
+      .meta({ description: 'ordering key: routes the message to partition murmur2(key) mod partitions (Kafka\'s partitioner), so one key keeps its order' }),
     maxRetries: limit.optional().meta({ description: 'retries before the message is dead-lettered (-1 = no limit)' }),
     maxAgeMs: limit.optional().meta({ description: 'age in ms past which it is dead-lettered (-1 = no limit)' }),
     priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional()

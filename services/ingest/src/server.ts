@@ -1,20 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import {
-  connect, redactRedisUrl, redisConnectOptions, redisReady, registerPipeline, waitUntilConnected,
-  type Logger, type RedisClient, type RedisTls, type RunningService,
+  ShortAckLog, connect, redactRedisUrl, redisConnectOptions, redisReady, registerPipeline, replicaAcksOption, waitUntilConnected,
+  type Logger, type RedisClient, type RunningService,
 } from '@inorder/shared';
 import { buildApp } from './app.js';
 import type { IngestConfig } from './config.js';
 import { RedisUnavailableError } from './errors.js';
+import { IngestMetrics } from './metrics.js';
 
 export interface RunningIngest extends RunningService {
   app: FastifyInstance;
   port: number;
 }
 
-/** The ingest's settings plus the TLS material read from the REDIS_TLS_*_FILE settings. */
-export type IngestStartConfig = IngestConfig & { redisTls?: RedisTls | undefined };
+/** The ingest's settings (with the TLS material read from the REDIS_TLS_*_FILE settings). */
+export type IngestStartConfig = IngestConfig;
 
 /**
  * Starts the ingest: connects (fail-fast, so requests answer 503 at once while Redis is down),
@@ -23,17 +24,23 @@ export type IngestStartConfig = IngestConfig & { redisTls?: RedisTls | undefined
  * connections and resolves once in-flight requests have finished.
  */
 export async function startIngest(config: IngestStartConfig, logger: Logger, signal?: AbortSignal): Promise<RunningIngest> {
-  const redis = connect(config.redisUrl, redisConnectOptions(config, { name: 'inorder-ingest', failFast: true, logger }));
+  const metrics = new IngestMetrics();
+  // REPLICA_ACKS: each submit waits for replicas before it is answered; a short wait is logged and counted.
+  const replicaAcks = replicaAcksOption(config, new ShortAckLog(logger, (short) => metrics.noteShortAck(short)).report);
+  const redis = connect(config.redisUrl, redisConnectOptions(config, { name: 'inorder-ingest', failFast: true, logger, replicaAcks }));
   try {
     await waitForRedis(redis, config, logger, signal);
     for (const p of config.pipelines) {
-      const { settings, created } = await registerPipeline(redis, p.name, { ordering: p.ordering, partitions: p.partitions }, config.keyPrefix);
+      const { settings, created } = await registerPipeline(
+        redis, p.name, { ordering: p.ordering, partitions: p.partitions }, config.keyPrefix, Date.now(),
+        { partitionCheck: p.partitions === undefined ? 'any' : 'exact' },
+      );
       logger.info(created ? 'pipeline created' : 'pipeline registered already', { pipeline: p.name, ordering: settings.ordering, partitions: settings.partitions });
     }
     if (config.apiKeys.length === 0) {
       logger.warn('authentication is off: API_KEYS is unset, so anyone who can reach this port can submit messages and read pipelines');
     }
-    const app = await buildApp({ redis, config, logger });
+    const app = await buildApp({ redis, config, logger, metrics });
     await app.listen({ port: config.port, host: config.host });
     const port = (app.server.address() as AddressInfo).port;
     logger.info('listening', { host: config.host, port, docs: '/docs' });

@@ -20,7 +20,7 @@ describe('ingest settings (environment)', function () {
     expect(config).to.include({ port: 9090, redisUrl: 'redis://:secret@redis.internal:6380/2', maxBatch: 50, maxBodyBytes: 65536, dedupTtlMs: 60000 });
     expect(config.apiKeys).to.deep.equal(['key-one-12345', 'key-two-12345']);
     expect(config.pipelines).to.deep.equal([
-      { name: 'orders', ordering: 'strict', partitions: 1 },
+      { name: 'orders', ordering: 'strict' },
       { name: 'clicks', ordering: 'none', partitions: 4 },
     ]);
   });
@@ -90,5 +90,11 @@ describe('ingest settings (environment)', function () {
 
   it('refuses a headers timeout longer than the request timeout', () => {
     expect(() => loadIngestConfig({ REQUEST_TIMEOUT_MS: '2000', HEADERS_TIMEOUT_MS: '3000' })).to.throw(ConfigError, /HEADERS_TIMEOUT_MS/);
+  });
+
+  it('takes REPLICA_ACKS (off by default) with a timeout at most half of REDIS_TIMEOUT_MS, so a submit still answers in time', () => {
+    expect(loadIngestConfig({})).to.include({ replicaAcks: 0, replicaAcksTimeoutMs: 500 });
+    expect(loadIngestConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '1000' })).to.include({ replicaAcks: 1, replicaAcksTimeoutMs: 1000 });
+    expect(() => loadIngestConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '1001' })).to.throw(ConfigError, /REPLICA_ACKS_TIMEOUT_MS: .*REDIS_TIMEOUT_MS/);
   });
 });

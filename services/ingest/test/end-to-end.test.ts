@@ -1,32 +1,18 @@
 import { expect } from 'chai';
-import { registerPipeline, type RedisClient } from '@inorder/shared';
-import { RedisServer } from '../../../shared/test/support/redis-server.js';
-import { TestPipeline, checkOrder, range } from '../../../shared/test/support/pipeline.js';
-import { TestIngest } from './support/ingest.js';
+import { registerPipeline } from '@inorder/shared';
+import { TestPipeline, checkOrder, range } from '@inorder/testkit';
+import { useIngest } from './support/ingest.js';
 
 describe('end to end: HTTP submissions through processors and sequencers', function () {
-  let server: RedisServer;
-  let redis: RedisClient;
-  let ingest: TestIngest;
+  const fixture = useIngest();
   let pipeline: TestPipeline;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    ingest = await TestIngest.start(server);
-  });
-  after(async () => {
-    await ingest.close();
-    redis.disconnect();
-    await server.destroy();
-  });
   afterEach(async () => {
     await pipeline.close();
   });
 
   it('delivers messages submitted over HTTP by many clients complete and in order, resent ids once', async () => {
-    pipeline = new TestPipeline(server);
-    await registerPipeline(redis, pipeline.name, { ordering: 'strict' });
+    pipeline = new TestPipeline(fixture.server);
+    await registerPipeline(fixture.redis, pipeline.name, { ordering: 'strict' });
     for (let i = 0; i < 3; i++) {
       await pipeline.processor(async (payload, { seq }) => {
         await new Promise((r) => setTimeout(r, (seq * 7919) % 7));
@@ -44,12 +30,12 @@ describe('end to end: HTTP submissions through processors and sequencers', funct
       for (let b = 0; b < batches; b++) {
         const batch = range(0, size - 1).map((i) => ({ id: `c${c}-b${b}-m${i}`, payload: { c, b, i } }));
         const path = `/v1/pipelines/${pipeline.name}/messages`;
-        const reply = await ingest.post(path, batch);
+        const reply = await fixture.ingest.post(path, batch);
         expect(reply.status, reply.text).to.equal(202);
         (reply.json.seqs as number[]).forEach((seq, i) => sent.set(seq, batch[i]!.payload));
         // Every fifth batch is resent, as a client does after a lost reply: same ids, same seqs, nothing new.
         if (b % 5 === 0) {
-          const again = await ingest.post(path, batch);
+          const again = await fixture.ingest.post(path, batch);
           expect(again.json.seqs).to.deep.equal(reply.json.seqs);
           expect(again.json.duplicates).to.deep.equal([true, true, true, true]);
         }
@@ -65,7 +51,7 @@ describe('end to end: HTTP submissions through processors and sequencers', funct
     for (const e of output) expect(e.result).to.deep.equal({ seq: e.seq, echo: sent.get(e.seq) });
     expect(await pipeline.deadLetters()).to.deep.equal([]);
 
-    const status = await ingest.get(`/v1/pipelines/${pipeline.name}`);
+    const status = await fixture.ingest.get(`/v1/pipelines/${pipeline.name}`);
     expect(status.json.partitions[0]).to.include({ inputDepth: 0, inFlight: 0, nextSeq: total + 1, emitted: total, lastAssignedSeq: total });
     expect(status.json.partitions[0].leader.leaseHeld).to.equal(true);
   });

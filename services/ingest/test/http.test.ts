@@ -1,48 +1,34 @@
 import { expect } from 'chai';
-import { keysFor, type RedisClient } from '@inorder/shared';
-import { RedisServer } from '../../../shared/test/support/redis-server.js';
-import { uniquePipeline } from '../../../shared/test/support/pipeline.js';
-import { TestIngest, capturingLogger, newPipeline } from './support/ingest.js';
+import { keysFor } from '@inorder/shared';
+import { uniquePipeline, capturingLogger } from '@inorder/testkit';
+import { TestIngest, newPipeline, useIngest } from './support/ingest.js';
 
 describe('ingest HTTP API: answers and errors', function () {
-  let server: RedisServer;
-  let redis: RedisClient;
-  let ingest: TestIngest;
+  const fixture = useIngest({ maxBatch: 5, maxBodyBytes: 2048 });
 
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    ingest = await TestIngest.start(server, { maxBatch: 5, maxBodyBytes: 2048 });
-  });
-  after(async () => {
-    await ingest.close();
-    redis.disconnect();
-    await server.destroy();
-  });
-
-  const inputOf = async (pipeline: string): Promise<string[]> => redis.lrange(keysFor(pipeline, 0).input, 0, -1);
+  const inputOf = async (pipeline: string): Promise<string[]> => fixture.redis.lrange(keysFor(pipeline, 0).input, 0, -1);
 
   it('answers 202 with the assigned seq of a single message and enqueues it', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: { order: 7 } });
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: { order: 7 } });
     expect(reply.status).to.equal(202);
-    expect(reply.json).to.deep.equal({ seqs: [1], duplicates: [false] });
+    expect(reply.json).to.deep.equal({ partition: 0, seqs: [1], duplicates: [false] });
     const [raw] = await inputOf(pipeline);
     expect(raw).to.match(/^\{"seq":1,/);
     expect(JSON.parse(raw!)).to.include({ seq: 1 }).and.to.have.deep.property('payload', { order: 7 });
   });
 
   it('takes the seqs of a batch as given and assigns none', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 5, payload: 'a' }, { seq: 3, payload: 'b' }]);
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 5, payload: 'a' }, { seq: 3, payload: 'b' }]);
     expect(reply.status).to.equal(202);
     expect(reply.json.seqs).to.deep.equal([5, 3]);
     expect((await inputOf(pipeline)).map((r) => JSON.parse(r).seq)).to.deep.equal([5, 3]);
   });
 
   it('refuses malformed JSON with 400 naming the body and the parser\'s reason', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, '{"payload": 1,');
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, '{"payload": 1,');
     expect(reply.status).to.equal(400);
     expect(reply.json.issues[0].field).to.equal('(body)');
     expect(reply.json.message).to.match(/^\(body\): is not valid JSON \(.+\)$/);
@@ -50,19 +36,19 @@ describe('ingest HTTP API: answers and errors', function () {
   });
 
   it('refuses an empty body, a scalar body and an empty batch with 400', async () => {
-    const pipeline = await newPipeline(redis);
+    const pipeline = await newPipeline(fixture.redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    const empty = await ingest.request('POST', path, '', { 'content-type': 'application/json' });
+    const empty = await fixture.ingest.request('POST', path, '', { 'content-type': 'application/json' });
     expect([empty.status, empty.json.message]).to.deep.equal([400, '(body): is empty: send a JSON object or array']);
-    const scalar = await ingest.post(path, 42);
+    const scalar = await fixture.ingest.post(path, 42);
     expect([scalar.status, scalar.json.message]).to.deep.equal([400, '(body): must be a message object or an array of messages']);
-    const none = await ingest.post(path, []);
+    const none = await fixture.ingest.post(path, []);
     expect([none.status, none.json.message]).to.deep.equal([400, '(body): must hold at least one message']);
   });
 
   it('names every bad field of a batch with its reason, and enqueues none of it', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [
       { payload: 1 },
       { seq: 'x', payload: 2 },
       { maxRetries: -5 },
@@ -81,15 +67,15 @@ describe('ingest HTTP API: answers and errors', function () {
   });
 
   it('refuses a non-integer seq and a seq below 1', async () => {
-    const pipeline = await newPipeline(redis);
+    const pipeline = await newPipeline(fixture.redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    expect((await ingest.post(path, { seq: 1.5, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be an integer' }]);
-    expect((await ingest.post(path, { seq: 0, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be at least 1' }]);
+    expect((await fixture.ingest.post(path, { seq: 1.5, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be an integer' }]);
+    expect((await fixture.ingest.post(path, { seq: 0, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be at least 1' }]);
   });
 
   it('refuses a batch where some messages give a seq and others do not (400, nothing enqueued)', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 1, payload: 1 }, { payload: 2 }]);
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 1, payload: 1 }, { payload: 2 }]);
     expect(reply.status).to.equal(400);
     expect(reply.json.issues[0].field).to.equal('[1].seq');
     expect(reply.json.message).to.contain('give a seq on every message of a batch or on none');
@@ -97,56 +83,56 @@ describe('ingest HTTP API: answers and errors', function () {
   });
 
   it('refuses the same seq twice in one batch', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 4, payload: 1 }, { seq: 4, payload: 2 }]);
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 4, payload: 1 }, { seq: 4, payload: 2 }]);
     expect(reply.status).to.equal(400);
     expect(reply.json.issues).to.deep.equal([{ field: '[1].seq', reason: '4 is already the seq of message [0]' }]);
   });
 
   it('refuses a batch over MAX_BATCH with 400', async () => {
-    const pipeline = await newPipeline(redis);
+    const pipeline = await newPipeline(fixture.redis);
     const batch = Array.from({ length: 6 }, (_, i) => ({ payload: i }));
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, batch);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, batch);
     expect(reply.status).to.equal(400);
     expect(reply.json.message).to.equal('(body): holds 6 messages; a batch takes at most 5 (MAX_BATCH)');
   });
 
   it('takes a batch of exactly MAX_BATCH messages', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, Array.from({ length: 5 }, (_, i) => ({ payload: i })));
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, Array.from({ length: 5 }, (_, i) => ({ payload: i })));
     expect(reply.status).to.equal(202);
     expect(reply.json.seqs).to.deep.equal([1, 2, 3, 4, 5]);
     expect(await inputOf(pipeline)).to.have.length(5);
   });
 
   it('refuses a body over MAX_BODY_BYTES with 413', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: 'x'.repeat(3000) });
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: 'x'.repeat(3000) });
     expect(reply.status).to.equal(413);
     expect(reply.json.message).to.equal('(body): is larger than MAX_BODY_BYTES (2048 bytes)');
     expect(await inputOf(pipeline)).to.deep.equal([]);
   });
 
   it('refuses a body that is not JSON with 415', async () => {
-    const pipeline = await newPipeline(redis);
-    const reply = await ingest.request('POST', `/v1/pipelines/${pipeline}/messages`, 'payload=1', { 'content-type': 'text/plain' });
+    const pipeline = await newPipeline(fixture.redis);
+    const reply = await fixture.ingest.request('POST', `/v1/pipelines/${pipeline}/messages`, 'payload=1', { 'content-type': 'text/plain' });
     expect(reply.status).to.equal(415);
     expect(reply.json.message).to.equal('content-type must be application/json');
   });
 
   it('answers 404 for a pipeline that is not in the registry, and 400 for a name that cannot be one', async () => {
-    const unknown = await ingest.post('/v1/pipelines/no-such-pipeline/messages', { payload: 1 });
+    const unknown = await fixture.ingest.post('/v1/pipelines/no-such-pipeline/messages', { payload: 1 });
     expect(unknown.status).to.equal(404);
     expect(unknown.json.message).to.match(/^no pipeline named "no-such-pipeline"/);
-    const bad = await ingest.post(`/v1/pipelines/${encodeURIComponent('a{b}')}/messages`, { payload: 1 });
+    const bad = await fixture.ingest.post(`/v1/pipelines/${encodeURIComponent('a{b}')}/messages`, { payload: 1 });
     expect(bad.status).to.equal(400);
     expect(bad.json.issues[0].field).to.equal('pipeline');
-    expect((await ingest.get('/v1/pipelines/no-such-pipeline')).status).to.equal(404);
+    expect((await fixture.ingest.get('/v1/pipelines/no-such-pipeline')).status).to.equal(404);
   });
 
   it('refuses priority on an ordered pipeline with 400 and the reason', async () => {
-    const pipeline = await newPipeline(redis, 'strict');
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2, priority: 3 }]);
+    const pipeline = await newPipeline(fixture.redis, 'strict');
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2, priority: 3 }]);
     expect(reply.status).to.equal(400);
     expect(reply.json.issues).to.deep.equal([{
       field: '[1].priority', reason: `pipeline ${pipeline} is ordered (ordering strict): priority applies to unordered pipelines only`,
@@ -155,60 +141,60 @@ describe('ingest HTTP API: answers and errors', function () {
   });
 
   it('refuses a priority outside -1000..1000 on an unordered pipeline', async () => {
-    const pipeline = await newPipeline(redis, 'none');
-    const reply = await ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1, priority: 1001 });
+    const pipeline = await newPipeline(fixture.redis, 'none');
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1, priority: 1001 });
     expect(reply.status).to.equal(400);
     expect(reply.json.issues).to.deep.equal([{ field: 'priority', reason: 'must be at most 1000' }]);
   });
 
   it('answers 409 when a partition with assigned seqs gets given ones, and the other way round', async () => {
-    const assigned = await newPipeline(redis);
-    expect((await ingest.post(`/v1/pipelines/${assigned}/messages`, { payload: 1 })).status).to.equal(202);
-    const given = await ingest.post(`/v1/pipelines/${assigned}/messages`, { seq: 2, payload: 2 });
+    const assigned = await newPipeline(fixture.redis);
+    expect((await fixture.ingest.post(`/v1/pipelines/${assigned}/messages`, { payload: 1 })).status).to.equal(202);
+    const given = await fixture.ingest.post(`/v1/pipelines/${assigned}/messages`, { seq: 2, payload: 2 });
     expect(given.status).to.equal(409);
     expect(given.json.message).to.equal(`partition 0 of pipeline ${assigned} has its seqs assigned by the ingest: omit seq`);
 
-    const producer = await newPipeline(redis);
-    expect((await ingest.post(`/v1/pipelines/${producer}/messages`, { seq: 1, payload: 1 })).status).to.equal(202);
-    const omitted = await ingest.post(`/v1/pipelines/${producer}/messages`, { payload: 2 });
+    const producer = await newPipeline(fixture.redis);
+    expect((await fixture.ingest.post(`/v1/pipelines/${producer}/messages`, { seq: 1, payload: 1 })).status).to.equal(202);
+    const omitted = await fixture.ingest.post(`/v1/pipelines/${producer}/messages`, { payload: 2 });
     expect(omitted.status).to.equal(409);
     expect(await inputOf(producer)).to.have.length(1);
   });
 
   it('routes to a partition given in the query and refuses one the pipeline does not have', async () => {
-    const pipeline = await newPipeline(redis, 'strict', 'parts', 2);
-    const ok = await ingest.post(`/v1/pipelines/${pipeline}/messages?partition=1`, { payload: 1 });
+    const pipeline = await newPipeline(fixture.redis, 'strict', 'parts', 2);
+    const ok = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages?partition=1`, { payload: 1 });
     expect(ok.status).to.equal(202);
-    expect(await redis.llen(keysFor(pipeline, 1).input)).to.equal(1);
-    const bad = await ingest.post(`/v1/pipelines/${pipeline}/messages?partition=2`, { payload: 1 });
+    expect(await fixture.redis.llen(keysFor(pipeline, 1).input)).to.equal(1);
+    const bad = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages?partition=2`, { payload: 1 });
     expect(bad.status).to.equal(400);
     expect(bad.json.issues[0]).to.deep.equal({ field: 'partition', reason: `pipeline ${pipeline} has 2 partition(s): must be below 2` });
   });
 
   it('puts a request id on every response, keeping a sane one the client sent', async () => {
-    const generated = await ingest.get('/healthz');
+    const generated = await fixture.ingest.get('/healthz');
     expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
-    const kept = await ingest.get('/healthz', { 'x-request-id': 'client-id.42' });
+    const kept = await fixture.ingest.get('/healthz', { 'x-request-id': 'client-id.42' });
     expect(kept.headers.get('x-request-id')).to.equal('client-id.42');
-    const replaced = await ingest.get('/healthz', { 'x-request-id': 'bad id with spaces' });
+    const replaced = await fixture.ingest.get('/healthz', { 'x-request-id': 'bad id with spaces' });
     expect(replaced.headers.get('x-request-id')).to.not.equal('bad id with spaces');
-    const error = await ingest.post('/v1/pipelines/none-here/messages', '{');
+    const error = await fixture.ingest.post('/v1/pipelines/none-here/messages', '{');
     expect(error.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
-    const missing = await ingest.get('/nowhere');
+    const missing = await fixture.ingest.get('/nowhere');
     expect(missing.status).to.equal(404);
     expect(missing.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
   });
 
   it('answers /healthz and /readyz', async () => {
-    expect(await ingest.get('/healthz').then((r) => [r.status, r.json])).to.deep.equal([200, { status: 'ok' }]);
-    expect(await ingest.get('/readyz').then((r) => [r.status, r.json])).to.deep.equal([200, { status: 'ready' }]);
+    expect(await fixture.ingest.get('/healthz').then((r) => [r.status, r.json])).to.deep.equal([200, { status: 'ok' }]);
+    expect(await fixture.ingest.get('/readyz').then((r) => [r.status, r.json])).to.deep.equal([200, { status: 'ready' }]);
   });
 
   it('serves the OpenAPI page at /docs and the document at /docs/json', async () => {
-    const page = await ingest.get('/docs');
+    const page = await fixture.ingest.get('/docs');
     expect(page.status).to.equal(200);
     expect(page.text).to.match(/swagger/i);
-    const doc = await ingest.get('/docs/json');
+    const doc = await fixture.ingest.get('/docs/json');
     expect(doc.status).to.equal(200);
     expect(Object.keys(doc.json.paths)).to.include.members([
       '/v1/pipelines/{pipeline}/messages', '/v1/pipelines/{pipeline}', '/api/event/v1', '/healthz', '/readyz',
@@ -217,18 +203,23 @@ describe('ingest HTTP API: answers and errors', function () {
   });
 
   it('reports a pipeline\'s status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped, stall', async () => {
-    const pipeline = await newPipeline(redis);
-    await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
+    const pipeline = await newPipeline(fixture.redis);
+    await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
     const k = keysFor(pipeline, 0);
     const stall = { seq: 1, reason: 'waiting for seq 1: claimed by p1 (alive), its handler still running', at: 1234 };
-    await redis.hset(k.meta, 'fence', 'seq-host-1:4', 'dead', '2', 'skipped', '1', 'lost', '1', 'stall', JSON.stringify(stall));
-    await redis.set(k.leader, 'lock', 'PX', 5000);
-    await redis.hset(k.claims, 'p1:1', '2|1,2');
-    await redis.zadd(k.owners, Date.now() + 5000, 'p1');
-    await redis.xadd(k.results, '*', 's', '3');
-    await redis.rpush(k.dead, '{"seq":9}');
-    const reply = await ingest.get(`/v1/pipelines/${pipeline}`);
+    await fixture.redis.hset(k.meta, 'fence', 'seq-host-1:4', 'dead', '2', 'skipped', '1', 'lost', '1', 'stall', JSON.stringify(stall));
+    await fixture.redis.set(k.leader, 'lock', 'PX', 5000);
+    await fixture.redis.hset(k.claims, 'p1:1', '2|1,2');
+    await fixture.redis.zadd(k.owners, Date.now() + 5000, 'p1');
+    await fixture.redis.xadd(k.results, '*', 's', '3');
+    await fixture.redis.rpush(k.dead, '{"seq":9}');
+    const before = Date.now();
+    const reply = await fixture.ingest.get(`/v1/pipelines/${pipeline}`);
     expect(reply.status).to.equal(200);
+    // The oldest waiting message's createdAt: stamped by the submit just above.
+    const oldest = reply.json.partitions[0].oldestCreatedAt as number;
+    expect(oldest).to.be.within(before - 10_000, Date.now());
+    delete reply.json.partitions[0].oldestCreatedAt;
     expect(reply.json).to.deep.equal({
       pipeline,
       ordering: 'strict',
@@ -242,9 +233,9 @@ describe('ingest HTTP API: answers and errors', function () {
   });
 
   it('reports an unordered pipeline per partition, counting its priority queue as input depth', async () => {
-    const pipeline = await newPipeline(redis, 'none', 'status', 2);
-    await ingest.post(`/v1/pipelines/${pipeline}/messages?partition=1`, [{ payload: 1, priority: 2 }, { payload: 2 }]);
-    const reply = await ingest.get(`/v1/pipelines/${pipeline}`);
+    const pipeline = await newPipeline(fixture.redis, 'none', 'status', 2);
+    await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages?partition=1`, [{ payload: 1, priority: 2 }, { payload: 2 }]);
+    const reply = await fixture.ingest.get(`/v1/pipelines/${pipeline}`);
     expect(reply.status).to.equal(200);
     expect(reply.json.ordering).to.equal('none');
     expect(reply.json.partitions.map((p: { partition: number; inputDepth: number; lastAssignedSeq: number | null; leader: unknown }) => (
@@ -253,8 +244,8 @@ describe('ingest HTTP API: answers and errors', function () {
 
   it('puts the request id on every log line of a request, errors included', async () => {
     const capture = capturingLogger('debug');
-    const logged = await TestIngest.start(server, { maxBodyBytes: 2048 }, capture.logger);
-    const pipeline = await newPipeline(redis);
+    const logged = await TestIngest.start(fixture.server, { maxBodyBytes: 2048 }, capture.logger);
+    const pipeline = await newPipeline(fixture.redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
     try {
       const sent = [
@@ -279,7 +270,7 @@ describe('ingest HTTP API: answers and errors', function () {
   describe('hostile bodies', () => {
     let roomy: TestIngest;
     before(async () => {
-      roomy = await TestIngest.start(server, { maxBatch: 1990 });
+      roomy = await TestIngest.start(fixture.server, { maxBatch: 1990 });
     });
     after(async () => {
       await roomy.close();
@@ -288,7 +279,7 @@ describe('ingest HTTP API: answers and errors', function () {
     const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
     it('refuses a body nested past MAX_DEPTH with 400, however deep, and takes one at the limit', async () => {
-      const pipeline = await newPipeline(redis);
+      const pipeline = await newPipeline(fixture.redis);
       const path = `/v1/pipelines/${pipeline}/messages`;
       for (const depth of [32, 1000, 1_000_000]) {
         const reply = await roomy.post(path, `{"payload":${nested(depth)}}`);
@@ -303,7 +294,7 @@ describe('ingest HTTP API: answers and errors', function () {
     });
 
     it('lists at most 20 issues and says how many more, so a batch of 1,990 bad messages gets a small answer', async () => {
-      const pipeline = await newPipeline(redis);
+      const pipeline = await newPipeline(fixture.redis);
       const batch = Array.from({ length: 1990 }, (_, i) => ({ seq: `s${i}`, colour: 'red', [`k${'x'.repeat(200)}`]: i }));
       const body = JSON.stringify(batch);
       expect(body.length).to.be.above(400_000);
@@ -317,7 +308,7 @@ describe('ingest HTTP API: answers and errors', function () {
     });
 
     it('cuts a field name that is a megabyte long', async () => {
-      const pipeline = await newPipeline(redis);
+      const pipeline = await newPipeline(fixture.redis);
       const reply = await roomy.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1, ['k'.repeat(1_000_000)]: 1 });
       expect(reply.status).to.equal(400);
       expect(reply.text.length).to.be.below(2048);
@@ -326,53 +317,53 @@ describe('ingest HTTP API: answers and errors', function () {
     });
 
     it('refuses a body giving a key twice with 400 naming the key, instead of keeping the last value', async () => {
-      const pipeline = await newPipeline(redis);
+      const pipeline = await newPipeline(fixture.redis);
       const path = `/v1/pipelines/${pipeline}/messages`;
-      const twice = await ingest.post(path, '{"seq":1,"seq":2,"payload":1}');
+      const twice = await fixture.ingest.post(path, '{"seq":1,"seq":2,"payload":1}');
       expect(twice.status).to.equal(400);
       expect(twice.json.issues).to.deep.equal([{ field: 'seq', reason: 'is given twice: the keys of a JSON object must be unique' }]);
-      const nestedTwice = await ingest.post(path, '[{"payload":1},{"payload":{"a":[{"b":1,"\\u0062":2}]}}]');
+      const nestedTwice = await fixture.ingest.post(path, '[{"payload":1},{"payload":{"a":[{"b":1,"\\u0062":2}]}}]');
       expect(nestedTwice.json.issues).to.deep.equal([{ field: '[1].payload.a[0].b', reason: 'is given twice: the keys of a JSON object must be unique' }]);
       // The same key in sibling objects is fine.
-      expect((await ingest.post(path, '[{"payload":{"a":1}},{"payload":{"a":2,"b":{"a":3}}}]')).status).to.equal(202);
+      expect((await fixture.ingest.post(path, '[{"payload":{"a":1}},{"payload":{"a":2,"b":{"a":3}}}]')).status).to.equal(202);
       expect(await inputOf(pipeline)).to.have.length(2);
     });
   });
 
   it('refuses an id holding a lone surrogate, which Redis would store as U+FFFD and confuse with another', async () => {
-    const pipeline = await newPipeline(redis);
+    const pipeline = await newPipeline(fixture.redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    const reply = await ingest.post(path, '[{"payload":1,"id":"a\\ud800"},{"payload":2,"id":"a\\udbff"}]');
+    const reply = await fixture.ingest.post(path, '[{"payload":1,"id":"a\\ud800"},{"payload":2,"id":"a\\udbff"}]');
     expect(reply.json.issues).to.deep.equal([
       { field: '[0].id', reason: 'must be well-formed Unicode (no lone surrogate)' },
       { field: '[1].id', reason: 'must be well-formed Unicode (no lone surrogate)' },
     ]);
-    expect((await ingest.post(path, { payload: 1, id: 'emoji-\u{1f431}' })).status).to.equal(202);
+    expect((await fixture.ingest.post(path, { payload: 1, id: 'emoji-\u{1f431}' })).status).to.equal(202);
   });
 
   it('takes only a canonical decimal partition number from the query, given once', async () => {
-    const pipeline = await newPipeline(redis, 'strict', 'parts', 2);
+    const pipeline = await newPipeline(fixture.redis, 'strict', 'parts', 2);
     const path = `/v1/pipelines/${pipeline}/messages`;
     for (const query of ['partition=0x0', 'partition=%200', 'partition=', 'partition=%2B1', 'partition=1e0', 'partition=01', 'partition=-1',
       'partition=1.0', 'partition=one', 'partition=0&partition=0', 'partition=99999999999999999999']) {
-      const reply = await ingest.post(`${path}?${query}`, { payload: 1 });
+      const reply = await fixture.ingest.post(`${path}?${query}`, { payload: 1 });
       expect([reply.status, reply.json.issues?.[0]?.field], query).to.deep.equal([400, 'partition']);
     }
-    expect((await ingest.post(`${path}?partition=0&partition=1`, { payload: 1 })).json.issues[0].reason).to.match(/given 2 times/);
-    expect((await ingest.post(`${path}?partition=01`, { payload: 1 })).json.issues[0].reason).to.match(/"01"/);
-    expect((await ingest.post(`${path}?partition=1`, { payload: 1 })).status).to.equal(202);
-    expect((await ingest.post(`${path}?partition=0`, { payload: 1 })).status).to.equal(202);
-    expect((await ingest.post(path, { payload: 1 })).status).to.equal(202);
-    expect([await redis.llen(keysFor(pipeline, 0).input), await redis.llen(keysFor(pipeline, 1).input)]).to.deep.equal([2, 1]);
+    expect((await fixture.ingest.post(`${path}?partition=0&partition=1`, { payload: 1 })).json.issues[0].reason).to.match(/given 2 times/);
+    expect((await fixture.ingest.post(`${path}?partition=01`, { payload: 1 })).json.issues[0].reason).to.match(/"01"/);
+    expect((await fixture.ingest.post(`${path}?partition=1`, { payload: 1 })).status).to.equal(202);
+    expect((await fixture.ingest.post(`${path}?partition=0`, { payload: 1 })).status).to.equal(202);
+    expect((await fixture.ingest.post(path, { payload: 1 })).status).to.equal(202);
+    expect([await fixture.redis.llen(keysFor(pipeline, 0).input), await fixture.redis.llen(keysFor(pipeline, 1).input)]).to.deep.equal([2, 1]);
   });
 
   it('lists the readable pipelines when a registry entry is unreadable, and answers 500 naming that one', async () => {
     const capture = capturingLogger();
-    const logged = await TestIngest.start(server, {}, capture.logger);
-    const good = await newPipeline(redis);
+    const logged = await TestIngest.start(fixture.server, {}, capture.logger);
+    const good = await newPipeline(fixture.redis);
     const notJson = uniquePipeline('broken');
     const badSchema = uniquePipeline('broken');
-    await redis.hset('inorder:pipelines', notJson, 'not json', badSchema, '{"ordering":"sorted","partitions":1,"createdAt":1}');
+    await fixture.redis.hset('inorder:pipelines', notJson, 'not json', badSchema, '{"ordering":"sorted","partitions":1,"createdAt":1}');
     try {
       const list = await logged.get('/v1/pipelines');
       expect(list.status).to.equal(200);
@@ -381,7 +372,7 @@ describe('ingest HTTP API: answers and errors', function () {
       expect(list.json.skipped.map((s: { pipeline: string }) => s.pipeline)).to.have.members([notJson, badSchema]);
       const warned = capture.lines.filter((l) => l.message === 'unreadable registry entry skipped');
       expect(warned.map((l) => [l.level, l.pipeline])).to.have.deep.members([['warn', notJson], ['warn', badSchema]]);
-      expect(warned.every((l) => typeof l.reason === 'string' && (l.reason as string).length > 0)).to.equal(true);
+      expect(warned.every((l) => typeof l.reason === 'string' && (l.reason).length > 0)).to.equal(true);
 
       for (const reply of [await logged.get(`/v1/pipelines/${notJson}`), await logged.post(`/v1/pipelines/${badSchema}/messages`, { payload: 1 })]) {
         expect(reply.status).to.equal(500);
@@ -389,15 +380,15 @@ describe('ingest HTTP API: answers and errors', function () {
       }
       expect((await logged.get(`/v1/pipelines/${good}`)).status).to.equal(200);
     } finally {
-      await redis.hdel('inorder:pipelines', notJson, badSchema);
+      await fixture.redis.hdel('inorder:pipelines', notJson, badSchema);
       await logged.close();
     }
   });
 
   it('never logs an API key: query values of key parameters are redacted, key headers are never logged', async () => {
     const capture = capturingLogger('debug');
-    const logged = await TestIngest.start(server, { apiKeys: ['header-key-123'] }, capture.logger);
-    const pipeline = await newPipeline(redis);
+    const logged = await TestIngest.start(fixture.server, { apiKeys: ['header-key-123'] }, capture.logger);
+    const pipeline = await newPipeline(fixture.redis);
     const secrets = ['query-secret-1', 'query-secret-2', 'query-secret-3', 'query-secret-4', 'query-secret-5'];
     try {
       const query = `api_key=${secrets[0]}&Token=${secrets[1]}&KEY=${secrets[2]}&access_token=${secrets[3]}&Api%5FKey=${secrets[4]}&partition=0`;
@@ -416,14 +407,14 @@ describe('ingest HTTP API: answers and errors', function () {
   describe('with API_KEYS set', () => {
     let secured: TestIngest;
     before(async () => {
-      secured = await TestIngest.start(server, { apiKeys: ['key-one-12345', 'key-two-12345'] });
+      secured = await TestIngest.start(fixture.server, { apiKeys: ['key-one-12345', 'key-two-12345'] });
     });
     after(async () => {
       await secured.close();
     });
 
     it('answers 401 without a key or with an unknown one, on every API route', async () => {
-      const pipeline = await newPipeline(redis);
+      const pipeline = await newPipeline(fixture.redis);
       const none = await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 });
       expect(none.status).to.equal(401);
       expect(none.json.message).to.equal('missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"');
@@ -438,7 +429,7 @@ describe('ingest HTTP API: answers and errors', function () {
     });
 
     it('accepts either key as a bearer token or in x-api-key, and leaves health and docs open', async () => {
-      const pipeline = await newPipeline(redis);
+      const pipeline = await newPipeline(fixture.redis);
       expect((await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 }, { authorization: 'Bearer key-two-12345' })).status).to.equal(202);
       expect((await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 }, { 'x-api-key': 'key-one-12345' })).status).to.equal(202);
       expect((await secured.get('/healthz')).status).to.equal(200);

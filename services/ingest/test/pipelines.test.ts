@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { silentLogger } from '@inorder/shared';
-import { useRedis } from '../../../shared/test/support/lua.js';
+import { useRedis } from '@inorder/testkit';
 import { PipelineDirectory } from '../src/pipelines.js';
 import { newPipeline } from './support/ingest.js';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { keysFor, type RedisClient } from '@inorder/shared';
-import { RedisServer } from '../../../shared/test/support/redis-server.js';
+import { keysFor, makeEnvelope, type RedisClient } from '@inorder/shared';
+import { RedisServer } from '@inorder/testkit';
 import { TestIngest, newPipeline } from './support/ingest.js';
 
 /** Any code point, lone surrogate halves included. */
@@ -92,6 +92,7 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
   let redis: RedisClient;
   let ingest: TestIngest;
   let paths: string[];
+  let pipelines: { strict: string; unordered: string };
 
   before(async () => {
     server = await RedisServer.start();
@@ -99,6 +100,7 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
     ingest = await TestIngest.start(server, { maxBatch: 8, maxBodyBytes: 512 * 1024, maxSeqAhead: 50 });
     const strict = await newPipeline(redis, 'strict', 'prop', 2);
     const unordered = await newPipeline(redis, 'none', 'prop', 1);
+    pipelines = { strict, unordered };
     paths = [`/v1/pipelines/${strict}/messages`, `/v1/pipelines/${unordered}/messages`, '/api/event/v1', '/v1/pipelines/no-such-pipeline/messages'];
   });
   after(async () => {
@@ -151,5 +153,95 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
       { numRuns: 1000 },
     );
     expect(succeeded, 'some requests succeed').to.be.above(10);
+  });
+
+  it('never answers 500 to a read or a redrive, and a read changes nothing', async () => {
+    const { strict, unordered } = pipelines;
+    // Lists to read: results, dead letters with and without an envelope, and text that is not JSON.
+    const events = await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 1 });
+    expect(events.status).to.equal(200);
+    for (const [pipeline, partition] of [[strict, 0], [strict, 1], [unordered, 0], ['events-1', 0]] as const) {
+      const k = keysFor(pipeline, partition);
+      await redis.rpush(k.output, ...Array.from({ length: 30 }, (_, i) => JSON.stringify({ seq: i + 1, result: i })), 'not json');
+      await redis.rpush(k.dead, ...Array.from({ length: 12 }, (_, i) => JSON.stringify(
+        i % 3 === 0 ? { seq: i + 1, reason: 'malformed', raw: '{', deadAt: 1 }
+          : { seq: i + 1, reason: 'max-retries', attempts: 2, deadAt: 1, envelope: makeEnvelope({ seq: i + 1, payload: i }) },
+      )), '{"unreadable');
+    }
+    const lists = [[strict, 0], [strict, 1], [unordered, 0], ['events-1', 0]].flatMap(([p, n]) => [keysFor(p as string, n as number).output, keysFor(p as string, n as number).dead]);
+    const lengths = async (): Promise<number[]> => Promise.all(lists.map((key) => redis.llen(key)));
+
+    const pipelinePart = fc.oneof(
+      fc.constantFrom(strict, unordered, 'events-1', 'no-such-pipeline', encodeURIComponent('a{b}'), '%00', 'x'.repeat(101)),
+      text.map(pct),
+    );
+    const typePart = fc.oneof(fc.constantFrom('1', '0', '9999', '10000', '01', '-1', 'abc', '1e0', '0x1', '%20'), text.map(pct));
+    const value = fc.oneof(
+      fc.integer({ min: 0, max: 40 }).map(String),
+      // constantFrom favours its first values: the hostile ones go first.
+      fc.constantFrom('99999999999999999999', '9007199254740991', '1001', '-1', '01', '1e2', '0x10', '1.5', '%2B1', '', '0', '1', '1000'),
+      text.map(pct),
+    );
+    const param = fc.tuple(fc.constantFrom('partition', 'from', 'limit', 'from', 'limit', 'newSeq'), value).map(([k, v]) => `${k}=${v}`);
+    const query = fc.array(param, { maxLength: 4 }).map((ps) => (ps.length ? `?${ps.join('&')}` : ''));
+    const seq = fc.oneof(fc.integer({ min: 1, max: 14 }).map(String), value);
+    const redriveBody = fc.oneof(
+      fc.constant(undefined), fc.constantFrom('', '{}', 'null', '[]', '{"newSeq":1.5}', '{"newSeq":-1}', '{"newSeq":1,"newSeq":2}', '{'),
+      fc.integer({ min: 1, max: 100 }).map((n) => JSON.stringify({ newSeq: n })), fc.json({ maxDepth: 2 }), nested.map((b) => b.slice(0, 5000)),
+    );
+    // Reads of lists that exist, with every edge value of from and limit.
+    const wellFormedRead = fc.record({
+      kind: fc.constant('read' as const),
+      path: fc.tuple(fc.constantFrom(`/v1/pipelines/${strict}`, `/v1/pipelines/${unordered}`, '/api/event/v1/1'), fc.constantFrom('output', 'dead'))
+        .map(([base, l]) => `${base}/${l}`),
+      query: fc.tuple(value, value).map(([from, limit]) => `?from=${from}&limit=${limit}`),
+    });
+    const request = fc.oneof(
+      wellFormedRead,
+      fc.record({ kind: fc.constant('read' as const), path: fc.tuple(pipelinePart, fc.constantFrom('output', 'dead')).map(([p, l]) => `/v1/pipelines/${p}/${l}`), query }),
+      fc.record({ kind: fc.constant('read' as const), path: fc.tuple(typePart, fc.constantFrom('output', 'dead')).map(([t, l]) => `/api/event/v1/${t}/${l}`), query }),
+      fc.record({
+        kind: fc.constant('redrive' as const),
+        path: fc.oneof(
+          fc.tuple(pipelinePart, seq).map(([p, n]) => `/v1/pipelines/${p}/dead/${n}/redrive`),
+          fc.tuple(typePart, seq).map(([t, n]) => `/api/event/v1/${t}/dead/${n}/redrive`),
+        ),
+        query, body: redriveBody, contentType,
+      }),
+      fc.record({
+        kind: fc.constant('redrive' as const),
+        path: fc.tuple(fc.constantFrom(`/v1/pipelines/${strict}`, `/v1/pipelines/${unordered}`, '/api/event/v1/1'), fc.integer({ min: 1, max: 12 }))
+          .map(([base, n]) => `${base}/dead/${n}/redrive`),
+        query: fc.constant(''),
+        body: fc.oneof(fc.constant(undefined), fc.constant('{}'), fc.integer({ min: 100, max: 10_000 }).map((n) => JSON.stringify({ newSeq: n }))),
+        contentType: fc.constant('application/json'),
+      }),
+    );
+    let pages = 0;
+    let redriven = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const before = await lengths();
+        const reply = r.kind === 'read'
+          ? await ingest.get(`${r.path}${r.query}`)
+          : await ingest.request('POST', `${r.path}${r.query}`, r.body, r.body === undefined ? {} : { 'content-type': r.contentType });
+        const what = `${r.kind} ${r.path}${r.query} -> ${reply.status} ${reply.text.slice(0, 300)}`;
+        expect(reply.status, what).to.be.below(500);
+        if (r.kind === 'redrive') {
+          if (reply.status === 200) redriven++;
+          return;
+        }
+        expect(await lengths(), what).to.deep.equal(before);
+        if (reply.status !== 200) return;
+        pages++;
+        const { entries, next, length } = reply.json as { entries: unknown[]; next: number | null; length: number };
+        const from = Number(/[?&]from=(\d+)/.exec(r.query)?.[1] ?? 0);
+        expect(entries.length, what).to.be.at.most(1000);
+        expect(next, what).to.equal(entries.length > 0 && from + entries.length < length ? from + entries.length : null);
+      }),
+      { numRuns: 500 },
+    );
+    expect(pages, 'some reads succeed').to.be.above(10);
+    expect(redriven, 'some redrives succeed').to.be.above(0);
   });
 });

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { RedisServer } from '../../../shared/test/support/redis-server.js';
+import { RedisServer, capturingLogger } from '@inorder/testkit';
 import { defaultIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/server.js';
-import { capturingLogger } from './support/ingest.js';
 
 describe('ingest start (startIngest)', function () {
   let server: RedisServer;

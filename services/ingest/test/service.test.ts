@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { getPipeline, keysFor, type RedisClient } from '@inorder/shared';
-import { RedisServer, freePort } from '../../../shared/test/support/redis-server.js';
-import { ServiceProcess, uniquePipeline } from '../../../shared/test/support/pipeline.js';
-import { waitFor } from '../../../shared/test/support/wait-for.js';
+import { RedisServer, freePort, ServiceProcess, uniquePipeline, waitFor } from '@inorder/testkit';
 import { newPipeline } from './support/ingest.js';
 
 describe('ingest service process (npm run ingest)', function () {
@@ -59,7 +57,7 @@ describe('ingest service process (npm run ingest)', function () {
     server.resume();
     const reply = await inFlight;
     expect(reply.status).to.equal(202);
-    expect(await reply.json()).to.deep.equal({ seqs: [1], duplicates: [false] });
+    expect(await reply.json()).to.deep.equal({ partition: 0, seqs: [1], duplicates: [false] });
     expect(await ingest.exited).to.equal(0);
     expect(await redis.llen(keysFor(orders, 0).input)).to.equal(1);
     const lines = ingest.logs.filter((l) => l.includes('in-flight-1')).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -74,6 +72,16 @@ describe('ingest service process (npm run ingest)', function () {
     expect(await ingest.exited).to.equal(2);
     const text = ingest.logs.join('\n');
     for (const variable of ['REDIS_URL', 'PORT', 'MAX_BATCH', 'PIPELINES', 'API_KEYS']) expect(text).to.contain(`  ${variable}: `);
+  });
+
+  it('refuses to start, exit 2, when PIPELINES names another partition count than the pipeline has, naming the command', async () => {
+    const pipeline = await newPipeline(redis, 'strict', 'count', 4);
+    ingest = new ServiceProcess('ingest', {
+      REDIS_URL: server.url, PORT: String(await freePort()), HOST: '127.0.0.1', PIPELINES: `${pipeline}:strict:8`,
+    });
+    expect(await ingest.exited).to.equal(2);
+    expect(ingest.logs.join('\n')).to.contain(`npm run partitions -- --pipeline ${pipeline} --to 8`);
+    expect(await getPipeline(redis, pipeline)).to.include({ partitions: 4 });
   });
 
   describe('with a password on Redis', () => {

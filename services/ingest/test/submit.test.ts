@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import { addressOf, connect, keysFor, wakeChannels, type RedisClient } from '@inorder/shared';
-import { RedisServer } from '../../../shared/test/support/redis-server.js';
-import { range } from '../../../shared/test/support/pipeline.js';
-import { waitFor } from '../../../shared/test/support/wait-for.js';
-import { TestIngest, capturingLogger, newPipeline } from './support/ingest.js';
+import { RedisServer, range, waitFor, capturingLogger } from '@inorder/testkit';
+import { TestIngest, newPipeline } from './support/ingest.js';
 
 describe('ingest HTTP API: seqs, ids and priorities', function () {
   let server: RedisServer;
@@ -59,13 +57,13 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     const pipeline = await newPipeline(redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
     const first = await ingests[0]!.post(path, [{ payload: 'a' }, { payload: 'b', id: 'order-17' }]);
-    expect(first.json).to.deep.equal({ seqs: [1, 2], duplicates: [false, false] });
+    expect(first.json).to.deep.equal({ partition: 0, seqs: [1, 2], duplicates: [false, false] });
     const again = await ingests[1]!.post(path, { payload: 'b (resent)', id: 'order-17' });
     expect(again.status).to.equal(202);
-    expect(again.json).to.deep.equal({ seqs: [2], duplicates: [true] });
+    expect(again.json).to.deep.equal({ partition: 0, seqs: [2], duplicates: [true] });
     const next = await ingests[0]!.post(path, [{ payload: 'c', id: 'order-17' }, { payload: 'd' }]);
     // The duplicate takes no seq: the next new message gets 3, so no seq is ever skipped.
-    expect(next.json).to.deep.equal({ seqs: [2, 3], duplicates: [true, false] });
+    expect(next.json).to.deep.equal({ partition: 0, seqs: [2, 3], duplicates: [true, false] });
     const input = await redis.lrange(keysFor(pipeline, 0).input, 0, -1);
     expect(input.map((r) => JSON.parse(r).payload)).to.deep.equal(['a', 'b', 'd']);
   });
@@ -74,10 +72,10 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     const pipeline = await newPipeline(redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
     const first = await ingests[0]!.post(path, [{ seq: 10, payload: 'a', id: 'invoice-9' }, { seq: 11, payload: 'b' }]);
-    expect(first.json).to.deep.equal({ seqs: [10, 11], duplicates: [false, false] });
+    expect(first.json).to.deep.equal({ partition: 0, seqs: [10, 11], duplicates: [false, false] });
     const resent = await ingests[1]!.post(path, [{ seq: 12, payload: 'a (resent)', id: 'invoice-9' }, { seq: 13, payload: 'c' }]);
     expect(resent.status).to.equal(202);
-    expect(resent.json).to.deep.equal({ seqs: [10, 13], duplicates: [true, false] });
+    expect(resent.json).to.deep.equal({ partition: 0, seqs: [10, 13], duplicates: [true, false] });
     const input = await redis.lrange(keysFor(pipeline, 0).input, 0, -1);
     expect(input.map((r) => [JSON.parse(r).seq, JSON.parse(r).payload])).to.deep.equal([[10, 'a'], [11, 'b'], [13, 'c']]);
   });
@@ -97,7 +95,7 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     const reply = await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, [
       { payload: 1, id: 'x' }, { payload: 2 }, { payload: 3, id: 'x' },
     ]);
-    expect(reply.json).to.deep.equal({ seqs: [1, 2, 1], duplicates: [false, false, true] });
+    expect(reply.json).to.deep.equal({ partition: 0, seqs: [1, 2, 1], duplicates: [false, false, true] });
     expect(await redis.llen(keysFor(pipeline, 0).input)).to.equal(2);
   });
 
@@ -108,9 +106,9 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
       const path = `/v1/pipelines/${pipeline}/messages`;
       const sentAt = Date.now();
       expect((await short.post(path, { payload: 1, id: 'k' })).json.seqs).to.deep.equal([1]);
-      expect((await short.post(path, { payload: 1, id: 'k' })).json).to.deep.equal({ seqs: [1], duplicates: [true] });
+      expect((await short.post(path, { payload: 1, id: 'k' })).json).to.deep.equal({ partition: 0, seqs: [1], duplicates: [true] });
       await waitFor(() => Date.now() > sentAt + 400, { timeoutMs: 2000 });
-      expect((await short.post(path, { payload: 1, id: 'k' })).json).to.deep.equal({ seqs: [2], duplicates: [false] });
+      expect((await short.post(path, { payload: 1, id: 'k' })).json).to.deep.equal({ partition: 0, seqs: [2], duplicates: [false] });
     } finally {
       await short.close();
     }

@@ -1,8 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { expect } from 'chai';
-import { RedisServer } from '../../../shared/test/support/redis-server.js';
-import { waitFor } from '../../../shared/test/support/wait-for.js';
-import { TestIngest, newPipeline } from './support/ingest.js';
+import { waitFor } from '@inorder/testkit';
+import { newPipeline, useIngest } from './support/ingest.js';
 
 /**
  * A raw client that sends `head`, then one byte per second for as long as the server keeps the
@@ -34,31 +33,18 @@ async function slowDrip(url: string, head: string, drip: string): Promise<{ held
 
 describe('ingest HTTP server: slow clients', function () {
   this.timeout(40_000);
-  let server: RedisServer;
-  let redis: ReturnType<RedisServer['client']>;
-  let ingest: TestIngest;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    ingest = await TestIngest.start(server, { requestTimeoutMs: 3000, headersTimeoutMs: 2000 });
-  });
-  after(async () => {
-    await ingest.close();
-    redis.disconnect();
-    await server.destroy();
-  });
+  const fixture = useIngest({ requestTimeoutMs: 3000, headersTimeoutMs: 2000 });
 
   it('cuts a client that drips its headers one byte a second once HEADERS_TIMEOUT_MS has passed', async () => {
-    const { heldMs, answer } = await slowDrip(ingest.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    const { heldMs, answer } = await slowDrip(fixture.ingest.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
     expect(heldMs).to.be.within(1500, 3500);
     expect(answer).to.match(/^HTTP\/1\.1 408/);
   });
 
   it('cuts a client that drips its body one byte a second once REQUEST_TIMEOUT_MS has passed', async () => {
-    const pipeline = await newPipeline(redis);
+    const pipeline = await newPipeline(fixture.redis);
     const head = `POST /v1/pipelines/${pipeline}/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"payload":"`;
-    const { heldMs } = await slowDrip(ingest.url, head, 'a');
+    const { heldMs } = await slowDrip(fixture.ingest.url, head, 'a');
     expect(heldMs).to.be.within(2500, 4500);
   });
 });

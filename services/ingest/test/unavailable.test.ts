@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { keysFor, type RedisClient } from '@inorder/shared';
-import { RedisServer } from '../../../shared/test/support/redis-server.js';
-import { range } from '../../../shared/test/support/pipeline.js';
-import { waitFor } from '../../../shared/test/support/wait-for.js';
+import { RedisServer, range, waitFor } from '@inorder/testkit';
 import { TestIngest, newPipeline } from './support/ingest.js';
 
 /** The input list's seqs, read on a fresh connection once Redis answers again. */
@@ -105,7 +103,7 @@ describe('ingest HTTP API when Redis fails', function () {
     const k = keysFor(pipeline, 0);
     expect(await redis.hget(k.meta, 'assigned')).to.equal('1');
     expect(await redis.hexists(k.dedupe, 'late')).to.equal(0);
-    expect((await ingest.post(path, { payload: 2, id: 'late' })).json).to.deep.equal({ seqs: [2], duplicates: [false] });
+    expect((await ingest.post(path, { payload: 2, id: 'late' })).json).to.deep.equal({ partition: 0, seqs: [2], duplicates: [false] });
   });
 
   it('answers 500 with a plain-text reason on the event API while Redis is down', async () => {
@@ -115,5 +113,25 @@ describe('ingest HTTP API when Redis fails', function () {
     expect(reply.status).to.equal(500);
     expect(reply.headers.get('content-type')).to.match(/^text\/plain/);
     expect(reply.text).to.match(/^Redis is unreachable \(pipeline registration\)/);
+  });
+
+  it('answers 503 with Retry-After to reads and redrives while Redis is down (plain text on the event API)', async () => {
+    ingest = await TestIngest.start(server, { retryAfterS: 3 });
+    const pipeline = await newPipeline(redis);
+    expect((await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 5 })).status).to.equal(200);
+    expect((await ingest.get(`/v1/pipelines/${pipeline}/output`)).status).to.equal(200);
+    await server.stop();
+    for (const path of [`/v1/pipelines/${pipeline}/output`, `/v1/pipelines/${pipeline}/dead?limit=5`]) {
+      const reply = await ingest.get(path);
+      expect([reply.status, reply.headers.get('retry-after')], path).to.deep.equal([503, '3']);
+      expect(reply.json.message, path).to.match(/^Redis is unreachable \((output|dead) read\): .*; retry later$/);
+    }
+    const redrive = await ingest.request('POST', `/v1/pipelines/${pipeline}/dead/1/redrive`, undefined);
+    expect(redrive.status).to.equal(503);
+    expect(redrive.json.message).to.match(/the redrive may have been applied; asking again is safe/);
+    const event = await ingest.get('/api/event/v1/5/dead');
+    expect([event.status, event.headers.get('retry-after')]).to.deep.equal([503, '3']);
+    expect(event.headers.get('content-type')).to.match(/^text\/plain/);
+    expect(event.text).to.match(/^Redis is unreachable \(dead read\)/);
   });
 });

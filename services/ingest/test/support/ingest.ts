@@ -1,12 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import type { FastifyInstance } from 'fastify';
 import { connect, registerPipeline, silentLogger, type Logger, type RedisClient } from '@inorder/shared';
 import { buildApp } from '../../src/app.js';
 import { defaultIngestConfig, type IngestConfig } from '../../src/config.js';
-import { uniquePipeline, type RedisTarget } from '../../../../shared/test/support/pipeline.js';
-import { waitFor } from '../../../../shared/test/support/wait-for.js';
+import { RedisServer, uniquePipeline, waitFor, type RedisTarget } from '@inorder/testkit';
 
 /** An ingest app of the test's own, on a loopback port, against the test's redis-server. */
 export class TestIngest {
@@ -73,15 +70,43 @@ export async function newPipeline(redis: RedisClient, ordering: 'strict' | 'none
   return name;
 }
 
-/** A logger that keeps its lines (JSON objects), to check what the ingest logged. */
-export function capturingLogger(level = 'info'): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      done();
-    },
+/** A test file's redis-server, a plain connection to it, and one ingest app on it. */
+export interface IngestFixture {
+  readonly server: RedisServer;
+  readonly redis: ReturnType<RedisServer['client']>;
+  readonly ingest: TestIngest;
+}
+
+/**
+ * Starts a redis-server and an ingest with `overrides` for the calling test file (mocha's
+ * `before`) and closes them (`after`). Call it at the top of a `describe`.
+ */
+export function useIngest(overrides: Partial<IngestConfig> = {}): IngestFixture {
+  let parts: IngestFixture | undefined;
+  before(async function () {
+    this.timeout(15_000);
+    const server = await RedisServer.start();
+    parts = { server, redis: server.client(), ingest: await TestIngest.start(server, overrides) };
   });
-  const logger = winston.createLogger({ level, format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
-  return { logger, lines };
+  after(async () => {
+    if (!parts) return;
+    await parts.ingest.close();
+    parts.redis.disconnect();
+    await parts.server.destroy();
+  });
+  const started = (): IngestFixture => {
+    if (!parts) throw new Error('ingest not started: call useIngest() inside describe');
+    return parts;
+  };
+  return {
+    get server() {
+      return started().server;
+    },
+    get redis() {
+      return started().redis;
+    },
+    get ingest() {
+      return started().ingest;
+    },
+  };
 }
