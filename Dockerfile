@@ -23,7 +23,9 @@ COPY shared/package.json shared/
 COPY services/processor/package.json services/processor/
 COPY services/sequencer/package.json services/sequencer/
 COPY services/ingest/package.json services/ingest/
-COPY scripts/package.json scripts/
+COPY scripts/testkit/package.json scripts/testkit/
+COPY scripts/tools/package.json scripts/tools/
+COPY scripts/lab/package.json scripts/lab/
 
 # --- build: every dependency, then compile every package (tsc -b follows the
 # project references of tsconfig.json).
@@ -36,7 +38,7 @@ COPY services services
 COPY scripts scripts
 RUN npx tsc -b
 
-# --- runtime: the production dependencies of the services (not of scripts/),
+# --- runtime: the production dependencies of the services (not of scripts/*),
 # plus what each service reads at run time: its dist/ and the shared package's
 # files (dist/ and lua/, the Lua scripts being read relative to shared/dist).
 FROM manifests AS runtime
