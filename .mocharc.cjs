@@ -4,7 +4,9 @@
 const explicit = process.argv.slice(2).some((arg) => /\.test\.ts$/.test(arg));
 
 module.exports = {
-  spec: explicit ? [] : ['shared/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'scripts/*/test/**/*.test.ts', 'deploy/test/**/*.test.ts'],
+  spec: explicit
+    ? []
+    : ['shared/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'scripts/*/test/**/*.test.ts', 'deploy/test/**/*.test.ts'],
   'node-option': ['import=tsx', 'conditions=@inorder/source'],
   require: ['scripts/testkit/mocha/hooks.ts'],
   reporter: './scripts/testkit/mocha/reporter.cjs',

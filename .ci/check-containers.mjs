@@ -10,8 +10,14 @@ const dockerfilePath = process.env.DOCKERFILE_PATH;
 const compose = JSON.parse(readFileSync(process.env.COMPOSE_JSON, 'utf8'));
 let passed = 0;
 let failed = 0;
-const ok = (msg) => { passed++; console.log(`  ok    ${msg}`); };
-const fail = (msg) => { failed++; console.log(`  FAIL  ${msg}`); };
+const ok = (msg) => {
+  passed++;
+  console.log(`  ok    ${msg}`);
+};
+const fail = (msg) => {
+  failed++;
+  console.log(`  FAIL  ${msg}`);
+};
 const skip = (msg) => console.log(`  skip  ${msg}`);
 const isDir = (p) => existsSync(p) && statSync(p).isDirectory();
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
@@ -23,7 +29,10 @@ function instructions(text) {
   for (const raw of text.split('\n')) {
     if (/^\s*#/.test(raw)) continue; // comments, also between continued lines
     const line = raw.replace(/\s+$/, '');
-    if (line.endsWith('\\')) { current += `${line.slice(0, -1)} `; continue; }
+    if (line.endsWith('\\')) {
+      current += `${line.slice(0, -1)} `;
+      continue;
+    }
     current += line;
     const m = /^\s*(\S+)\s*(.*)$/.exec(current);
     if (m) out.push({ op: m[1].toUpperCase(), args: m[2].trim() });
@@ -39,9 +48,21 @@ for (const { op, args } of instructions(readFileSync(dockerfilePath, 'utf8'))) {
   if (op === 'FROM') {
     const [base, , name] = words(args.replace(/--platform=\S+\s*/, ''));
     const parent = stages.find((s) => s.name === base);
-    stages.push(parent
-      ? { ...structuredClone(parent), name: name ?? `#${stages.length}`, base }
-      : { name: name ?? `#${stages.length}`, base, workdir: '/', provides: [], env: {}, cmd: undefined, entrypoint: undefined, healthcheck: undefined, installs: [] });
+    stages.push(
+      parent
+        ? { ...structuredClone(parent), name: name ?? `#${stages.length}`, base }
+        : {
+            name: name ?? `#${stages.length}`,
+            base,
+            workdir: '/',
+            provides: [],
+            env: {},
+            cmd: undefined,
+            entrypoint: undefined,
+            healthcheck: undefined,
+            installs: [],
+          },
+    );
     continue;
   }
   const stage = stages.at(-1);
@@ -50,10 +71,15 @@ for (const { op, args } of instructions(readFileSync(dockerfilePath, 'utf8'))) {
   else if (op === 'ENV') {
     const pairs = [...args.matchAll(/(\w+)=("[^"]*"|\S+)/g)];
     if (pairs.length) for (const [, k, v] of pairs) stage.env[k] = v.replace(/^"|"$/g, '');
-    else { const [k, ...v] = args.split(/\s+/); stage.env[k] = v.join(' '); }
+    else {
+      const [k, ...v] = args.split(/\s+/);
+      stage.env[k] = v.join(' ');
+    }
   } else if (op === 'CMD') stage.cmd = execForm(args);
-  else if (op === 'ENTRYPOINT') { stage.entrypoint = execForm(args); stage.cmd = undefined; }
-  else if (op === 'HEALTHCHECK') {
+  else if (op === 'ENTRYPOINT') {
+    stage.entrypoint = execForm(args);
+    stage.cmd = undefined;
+  } else if (op === 'HEALTHCHECK') {
     const m = /\bCMD\s+(.*)$/.exec(args);
     stage.healthcheck = m ? execForm(m[1]) : undefined;
   } else if (op === 'COPY' || op === 'ADD') {
@@ -79,7 +105,9 @@ for (const { op, args } of instructions(readFileSync(dockerfilePath, 'utf8'))) {
 }
 const final = stages.at(-1);
 const inImage = (abs) => final.provides.find((p) => abs === p.target || abs.startsWith(`${p.target}/`));
-console.log(`containers: ${dockerfilePath} (stages ${stages.map((s) => s.name).join(', ')}; final: ${final.name}, WORKDIR ${final.workdir})`);
+console.log(
+  `containers: ${dockerfilePath} (stages ${stages.map((s) => s.name).join(', ')}; final: ${final.name}, WORKDIR ${final.workdir})`,
+);
 
 for (const stage of stages) {
   for (const p of stage.provides.filter((x) => x.from)) {
@@ -90,10 +118,15 @@ for (const stage of stages) {
 
 // Every `npm ci` must see the lock file and every workspace's package.json, or it refuses to install.
 const root = readJson('package.json');
-const workspaces = (root.workspaces ?? []).flatMap((pattern) =>
-  pattern.endsWith('/*')
-    ? (isDir(pattern.slice(0, -2)) ? readdirSync(pattern.slice(0, -2)).map((d) => `${pattern.slice(0, -2)}/${d}`) : [])
-    : [pattern]).filter((dir) => existsSync(`${dir}/package.json`));
+const workspaces = (root.workspaces ?? [])
+  .flatMap((pattern) =>
+    pattern.endsWith('/*')
+      ? isDir(pattern.slice(0, -2))
+        ? readdirSync(pattern.slice(0, -2)).map((d) => `${pattern.slice(0, -2)}/${d}`)
+        : []
+      : [pattern],
+  )
+  .filter((dir) => existsSync(`${dir}/package.json`));
 const manifests = ['package.json', 'package-lock.json', ...workspaces.map((dir) => `${dir}/package.json`)];
 for (const stage of stages) {
   for (const { provided } of stage.installs) {
@@ -126,7 +159,10 @@ function nodeScript(argv) {
   for (let j = 0; j < rest.length; j++) {
     const a = rest[j];
     if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') return { code: rest[j + 1] ?? '' };
-    if (['-r', '--require', '--import', '--conditions', '-C'].includes(a)) { j++; continue; }
+    if (['-r', '--require', '--import', '--conditions', '-C'].includes(a)) {
+      j++;
+      continue;
+    }
     if (!a.startsWith('-')) return { script: a };
   }
   return { error: 'names no script' };
@@ -134,12 +170,12 @@ function nodeScript(argv) {
 function checkCommand(label, argv, workdir) {
   const shown = argv.join(' ');
   const { script, error } = nodeScript(argv);
-  if (!script) return fail(`${label}: \`${shown}\` ${error ?? 'is inline code'}; expected \`node <file>\``), undefined;
+  if (!script) return (fail(`${label}: \`${shown}\` ${error ?? 'is inline code'}; expected \`node <file>\``), undefined);
   const abs = posix.resolve(workdir, script);
   const repoPath = posix.relative(final.workdir, abs);
-  if (!existsSync(repoPath)) return fail(`${label}: \`${shown}\` -> ${repoPath} is not in the build output`), repoPath;
+  if (!existsSync(repoPath)) return (fail(`${label}: \`${shown}\` -> ${repoPath} is not in the build output`), repoPath);
   const copy = inImage(abs);
-  if (!copy) return fail(`${label}: \`${shown}\` -> ${repoPath} exists, but stage ${final.name} does not copy it`), repoPath;
+  if (!copy) return (fail(`${label}: \`${shown}\` -> ${repoPath} exists, but stage ${final.name} does not copy it`), repoPath);
   ok(`${label}: \`${shown}\` -> ${repoPath} exists and is in stage ${final.name}`);
   const dir = workspaces.filter((w) => repoPath.startsWith(`${w}/`)).sort((a, b) => b.length - a.length)[0];
   if (dir) {
@@ -151,7 +187,10 @@ function checkCommand(label, argv, workdir) {
     const uses = [dir, ...needed.filter((f) => f.endsWith('/package.json')).map((f) => posix.dirname(f))];
     for (const { only } of final.installs) {
       const left = only.length ? [...new Set(uses)].filter((w) => !only.includes(w)) : [];
-      if (left.length) fail(`${label}: stage ${final.name} runs npm ci without --workspace=${left.join(' --workspace=')}, so their dependencies are missing`);
+      if (left.length)
+        fail(
+          `${label}: stage ${final.name} runs npm ci without --workspace=${left.join(' --workspace=')}, so their dependencies are missing`,
+        );
     }
     if (!final.installs.length) fail(`${label}: stage ${final.name} never runs npm ci, so ${dir}'s dependencies are missing`);
   }
@@ -168,10 +207,13 @@ const built = services.filter(([, s]) => s.build);
 const builtImages = new Set(built.map(([, s]) => s.image).filter(Boolean));
 const scripts = new Map();
 for (const [name, svc] of services) {
-  if (!svc.build && !builtImages.has(svc.image)) { skip(`service ${name}: image ${svc.image}, not built from ${dockerfilePath}`); continue; }
+  if (!svc.build && !builtImages.has(svc.image)) {
+    skip(`service ${name}: image ${svc.image}, not built from ${dockerfilePath}`);
+    continue;
+  }
   const toList = (v) => (v === undefined || v === null ? undefined : Array.isArray(v) ? v : ['/bin/sh', '-c', v]);
   const entrypoint = toList(svc.entrypoint) ?? final.entrypoint ?? [];
-  const command = toList(svc.command) ?? (svc.entrypoint !== undefined ? [] : final.cmd ?? []);
+  const command = toList(svc.command) ?? (svc.entrypoint !== undefined ? [] : (final.cmd ?? []));
   scripts.set(name, checkCommand(`service ${name}`, [...entrypoint, ...command], svc.working_dir ?? final.workdir));
 }
 
@@ -187,18 +229,31 @@ function checkHealth(label, test, env) {
   const argv = Array.isArray(test) ? test.filter((a) => a !== 'CMD') : ['/bin/sh', '-c', test];
   const { code } = nodeScript(argv);
   if (code === undefined) return skip(`${label}: \`${argv.join(' ')}\` is not inline node code`);
-  try { new vm.Script(code); } catch (e) { return fail(`${label}: the node -e code does not compile (${e.message})`); }
+  try {
+    new vm.Script(code);
+  } catch (e) {
+    return fail(`${label}: the node -e code does not compile (${e.message})`);
+  }
   const literal = [...code.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
   const listening = [env.PORT, env.HEALTH_PORT].filter(Boolean);
   const asks = literal.length ? literal : [...code.matchAll(/process\.env\.(\w+)/g)].map((m) => env[m[1]]).filter(Boolean);
-  if (!asks.some((p) => listening.includes(p))) return fail(`${label}: asks port ${asks.join('/') || '(none)'}, the service listens on ${listening.join('/') || '(no PORT or HEALTH_PORT)'}`);
+  if (!asks.some((p) => listening.includes(p)))
+    return fail(
+      `${label}: asks port ${asks.join('/') || '(none)'}, the service listens on ${listening.join('/') || '(no PORT or HEALTH_PORT)'}`,
+    );
   ok(`${label}: node -e compiles, asks port ${asks.join('/')} (PORT/HEALTH_PORT: ${listening.join('/')})`);
 }
 if (final.healthcheck) checkHealth(`${dockerfilePath} HEALTHCHECK`, final.healthcheck, final.env);
 else fail(`${dockerfilePath}: stage ${final.name} has no HEALTHCHECK`);
 for (const [name, svc] of services) {
-  if (!svc.healthcheck?.test && svc.restart === 'no') { ok(`service ${name}: runs once (restart: no), no healthcheck needed`); continue; }
-  if (!svc.healthcheck?.test) { fail(`service ${name}: no healthcheck`); continue; }
+  if (!svc.healthcheck?.test && svc.restart === 'no') {
+    ok(`service ${name}: runs once (restart: no), no healthcheck needed`);
+    continue;
+  }
+  if (!svc.healthcheck?.test) {
+    fail(`service ${name}: no healthcheck`);
+    continue;
+  }
   if (scripts.has(name)) checkHealth(`service ${name}`, svc.healthcheck.test, envOf(svc));
   else ok(`service ${name}: has a healthcheck (\`${[].concat(svc.healthcheck.test).join(' ')}\`)`);
 }
@@ -212,13 +267,22 @@ const schemas = {
   'services/ingest/dist/main.js': ['services/ingest/dist/config.js', 'ingestEnvSchema'],
 };
 const rawCompose = readFileSync(composePath, 'utf8');
-const fallbacks = Object.fromEntries([...rawCompose.matchAll(/^\s*(\w+):\s*"?\$\{(\w+):-([^}]*)\}"?\s*$/gm)]
-  .filter(([, key, variable]) => key === variable).map(([, key, , value]) => [key, value]));
+const fallbacks = Object.fromEntries(
+  [...rawCompose.matchAll(/^\s*(\w+):\s*"?\$\{(\w+):-([^}]*)\}"?\s*$/gm)]
+    .filter(([, key, variable]) => key === variable)
+    .map(([, key, , value]) => [key, value]),
+);
 for (const [name, repoPath] of scripts) {
-  if (!schemas[repoPath]) { skip(`service ${name}: no config schema known for ${repoPath}`); continue; }
+  if (!schemas[repoPath]) {
+    skip(`service ${name}: no config schema known for ${repoPath}`);
+    continue;
+  }
   const [modulePath, schemaName] = schemas[repoPath];
   const schema = existsSync(modulePath) ? (await import(pathToFileURL(posix.resolve(modulePath)).href))[schemaName] : undefined;
-  if (!schema?.safeParse) { fail(`service ${name}: ${modulePath} exports no ${schemaName}`); continue; }
+  if (!schema?.safeParse) {
+    fail(`service ${name}: ${modulePath} exports no ${schemaName}`);
+    continue;
+  }
   const env = Object.fromEntries(Object.entries(envOf(compose.services[name])).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -226,7 +290,8 @@ for (const [name, repoPath] of scripts) {
     continue;
   }
   const defaults = schema.parse({});
-  const drift = Object.entries(fallbacks).filter(([k, v]) => k in defaults && v !== '' && String(defaults[k]) !== v)
+  const drift = Object.entries(fallbacks)
+    .filter(([k, v]) => k in defaults && v !== '' && String(defaults[k]) !== v)
     .map(([k, v]) => `${k}: compose \${${k}:-${v}}, service default ${defaults[k]}`);
   if (drift.length) fail(`service ${name}: fallbacks differ from the service defaults: ${drift.join('; ')}`);
   else ok(`service ${name}: ${Object.keys(env).length} variables pass ${schemaName}; every \${VAR:-default} matches its default`);

@@ -28,8 +28,14 @@ const deployDir = resolve(args.deploy ?? join(root, 'deploy'));
 const composePath = resolve(args.compose ?? join(root, 'docker-compose.yml'));
 let failed = 0;
 let passed = 0;
-const ok = (msg) => { passed++; console.log(`  ok    ${msg}`); };
-const fail = (msg) => { failed++; console.log(`  FAIL  ${msg}`); };
+const ok = (msg) => {
+  passed++;
+  console.log(`  ok    ${msg}`);
+};
+const fail = (msg) => {
+  failed++;
+  console.log(`  FAIL  ${msg}`);
+};
 const skip = (msg) => console.log(`  skip  ${msg}`);
 const section = (title) => console.log(`deploy: ${title}`);
 
@@ -47,18 +53,30 @@ function load(relative, parser) {
   }
 }
 const yaml = (text) => parseYaml(text, { merge: true, uniqueKeys: true });
-const envFile = (text) => Object.fromEntries(text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
-  .map((l) => { const i = l.indexOf('='); if (i < 1) throw new Error(`not KEY=VALUE: ${l}`); return [l.slice(0, i), l.slice(i + 1)]; }));
+const envFile = (text) =>
+  Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => {
+        const i = l.indexOf('=');
+        if (i < 1) throw new Error(`not KEY=VALUE: ${l}`);
+        return [l.slice(0, i), l.slice(i + 1)];
+      }),
+  );
 const prometheus = load('prometheus.yml', yaml) ?? {};
 const alerts = load('alerts.yml', yaml) ?? {};
 const dashboard = load('grafana/inorder.json', JSON.parse) ?? {};
 const provisioning = join('grafana', 'provisioning');
 const provisioned = (existsSync(join(deployDir, provisioning)) ? readdirSync(join(deployDir, provisioning), { recursive: true }) : [])
-  .filter((f) => /\.ya?ml$/.test(f)).map((f) => ({ file: f, doc: load(join(provisioning, f), yaml) ?? {} }));
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => ({ file: f, doc: load(join(provisioning, f), yaml) ?? {} }));
 const clusterEnv = load('cluster.env', envFile) ?? {};
 const compose = yaml(readFileSync(composePath, 'utf8'));
 const services = compose.services ?? {};
-const envOf = (svc) => (Array.isArray(svc.environment) ? Object.fromEntries(svc.environment.map((kv) => kv.split(/=(.*)/s))) : svc.environment ?? {});
+const envOf = (svc) =>
+  Array.isArray(svc.environment) ? Object.fromEntries(svc.environment.map((kv) => kv.split(/=(.*)/s))) : (svc.environment ?? {});
 const built = Object.entries(services).filter(([, svc]) => svc.build);
 const argv = (command) => (Array.isArray(command) ? command.join(' ') : String(command ?? ''));
 
@@ -77,14 +95,18 @@ for (const [name, svc] of built) {
   if (jobs.length) ok(`service ${name}: scraped on port ${port} (job ${jobs.map((t) => t.job).join(', ')})`);
   else fail(`service ${name}: no scrape job reaches ${name}:${port} (${env.HEALTH_PORT ? 'HEALTH_PORT' : 'PORT'})`);
 }
-for (const host of scraped.keys()) if (!services[host]) fail(`prometheus.yml scrapes ${host}, which is no service of ${basename(composePath)}`);
+for (const host of scraped.keys())
+  if (!services[host]) fail(`prometheus.yml scrapes ${host}, which is no service of ${basename(composePath)}`);
 const promService = Object.values(services).find((svc) => /prometheus/.test(String(svc.image)));
 if (!promService) fail(`${basename(composePath)} has no Prometheus service`);
 else {
   const configPath = /--config\.file=(\S+)/.exec(argv(promService.command))?.[1] ?? '/etc/prometheus/prometheus.yml';
   const mounts = (promService.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source, v.target]));
   const mounted = (file, target) => mounts.some(([source, to]) => basename(source ?? '') === file && to === target);
-  for (const [file, target] of [['prometheus.yml', configPath], ...(prometheus.rule_files ?? []).map((r) => [basename(r), posix.join(posix.dirname(configPath), r)])]) {
+  for (const [file, target] of [
+    ['prometheus.yml', configPath],
+    ...(prometheus.rule_files ?? []).map((r) => [basename(r), posix.join(posix.dirname(configPath), r)]),
+  ]) {
     if (mounted(file, target)) ok(`Prometheus reads ${file} at ${target}, where the compose file mounts it`);
     else fail(`Prometheus reads ${target}, but the compose file mounts no deploy/${file} there`);
   }
@@ -113,16 +135,28 @@ function parseQuery(expr) {
   const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\$\{?\w+\}?/g, ' ');
   const metrics = [...bare.matchAll(/\b(inorder_\w+)/g)].map((m) => m[1]);
   const labels = [];
-  for (const m of bare.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) labels.push(...m[1].split(',').map((s) => s.trim()).filter(Boolean));
+  for (const m of bare.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g))
+    labels.push(
+      ...m[1]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
   for (const m of bare.matchAll(/\{([^}]*)\}/g)) for (const l of m[1].matchAll(/([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)/g)) labels.push(l[1]);
   for (const m of bare.matchAll(/label_values\([^,)]*,\s*(\w+)\s*\)/g)) labels.push(m[1]);
   return { metrics, labels };
 }
 const panelsOf = (list) => (list ?? []).flatMap((p) => [p, ...panelsOf(p.panels)]);
 const queries = [
-  ...(alerts.groups ?? []).flatMap((g) => (g.rules ?? []).map((r) => ({ where: `alerts.yml ${r.alert ?? r.record}`, expr: String(r.expr ?? '') }))),
-  ...panelsOf(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ where: `dashboard panel "${p.title}"`, expr: String(t.expr ?? '') }))),
-  ...(dashboard.templating?.list ?? []).filter((v) => v.type === 'query').map((v) => ({ where: `dashboard variable ${v.name}`, expr: String(v.query?.query ?? v.query ?? '') })),
+  ...(alerts.groups ?? []).flatMap((g) =>
+    (g.rules ?? []).map((r) => ({ where: `alerts.yml ${r.alert ?? r.record}`, expr: String(r.expr ?? '') })),
+  ),
+  ...panelsOf(dashboard.panels).flatMap((p) =>
+    (p.targets ?? []).map((t) => ({ where: `dashboard panel "${p.title}"`, expr: String(t.expr ?? '') })),
+  ),
+  ...(dashboard.templating?.list ?? [])
+    .filter((v) => v.type === 'query')
+    .map((v) => ({ where: `dashboard variable ${v.name}`, expr: String(v.query?.query ?? v.query ?? '') })),
 ];
 const known = await catalogue();
 const dashboardMetrics = new Set();
@@ -135,16 +169,23 @@ for (const { where, expr } of queries) {
   if (unknownMetrics.length) fail(`${where}: no service registers ${unknownMetrics.join(', ')}`);
   if (unknownLabels.length) fail(`${where}: no metric of the services has the label ${unknownLabels.join(', ')}`);
   if (unknownJobs.length) fail(`${where}: prometheus.yml has no job ${unknownJobs.join(', ')}`);
-  if (!unknownMetrics.length && !unknownLabels.length && !unknownJobs.length) ok(`${where}: ${metrics.length ? [...new Set(metrics)].join(', ') : 'no inorder metric'}`);
+  if (!unknownMetrics.length && !unknownLabels.length && !unknownJobs.length)
+    ok(`${where}: ${metrics.length ? [...new Set(metrics)].join(', ') : 'no inorder metric'}`);
 }
 if (queries.length < 10) fail(`only ${queries.length} queries found in alerts.yml and the dashboard`);
 
 // ---- 4. the dashboard: what /ui shows, on the provisioned data source
 section('the Grafana dashboard');
 const shown = {
-  'emitted per second': 'inorder_messages_emitted_total', 'dead letters per second': 'inorder_messages_dead_lettered_total',
-  'backlog (waiting)': 'inorder_input_backlog', 'backlog (parked)': 'inorder_parked', 'backlog (in flight)': 'inorder_in_flight',
-  lag: 'inorder_next_lag', leader: 'inorder_leader', stalled: 'inorder_stalled', 'stage latency': 'inorder_stage_duration_seconds_bucket',
+  'emitted per second': 'inorder_messages_emitted_total',
+  'dead letters per second': 'inorder_messages_dead_lettered_total',
+  'backlog (waiting)': 'inorder_input_backlog',
+  'backlog (parked)': 'inorder_parked',
+  'backlog (in flight)': 'inorder_in_flight',
+  lag: 'inorder_next_lag',
+  leader: 'inorder_leader',
+  stalled: 'inorder_stalled',
+  'stage latency': 'inorder_stage_duration_seconds_bucket',
 };
 for (const [what, metric] of Object.entries(shown)) {
   if (dashboardMetrics.has(metric)) ok(`shows ${what} (${metric})`);
@@ -174,7 +215,8 @@ function checkGrafanaProvisioning() {
   const mounts = (grafana.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source, v.target]));
   for (const provider of provisioned.flatMap((p) => p.doc.providers ?? [])) {
     const path = provider.options?.path;
-    if (mounts.some(([source, target]) => basename(source ?? '') === 'inorder.json' && posix.dirname(target) === path)) ok(`dashboard provider ${provider.name} reads ${path}, where inorder.json is mounted`);
+    if (mounts.some(([source, target]) => basename(source ?? '') === 'inorder.json' && posix.dirname(target) === path))
+      ok(`dashboard provider ${provider.name} reads ${path}, where inorder.json is mounted`);
     else fail(`dashboard provider ${provider.name} reads ${path}, where the compose file mounts no inorder.json`);
   }
 }
@@ -194,29 +236,39 @@ async function checkCluster() {
   const command = argv(svc.command);
   const missing = nodes.filter((n) => !command.includes(`${n}:6379`));
   const waits = nodes.filter((n) => svc.depends_on?.[n]?.condition !== 'service_healthy');
-  if (!missing.length && /--cluster-replicas\s+1\b/.test(command) && /--cluster-yes\b/.test(command)) ok(`${name} creates the cluster of all six nodes, one replica each, unattended`);
+  if (!missing.length && /--cluster-replicas\s+1\b/.test(command) && /--cluster-yes\b/.test(command))
+    ok(`${name} creates the cluster of all six nodes, one replica each, unattended`);
   else fail(`${name}: its create command must name ${missing.join(', ') || 'every node'} and carry --cluster-replicas 1 --cluster-yes`);
   if (svc.restart === 'no' && !waits.length) ok(`${name} runs once, after every node is healthy`);
-  else fail(`${name} must run once (restart: "no") after every node is healthy${waits.length ? ` (not waiting for ${waits.join(', ')})` : ''}`);
+  else
+    fail(
+      `${name} must run once (restart: "no") after every node is healthy${waits.length ? ` (not waiting for ${waits.join(', ')})` : ''}`,
+    );
   return checkClusterEnv(nodes);
 }
 
 async function checkClusterEnv(nodes) {
   const url = clusterEnv.INORDER_REDIS_URL ?? '';
-  if (!(clusterEnv.COMPOSE_PROFILES ?? '').split(',').includes('cluster')) fail('cluster.env does not enable the cluster profile (COMPOSE_PROFILES)');
+  if (!(clusterEnv.COMPOSE_PROFILES ?? '').split(',').includes('cluster'))
+    fail('cluster.env does not enable the cluster profile (COMPOSE_PROFILES)');
   const seeds = url.startsWith('redis+cluster://') ? url.slice('redis+cluster://'.length).split(',') : [];
   const strangers = seeds.filter((s) => !nodes.map((n) => `${n}:6379`).includes(s));
   if (seeds.length && !strangers.length) ok(`cluster.env: INORDER_REDIS_URL names nodes of the profile (${seeds.join(', ')})`);
-  else fail(`cluster.env: INORDER_REDIS_URL must be redis+cluster:// with nodes of the profile${strangers.length ? `, not ${strangers.join(', ')}` : ''}`);
-  if (nodes.includes(clusterEnv.INORDER_CLUSTER_NODE)) ok(`cluster.env: services wait for the cluster of ${clusterEnv.INORDER_CLUSTER_NODE}`);
+  else
+    fail(
+      `cluster.env: INORDER_REDIS_URL must be redis+cluster:// with nodes of the profile${strangers.length ? `, not ${strangers.join(', ')}` : ''}`,
+    );
+  if (nodes.includes(clusterEnv.INORDER_CLUSTER_NODE))
+    ok(`cluster.env: services wait for the cluster of ${clusterEnv.INORDER_CLUSTER_NODE}`);
   else fail('cluster.env: INORDER_CLUSTER_NODE must name a node of the profile');
   const { processorEnvSchema } = await import('@inorder/shared');
   const parsed = processorEnvSchema.safeParse({ REDIS_URL: url });
-  if (parsed.success) ok('cluster.env: the services\' config accepts INORDER_REDIS_URL');
+  if (parsed.success) ok("cluster.env: the services' config accepts INORDER_REDIS_URL");
   else fail(`cluster.env: the services' config refuses INORDER_REDIS_URL (${parsed.error.issues.map((i) => i.message).join('; ')})`);
   const raw = readFileSync(composePath, 'utf8');
   const unpointed = built.filter(([, svc]) => !/\$\{INORDER_REDIS_URL:-[^}]+\}/.test(String(envOf(svc).REDIS_URL))).map(([n]) => n);
-  if (!unpointed.length && raw.includes('${INORDER_CLUSTER_NODE')) ok(`every app service takes REDIS_URL from INORDER_REDIS_URL (${built.map(([n]) => n).join(', ')})`);
+  if (!unpointed.length && raw.includes('${INORDER_CLUSTER_NODE'))
+    ok(`every app service takes REDIS_URL from INORDER_REDIS_URL (${built.map(([n]) => n).join(', ')})`);
   else fail(`services that ignore INORDER_REDIS_URL: ${unpointed.join(', ') || '(none), but nothing reads INORDER_CLUSTER_NODE'}`);
 }
 
@@ -225,11 +277,21 @@ section('promtool');
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
 if (promtool.error) skip('promtool is not installed (Debian: apt-get install prometheus)');
 else {
-  for (const command of [['check', 'config', join(deployDir, 'prometheus.yml')], ['check', 'rules', join(deployDir, 'alerts.yml')]]) {
+  for (const command of [
+    ['check', 'config', join(deployDir, 'prometheus.yml')],
+    ['check', 'rules', join(deployDir, 'alerts.yml')],
+  ]) {
     const run = spawnSync('promtool', command, { encoding: 'utf8' });
     const shown = `promtool ${command.slice(0, 2).join(' ')} ${basename(command[2])}`;
     if (run.status === 0) ok(shown);
-    else fail(`${shown}:\n${(run.stdout + run.stderr).trim().split('\n').map((l) => `        ${l}`).join('\n')}`);
+    else
+      fail(
+        `${shown}:\n${(run.stdout + run.stderr)
+          .trim()
+          .split('\n')
+          .map((l) => `        ${l}`)
+          .join('\n')}`,
+      );
   }
 }
 

@@ -84,7 +84,10 @@ function needsBuild() {
   return projects().some((dir) => {
     const built = newestIn(join(dir, 'dist'));
     if (built === 0) return true;
-    const sources = Math.max(newest(join(dir, 'src'), (f) => f.endsWith('.ts')), statSync(join(dir, 'tsconfig.json')).mtimeMs);
+    const sources = Math.max(
+      newest(join(dir, 'src'), (f) => f.endsWith('.ts')),
+      statSync(join(dir, 'tsconfig.json')).mtimeMs,
+    );
     return sources > built;
   });
 }

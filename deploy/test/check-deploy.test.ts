@@ -12,9 +12,14 @@ interface Run {
 
 /** Runs .ci/check-deploy.mjs on a deploy directory, as .ci/check-containers does. */
 function check(deployDir: string): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@inorder/source', '.ci/check-deploy.mjs', '--deploy', deployDir], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@inorder/source', '.ci/check-deploy.mjs', '--deploy', deployDir],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -33,7 +38,7 @@ function copyWith(dir: string, name: string, file: string, edit: (text: string) 
   return copy;
 }
 
-describe('deploy/: Prometheus, alerts and Grafana against the compose file and the services\' metrics', function () {
+describe("deploy/: Prometheus, alerts and Grafana against the compose file and the services' metrics", function () {
   this.timeout(60_000);
   let dir: string;
   let good: Run;
@@ -45,14 +50,22 @@ describe('deploy/: Prometheus, alerts and Grafana against the compose file and t
     dir = mkdtempSync(join(tmpdir(), 'inorder-deploy-'));
     [good, typo, label, unscraped] = await Promise.all([
       check(join(ROOT, 'deploy')),
-      check(copyWith(dir, 'typo', 'alerts.yml', (t) => t.replace('max by (pipeline, partition) (inorder_stalled) == 1', 'max by (pipeline, partition) (inorder_stall) == 1'))),
-      check(copyWith(dir, 'label', 'grafana/inorder.json', (t) => t.replace('sum by (pipeline, partition, reason)', 'sum by (pipeline, partiton, reason)'))),
+      check(
+        copyWith(dir, 'typo', 'alerts.yml', (t) =>
+          t.replace('max by (pipeline, partition) (inorder_stalled) == 1', 'max by (pipeline, partition) (inorder_stall) == 1'),
+        ),
+      ),
+      check(
+        copyWith(dir, 'label', 'grafana/inorder.json', (t) =>
+          t.replace('sum by (pipeline, partition, reason)', 'sum by (pipeline, partiton, reason)'),
+        ),
+      ),
       check(copyWith(dir, 'unscraped', 'prometheus.yml', (t) => t.replace('names: [events-processor]', 'names: [event-processor]'))),
     ]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('passes on the repository\'s files: every service scraped, every metric and label known, the cluster profile whole', () => {
+  it("passes on the repository's files: every service scraped, every metric and label known, the cluster profile whole", () => {
     expect(good.code, good.out).to.equal(0);
     expect(good.out).to.include('ok    service events-processor: scraped on port 9090');
     expect(good.out).to.include('ok    alerts.yml InorderOrderStalled: inorder_stalled');

@@ -87,9 +87,7 @@ export function serializeEnvelope<T extends { seq: number }>(envelope: T): strin
 }
 
 function describe(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
+  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
 }
 
 export function parseEnvelopeObject(value: unknown, raw?: string): Envelope {
@@ -109,7 +107,8 @@ export function jsonDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) max = Math.max(max, ++depth);
@@ -138,7 +137,11 @@ export function readClaimed(raw: string, seq: number): ClaimedRead {
   }
   const said = (value as { seq?: unknown } | null)?.seq;
   if (said !== seq) {
-    return { ok: false, ownsSeq: false, error: `invalid envelope: its seq reads as ${String(said)} but it was claimed as ${seq} (duplicate keys?)` };
+    return {
+      ok: false,
+      ownsSeq: false,
+      error: `invalid envelope: its seq reads as ${String(said)} but it was claimed as ${seq} (duplicate keys?)`,
+    };
   }
   // JSON.parse takes any depth; serialising it again would not. (Nesting needs two characters a level.)
   const depth = raw.length > 2 * MAX_ENVELOPE_DEPTH ? jsonDepth(raw) : 0;

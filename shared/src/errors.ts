@@ -10,15 +10,17 @@ export class InorderError extends Error {
 /** One or more environment variables are missing or invalid. Lists every bad variable. */
 export class ConfigError extends InorderError {
   constructor(readonly problems: ReadonlyArray<{ variable: string; message: string }>) {
-    super(
-      `invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
-    );
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
   }
 }
 
 /** The data layout stored in Redis is not the one this code writes. */
 export class LayoutError extends InorderError {
-  constructor(readonly key: string, readonly found: string, readonly expected: string) {
+  constructor(
+    readonly key: string,
+    readonly found: string,
+    readonly expected: string,
+  ) {
     super(
       `${key} holds data layout ${found}, this version of inorder writes layout ${expected}: ` +
         'drain the pipeline with the version that wrote it, or use another KEY_PREFIX',
@@ -28,7 +30,11 @@ export class LayoutError extends InorderError {
 
 /** An envelope failed validation. */
 export class EnvelopeError extends InorderError {
-  constructor(message: string, readonly raw?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly raw?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -65,10 +71,16 @@ export class SeqSourceError extends InorderError {}
  * was written.
  */
 export class SeqTooFarAheadError extends InorderError {
-  constructor(readonly pipeline: string, readonly partition: number, readonly seq: number, readonly next: number, readonly maxAhead: number) {
+  constructor(
+    readonly pipeline: string,
+    readonly partition: number,
+    readonly seq: number,
+    readonly next: number,
+    readonly maxAhead: number,
+  ) {
     super(
       `${pipeline} partition ${partition}: seq ${seq} is ${maxAhead} or more ahead of the next seq ${next}; nothing was written ` +
-        '(check the producer\'s numbering, or raise maxSeqAhead, 0 = no limit)',
+        "(check the producer's numbering, or raise maxSeqAhead, 0 = no limit)",
     );
   }
 }
@@ -78,18 +90,30 @@ export class SeqTooFarAheadError extends InorderError {
  * write was under way: nothing more was written. Submit again once the resize has ended.
  */
 export class PipelineResizingError extends InorderError {
-  constructor(readonly pipeline: string, readonly partition: number, readonly to: number, stale: boolean) {
-    super(stale
-      ? `${pipeline} partition ${partition}: the pipeline now has ${to} partitions, not the count this write was routed by; ` +
-        'nothing more was written: submit the rest again'
-      : `${pipeline} partition ${partition}: the pipeline is being resized to ${to} partitions and takes no submits until ` +
-        'its partitions have drained; nothing more was written: submit again once the resize has ended');
+  constructor(
+    readonly pipeline: string,
+    readonly partition: number,
+    readonly to: number,
+    stale: boolean,
+  ) {
+    super(
+      stale
+        ? `${pipeline} partition ${partition}: the pipeline now has ${to} partitions, not the count this write was routed by; ` +
+            'nothing more was written: submit the rest again'
+        : `${pipeline} partition ${partition}: the pipeline is being resized to ${to} partitions and takes no submits until ` +
+            'its partitions have drained; nothing more was written: submit again once the resize has ended',
+    );
   }
 }
 
 /** A pipeline's registry entry is not JSON or fails the schema: it must be fixed or deleted by hand. */
 export class RegistryEntryError extends InorderError {
-  constructor(readonly pipeline: string, readonly key: string, readonly reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly pipeline: string,
+    readonly key: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(
       `pipeline ${pipeline}: its registry entry (field "${pipeline}" of hash ${key}) cannot be read: ${reason}; ` +
         'fix or delete the registry entry',
@@ -100,7 +124,11 @@ export class RegistryEntryError extends InorderError {
 
 /** The registry holds its most pipelines: a new one was not created. */
 export class RegistryFullError extends InorderError {
-  constructor(readonly pipeline: string, readonly count: number, readonly maxPipelines: number) {
+  constructor(
+    readonly pipeline: string,
+    readonly count: number,
+    readonly maxPipelines: number,
+  ) {
     super(`pipeline ${pipeline} was not created: the registry holds ${count} pipelines, at most ${maxPipelines} allowed`);
   }
 }
@@ -111,7 +139,11 @@ export class RegistryFullError extends InorderError {
  * `url` is redacted; `reason` says what to change.
  */
 export class RedisConnectionError extends InorderError {
-  constructor(readonly url: string, readonly reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`cannot connect to Redis at ${url}: ${reason}`, options);
   }
 }
@@ -123,7 +155,13 @@ export class RedisConnectionError extends InorderError {
  * with the same seq or id is dropped as a duplicate).
  */
 export class ReplicaAckError extends InorderError {
-  constructor(readonly step: string, options?: { cause?: unknown }) {
-    super(`${step} ran on the primary, but the connection failed before replicas confirmed it: it may or may not survive a failover`, options);
+  constructor(
+    readonly step: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${step} ran on the primary, but the connection failed before replicas confirmed it: it may or may not survive a failover`,
+      options,
+    );
   }
 }

@@ -83,7 +83,11 @@ export async function enqueue(
 }
 
 function prepare(
-  messages: EnqueueMessage[], target: EnqueueTarget, ordering: Ordering, options: EnqueueOptions | number, routedBy: number,
+  messages: EnqueueMessage[],
+  target: EnqueueTarget,
+  ordering: Ordering,
+  options: EnqueueOptions | number,
+  routedBy: number,
 ): PreparedSubmit[] {
   const { now = Date.now(), maxSeqAhead = MAX_SEQ_AHEAD } = typeof options === 'number' ? { now: options } : options;
   for (const m of messages) {
@@ -101,7 +105,13 @@ function prepare(
   return chunks;
 }
 
-async function write(redis: RedisClient, target: EnqueueTarget & { partition: number }, chunks: PreparedSubmit[], ordering: Ordering, options: EnqueueOptions | number): Promise<number> {
+async function write(
+  redis: RedisClient,
+  target: EnqueueTarget & { partition: number },
+  chunks: PreparedSubmit[],
+  ordering: Ordering,
+  options: EnqueueOptions | number,
+): Promise<number> {
   const { maxSeqAhead = MAX_SEQ_AHEAD } = typeof options === 'number' ? {} : options;
   const { partition } = target;
   const keys = keysFor(target.pipeline, partition, target.prefix);
@@ -115,9 +125,11 @@ async function write(redis: RedisClient, target: EnqueueTarget & { partition: nu
         written += result.seqs.length;
         break;
       case 'seq-source-conflict':
-        throw new SeqSourceError(result.source === 'assigned'
-          ? `${where}: the ingest assigns its seqs, so messages with their own seqs are refused (leave seq out, or use another pipeline)`
-          : `${where}: its producers number their seqs, so messages without one are refused (give every message a seq)`);
+        throw new SeqSourceError(
+          result.source === 'assigned'
+            ? `${where}: the ingest assigns its seqs, so messages with their own seqs are refused (leave seq out, or use another pipeline)`
+            : `${where}: its producers number their seqs, so messages without one are refused (give every message a seq)`,
+        );
       case 'seq-too-far-ahead':
         throw new SeqTooFarAheadError(target.pipeline, partition, result.seq, result.next, result.maxAhead);
       case 'resizing':
@@ -136,7 +148,13 @@ async function write(redis: RedisClient, target: EnqueueTarget & { partition: nu
  * keeps a far-ahead seq in a later chunk from leaving the earlier chunks written. `next` only
  * grows, so a seq that passes here passes in Redis too.
  */
-async function refuseFarAhead(redis: RedisClient, keys: PartitionKeys, target: EnqueueTarget, chunks: PreparedSubmit[], maxAhead: number): Promise<void> {
+async function refuseFarAhead(
+  redis: RedisClient,
+  keys: PartitionKeys,
+  target: EnqueueTarget,
+  chunks: PreparedSubmit[],
+  maxAhead: number,
+): Promise<void> {
   const highest = Math.max(...chunks.map((c) => c.highestGiven));
   const next = Number((await redis.hget(keys.meta, 'next')) ?? target.seqStart ?? 1);
   if (highest >= next + maxAhead) throw new SeqTooFarAheadError(target.pipeline, target.partition ?? 0, highest, next, maxAhead);

@@ -24,7 +24,10 @@ export function isClusterUrl(url: string): boolean {
  */
 export function parseClusterUrl(url: string): ClusterUrl {
   const match = CLUSTER_URL.exec(url);
-  if (!match) throw new RangeError('must be redis+cluster://[user:password@]host:port[,host:port...] (rediss+cluster:// for TLS), without a /db path');
+  if (!match)
+    throw new RangeError(
+      'must be redis+cluster://[user:password@]host:port[,host:port...] (rediss+cluster:// for TLS), without a /db path',
+    );
   const [, scheme, credentials, hosts] = match;
   // Never echo the hosts then: they hold part of the password.
   if (hosts!.includes('@')) throw new RangeError('holds an @ after the credentials: URL-encode @ in the user name or password as %40');

@@ -13,7 +13,11 @@ export type PipelineSettings = z.infer<typeof pipelineSettingsSchema>;
 
 /** A pipeline already exists with settings that differ from the ones asked for. */
 export class PipelineConflictError extends InorderError {
-  constructor(readonly pipeline: string, readonly existing: PipelineSettings, readonly wanted: Pick<PipelineSettings, 'ordering'>) {
+  constructor(
+    readonly pipeline: string,
+    readonly existing: PipelineSettings,
+    readonly wanted: Pick<PipelineSettings, 'ordering'>,
+  ) {
     super(`pipeline ${pipeline} exists with ordering "${existing.ordering}", not "${wanted.ordering}"`);
   }
 }
@@ -32,12 +36,19 @@ export function resizeCommand(pipeline: string, to: number | string): string {
 
 /** A pipeline exists with another partition count than the settings ask for. */
 export class PartitionCountError extends InorderError {
-  constructor(readonly pipeline: string, readonly existing: number, readonly wanted: number, check: Exclude<PartitionCheck, 'any'>) {
-    super(check === 'exact'
-      ? `pipeline ${pipeline} has ${existing} partition(s), not ${wanted}: a pipeline's count changes only through ` +
-        `\`${resizeCommand(pipeline, wanted)}\`, which drains it first so that no key's messages are split between two partitions`
-      : `the settings name partition ${wanted - 1} of pipeline ${pipeline}, which has ${existing} partition(s) (0 to ${existing - 1}): ` +
-        `name partitions below ${existing}, or grow the pipeline with \`${resizeCommand(pipeline, wanted)}\``);
+  constructor(
+    readonly pipeline: string,
+    readonly existing: number,
+    readonly wanted: number,
+    check: Exclude<PartitionCheck, 'any'>,
+  ) {
+    super(
+      check === 'exact'
+        ? `pipeline ${pipeline} has ${existing} partition(s), not ${wanted}: a pipeline's count changes only through ` +
+            `\`${resizeCommand(pipeline, wanted)}\`, which drains it first so that no key's messages are split between two partitions`
+        : `the settings name partition ${wanted - 1} of pipeline ${pipeline}, which has ${existing} partition(s) (0 to ${existing - 1}): ` +
+            `name partitions below ${existing}, or grow the pipeline with \`${resizeCommand(pipeline, wanted)}\``,
+    );
   }
 }
 
@@ -97,7 +108,12 @@ export async function registerPipeline(
  * Writes a pipeline's new partition count into the registry. Only the resize step calls it,
  * once every partition is drained and refuses submits (shared/src/partition/resize.ts).
  */
-export async function setPartitionCount(redis: RedisClient, name: string, partitions: number, prefix = 'inorder'): Promise<PipelineSettings> {
+export async function setPartitionCount(
+  redis: RedisClient,
+  name: string,
+  partitions: number,
+  prefix = 'inorder',
+): Promise<PipelineSettings> {
   const existing = await getPipeline(redis, name, prefix);
   if (!existing) throw new InorderError(`pipeline ${name} is not registered`);
   const settings = { ...existing, partitions };

@@ -50,8 +50,10 @@ export function setReplicaAcks(redis: RedisClient, acks: ReplicaAcks | undefined
     policies.delete(redis);
     return;
   }
-  if (!Number.isInteger(acks.replicas) || acks.replicas < 0) throw new RangeError(`replica acks must be a non-negative integer, got ${acks.replicas}`);
-  if (!Number.isInteger(acks.timeoutMs) || acks.timeoutMs < 1) throw new RangeError(`the replica acks timeout must be at least 1 ms, got ${acks.timeoutMs}`);
+  if (!Number.isInteger(acks.replicas) || acks.replicas < 0)
+    throw new RangeError(`replica acks must be a non-negative integer, got ${acks.replicas}`);
+  if (!Number.isInteger(acks.timeoutMs) || acks.timeoutMs < 1)
+    throw new RangeError(`the replica acks timeout must be at least 1 ms, got ${acks.timeoutMs}`);
   policies.set(redis, acks);
 }
 
@@ -100,7 +102,12 @@ export async function writeAcked<N extends AckedScript>(redis: RedisClient, wher
  * The replicas a WAIT counted; a short count is reported. A WAIT that failed (the connection
  * dropped after the write ran) throws ReplicaAckError: the step is not acknowledged.
  */
-function checkWait(acks: ReplicaAcks, where: Where & { step: AckedStep }, waited: [Error | null, unknown] | undefined, startedAt: number): void {
+function checkWait(
+  acks: ReplicaAcks,
+  where: Where & { step: AckedStep },
+  waited: [Error | null, unknown] | undefined,
+  startedAt: number,
+): void {
   const error = waited ? waited[0] : new Error('no reply to WAIT');
   if (error) throw new ReplicaAckError(where.step, { cause: error });
   const acked = Number(waited![1]);

@@ -87,7 +87,11 @@ class ServiceRunner {
     process.on('SIGINT', () => this.onSignal('SIGINT'));
     process.on('unhandledRejection', (reason) => {
       const error = reason instanceof Error ? reason : undefined;
-      this.logger.error('unhandled promise rejection', { event: 'unhandled-rejection', error: error?.message ?? String(reason), stack: error?.stack });
+      this.logger.error('unhandled promise rejection', {
+        event: 'unhandled-rejection',
+        error: error?.message ?? String(reason),
+        stack: error?.stack,
+      });
     });
     process.on('uncaughtException', (error) => {
       this.logger.error('uncaught exception', { event: 'uncaught-exception', error: error.message, stack: error.stack });
@@ -120,7 +124,11 @@ class ServiceRunner {
     const deadlineMs = Math.min((this.service?.shutdownGraceMs ?? 0) + SHUTDOWN_DEADLINE_EXTRA_MS, MAX_DURATION_MS);
     const left = Math.max(0, this.signalledAt + deadlineMs - Date.now());
     this.deadline = setTimeout(() => {
-      this.logger.error('shutdown deadline passed: exiting with work still pending', { event: 'shutdown-deadline', deadlineMs, pending: [...this.pending] });
+      this.logger.error('shutdown deadline passed: exiting with work still pending', {
+        event: 'shutdown-deadline',
+        deadlineMs,
+        pending: [...this.pending],
+      });
       void this.exit(1, 'shutdown deadline passed');
     }, left);
     this.deadline.unref();
@@ -147,7 +155,10 @@ class ServiceRunner {
       await action();
       return true;
     } catch (error) {
-      this.logger.error(`${name} failed`, { error: error instanceof Error ? error.message : String(error), stack: (error as Error)?.stack });
+      this.logger.error(`${name} failed`, {
+        error: error instanceof Error ? error.message : String(error),
+        stack: (error as Error)?.stack,
+      });
       return false;
     } finally {
       this.pending.delete(name);
@@ -155,8 +166,12 @@ class ServiceRunner {
   }
 
   private async startFailed(error: unknown): Promise<void> {
-    const refused = error instanceof ConfigError || error instanceof HandlerLoadError || error instanceof LayoutError || error instanceof PipelineConflictError
-      || error instanceof PartitionCountError;
+    const refused =
+      error instanceof ConfigError ||
+      error instanceof HandlerLoadError ||
+      error instanceof LayoutError ||
+      error instanceof PipelineConflictError ||
+      error instanceof PartitionCountError;
     if (refused || error instanceof RedisConnectionError) {
       process.stderr.write(`${error.message}\n`);
       this.logger.error('cannot start', { error: error.message });
@@ -187,7 +202,9 @@ function closeServer(server: Server): Promise<void> {
 
 /** GET /healthz: the process is up. GET /readyz: Redis answers. GET /metrics: Prometheus text. */
 export function serveHealth(
-  port: number, ready: () => Promise<boolean> = async () => true, metrics?: RunningService['metrics'],
+  port: number,
+  ready: () => Promise<boolean> = async () => true,
+  metrics?: RunningService['metrics'],
 ): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics' && metrics) {
@@ -200,7 +217,9 @@ export function serveHealth(
     } else if (req.url === '/readyz') {
       void ready()
         .catch(() => false)
-        .then((ok) => res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not ready' })));
+        .then((ok) =>
+          res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not ready' })),
+        );
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
     }

@@ -6,7 +6,12 @@ import { listPipelines, registerPipeline, type PipelineSettings } from './regist
 import type { PartitionSpec } from './partition/spec.js';
 
 export function matchesPattern(pattern: string, name: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(name);
 }
 
@@ -100,7 +105,12 @@ export class PartitionDiscovery {
       try {
         await server.serve(partition);
       } catch (error) {
-        logger.error('cannot serve a partition', { event: 'serve-failed', pipeline: partition.pipeline, partition: partition.partition, error: String(error) });
+        logger.error('cannot serve a partition', {
+          event: 'serve-failed',
+          pipeline: partition.pipeline,
+          partition: partition.partition,
+          error: String(error),
+        });
         if (!this.isPattern) throw error;
       }
     }

@@ -12,7 +12,10 @@ export class WakeListener {
   private readonly channels = new Map<string, Promise<unknown>>();
   private connectedOnce = false;
 
-  constructor(private readonly subscriber: RedisClient, private readonly logger: Logger) {
+  constructor(
+    private readonly subscriber: RedisClient,
+    private readonly logger: Logger,
+  ) {
     subscriber.on('message', (channel: string, tag: string) => this.callbacks.get(key(channel, tag))?.());
     subscriber.on('ready', () => {
       if (this.connectedOnce) this.wakeAll();
@@ -28,10 +31,17 @@ export class WakeListener {
   on(channel: string, tag: string, callback: () => void): void {
     this.callbacks.set(key(channel, tag), callback);
     if (this.channels.has(channel)) return;
-    this.channels.set(channel, this.subscriber.subscribe(channel).catch((error: unknown) => {
-      this.channels.delete(channel);
-      this.logger.warn('subscribing to wake-ups failed; partitions are polled until it works', { event: 'wake-failed', channel, error: String(error) });
-    }));
+    this.channels.set(
+      channel,
+      this.subscriber.subscribe(channel).catch((error: unknown) => {
+        this.channels.delete(channel);
+        this.logger.warn('subscribing to wake-ups failed; partitions are polled until it works', {
+          event: 'wake-failed',
+          channel,
+          error: String(error),
+        });
+      }),
+    );
   }
 
   off(channel: string, tag: string): void {

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import type { ShortAck } from '@inorder/shared';
-import { capturingLogger, killWhileReplicaLags, PipelineRun, RedisCluster, uniquePipeline, type PartitionAccount, type PipelineRunOptions } from '@inorder/testkit';
+import {
+  capturingLogger,
+  killWhileReplicaLags,
+  PipelineRun,
+  RedisCluster,
+  uniquePipeline,
+  type PartitionAccount,
+  type PipelineRunOptions,
+} from '@inorder/testkit';
 
 const PARTITIONS = 6;
 
@@ -27,7 +35,13 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
   afterEach(async function () {
     this.timeout(60_000);
     // A failed run shows what its services warned about last.
-    if (this.currentTest?.state === 'failed') console.log(warnings.lines.slice(-30).map((l) => JSON.stringify(l)).join('\n'));
+    if (this.currentTest?.state === 'failed')
+      console.log(
+        warnings.lines
+          .slice(-30)
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      );
     await run?.close();
     run = undefined;
     // The next test starts from a whole cluster: every node up, every primary with its replica in sync.
@@ -46,8 +60,17 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
       for (let p = 0; p < PARTITIONS; p++) nodes.push(await cluster.nodeOfPartition(name, p));
     } while (!primaries.every((port) => nodes.includes(port)));
     warnings = capturingLogger('warn');
-    run = await PipelineRun.start(cluster, { name, partitions: PARTITIONS, load: { batch: 4, everyMs: 25 }, logger: warnings.logger, ...options });
-    await run.progressed(Array.from({ length: PARTITIONS }, () => 40), 20_000);
+    run = await PipelineRun.start(cluster, {
+      name,
+      partitions: PARTITIONS,
+      load: { batch: 4, everyMs: 25 },
+      logger: warnings.logger,
+      ...options,
+    });
+    await run.progressed(
+      Array.from({ length: PARTITIONS }, () => 40),
+      20_000,
+    );
     return { run, nodes };
   }
 
@@ -73,19 +96,30 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
   }
 
   /** The acknowledged seqs of `partitions`, before the replica of `victim` lags and just before `victim` dies. */
-  async function killWhileLagging(current: PipelineRun, victim: number, partitions: number[]): Promise<{ before: number; atKill: number; killedAt: number }> {
+  async function killWhileLagging(
+    current: PipelineRun,
+    victim: number,
+    partitions: number[],
+  ): Promise<{ before: number; atKill: number; killedAt: number }> {
     const acknowledged = (): number => partitions.reduce((n, p) => n + current.load.acknowledged[p]!, 0);
     const before = acknowledged();
     let atKill = before;
-    const killedAt = await killWhileReplicaLags(cluster, victim, { megabytes: 32, lagMs: 300, beforeKill: () => (atKill = acknowledged()) });
+    const killedAt = await killWhileReplicaLags(cluster, victim, {
+      megabytes: 32,
+      lagMs: 300,
+      beforeKill: () => (atKill = acknowledged()),
+    });
     return { before, atKill, killedAt };
   }
 
   function report(label: string, accounts: PartitionAccount[], figures: Record<string, number>): void {
     const sum = (f: (a: PartitionAccount) => number): number => accounts.reduce((n, a) => n + f(a), 0);
     const counts = {
-      acknowledged: sum((a) => a.acknowledged), skipped: sum((a) => a.skipped.length), lost: sum((a) => a.metaLost),
-      duplicatesDropped: sum((a) => a.duplicatesDropped), reruns: sum((a) => a.reruns),
+      acknowledged: sum((a) => a.acknowledged),
+      skipped: sum((a) => a.skipped.length),
+      lost: sum((a) => a.metaLost),
+      duplicatesDropped: sum((a) => a.duplicatesDropped),
+      reruns: sum((a) => a.reruns),
     };
     console.log(`      ${label}: ${JSON.stringify({ ...figures, ...counts })}`);
   }
@@ -129,7 +163,8 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
   it('REPLICA_ACKS=1: the same kill loses nothing that was acknowledged, as the lagging replica never confirmed the writes that followed', async () => {
     const shorts: Array<ShortAck & { at: number }> = [];
     const { run, nodes } = await startRun({
-      processor: { claimLeaseMs: 4000, claimRenewMs: 1000 }, sequencer: { leaderLeaseMs: 4000, leaderRenewMs: 1000 },
+      processor: { claimLeaseMs: 4000, claimRenewMs: 1000 },
+      sequencer: { leaderLeaseMs: 4000, leaderRenewMs: 1000 },
       replicaAcks: { replicas: 1, timeoutMs: 2000, onShort: (short) => shorts.push({ ...short, at: Date.now() }) },
     });
     const victim = nodes[0]!;
@@ -148,7 +183,10 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
     expectAccounted(accounts, () => false);
     const sentBeforeKill = shorts.filter((s) => s.at - s.waitedMs <= deadAt);
     expect(sentBeforeKill, 'WAITs to the killed primary that timed out: writes acknowledged unconfirmed').to.deep.equal([]);
-    expect(shorts.every((s) => victims.includes(s.partition)), 'short WAITs only where the new primary had no replica yet').to.equal(true);
+    expect(
+      shorts.every((s) => victims.includes(s.partition)),
+      'short WAITs only where the new primary had no replica yet',
+    ).to.equal(true);
     report('primary SIGKILL, replica lagging, REPLICA_ACKS=1', accounts, { recoveredMs, shortAfterPromotion: shorts.length });
   });
 
@@ -171,7 +209,8 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
     const title = replicaAcks === 0 ? '' : ' with REPLICA_ACKS=1 (the step and its WAIT go out again)';
     it(`a slot holding a partition migrated to another primary mid-run (ASK and TRYAGAIN, then MOVED)${title}: nothing lost, nothing stalls`, async () => {
       const shorts: ShortAck[] = [];
-      const acks = replicaAcks > 0 ? { replicaAcks: { replicas: 1, timeoutMs: 2000, onShort: (short: ShortAck) => shorts.push(short) } } : {};
+      const acks =
+        replicaAcks > 0 ? { replicaAcks: { replicas: 1, timeoutMs: 2000, onShort: (short: ShortAck) => shorts.push(short) } } : {};
       const { run, nodes } = await startRun(acks);
       const from = nodes[0]!;
       const to = (await cluster.primaries()).find((port) => port !== from)!;
@@ -179,7 +218,11 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
       const marks = await run.nexts();
       const redirections = async (): Promise<{ ASK: number; TRYAGAIN: number; MOVED: number }> => {
         const [a, b] = [await cluster.errorReplies(from), await cluster.errorReplies(to)];
-        return { ASK: (a.ASK ?? 0) + (b.ASK ?? 0), TRYAGAIN: (a.TRYAGAIN ?? 0) + (b.TRYAGAIN ?? 0), MOVED: (a.MOVED ?? 0) + (b.MOVED ?? 0) };
+        return {
+          ASK: (a.ASK ?? 0) + (b.ASK ?? 0),
+          TRYAGAIN: (a.TRYAGAIN ?? 0) + (b.TRYAGAIN ?? 0),
+          MOVED: (a.MOVED ?? 0) + (b.MOVED ?? 0),
+        };
       };
       const before = await redirections();
       const startedAt = Date.now();
@@ -195,7 +238,12 @@ describe('Redis Cluster under faults (3 primaries + 3 replicas)', function () {
       expect(met.MOVED, 'clients sent on to the new owner').to.be.above(0);
       const accounts = await finish(run);
       expectAccounted(accounts, () => false);
-      report(`slot migration, REPLICA_ACKS=${replicaAcks}`, accounts, { migrationMs: migration.ms, keysMoved: migration.keys, recoveredMs, ...met });
+      report(`slot migration, REPLICA_ACKS=${replicaAcks}`, accounts, {
+        migrationMs: migration.ms,
+        keysMoved: migration.keys,
+        recoveredMs,
+        ...met,
+      });
       expect(shorts, 'WAITs that came back short').to.deep.equal([]);
     });
   }

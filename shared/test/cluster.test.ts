@@ -6,7 +6,11 @@ import { connectOnce, verifyPipeline } from '@inorder/tools';
 import { RedisCluster, TestPipeline, checkOrder, range, uniquePipeline } from '@inorder/testkit';
 
 /** `count` fresh pipeline/partition pairs whose hash tags land on at least two different nodes. */
-async function spreadTargets(cluster: RedisCluster, count: number, partitions = 1): Promise<Array<{ name: string; partition: number; node: number }>> {
+async function spreadTargets(
+  cluster: RedisCluster,
+  count: number,
+  partitions = 1,
+): Promise<Array<{ name: string; partition: number; node: number }>> {
   for (;;) {
     const targets = [];
     for (let i = 0; i < count; i++) {
@@ -60,7 +64,12 @@ describe('Redis Cluster', function () {
     await Promise.all(pipelines.map((p) => p.settled(2000, 25_000)));
     for (const pipeline of pipelines) {
       const output = await pipeline.output();
-      expect(checkOrder(output.map((e) => e.seq), range(1, 2000))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+      expect(
+        checkOrder(
+          output.map((e) => e.seq),
+          range(1, 2000),
+        ),
+      ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
       expect(output.every((e) => (e.result as { seq: number }).seq === e.seq)).to.equal(true);
       // One leader per partition: the Redlock lease works through the cluster client.
       expect(pipeline.sequencers.filter((s) => s.isLeader)).to.have.length(1);
@@ -69,12 +78,16 @@ describe('Redis Cluster', function () {
     const tool = await connectOnce(cluster.url);
     connections.push(tool);
     for (const pipeline of pipelines) {
-      const result = await verifyPipeline(tool, { pipeline: pipeline.name, partition: pipeline.partition.partition, expected: { from: 1, to: 2000 } });
+      const result = await verifyPipeline(tool, {
+        pipeline: pipeline.name,
+        partition: pipeline.partition.partition,
+        expected: { from: 1, to: 2000 },
+      });
       expect(result).to.include({ ok: true, output: 2000, missing: 0, duplicates: 0, orderViolations: 0 });
     }
   });
 
-  it('serves the ingest: submits to partitions on different nodes and reports each one\'s status', async () => {
+  it("serves the ingest: submits to partitions on different nodes and reports each one's status", async () => {
     const setup = connect(cluster.url);
     connections.push(setup);
     let name = '';
@@ -96,8 +109,17 @@ describe('Redis Cluster', function () {
       const status = await ingest.get(`/v1/pipelines/${name}`);
       expect(status.status, status.text).to.equal(200);
       expect(status.json.ordering).to.equal('strict');
-      expect(status.json.partitions.map((p: { partition: number; inputDepth: number; lastAssignedSeq: number }) => [p.partition, p.inputDepth, p.lastAssignedSeq]))
-        .to.deep.equal([[0, 2, 2], [1, 3, 3], [2, 4, 4]]);
+      expect(
+        status.json.partitions.map((p: { partition: number; inputDepth: number; lastAssignedSeq: number }) => [
+          p.partition,
+          p.inputDepth,
+          p.lastAssignedSeq,
+        ]),
+      ).to.deep.equal([
+        [0, 2, 2],
+        [1, 3, 3],
+        [2, 4, 4],
+      ]);
       const list = await ingest.get('/v1/pipelines');
       expect(list.status).to.equal(200);
       expect(list.json.pipelines[name]).to.include({ ordering: 'strict', partitions: 3 });

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import {
-  ConfigError, connectionSettings, loadProcessorConfig, loadSequencerConfig, loadSettings, redisConnectOptions, resolveSecretFiles, tlsOptionsFrom,
+  ConfigError,
+  connectionSettings,
+  loadProcessorConfig,
+  loadSequencerConfig,
+  loadSettings,
+  redisConnectOptions,
+  resolveSecretFiles,
+  tlsOptionsFrom,
   tlsRule,
 } from '@inorder/shared';
 
@@ -179,22 +186,31 @@ describe('config', () => {
 
     it('wants the leader renewal at least 100 ms below the leader lease', () => {
       expect(loadSequencerConfig({ LEADER_LEASE_MS: '1000', LEADER_RENEW_MS: '900' }).leaderRenewMs).to.equal(900);
-      expect(variables(problems(loadSequencerConfig, { LEADER_LEASE_MS: '1000', LEADER_RENEW_MS: '901' }))).to.deep.equal(['LEADER_RENEW_MS']);
+      expect(variables(problems(loadSequencerConfig, { LEADER_LEASE_MS: '1000', LEADER_RENEW_MS: '901' }))).to.deep.equal([
+        'LEADER_RENEW_MS',
+      ]);
     });
 
     it('wants REPLICA_ACKS_TIMEOUT_MS at most half of the lease while REPLICA_ACKS is on (a WAIT holds up heartbeats and renewals)', () => {
-      expect(loadProcessorConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '500' })).to.include({ replicaAcks: 1, replicaAcksTimeoutMs: 500 });
+      expect(loadProcessorConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '500' })).to.include({
+        replicaAcks: 1,
+        replicaAcksTimeoutMs: 500,
+      });
       const processor = problems(loadProcessorConfig, { REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '501' });
       expect(variables(processor)).to.deep.equal(['REPLICA_ACKS_TIMEOUT_MS']);
       expect(processor.message).to.include('CLAIM_LEASE_MS');
-      expect(loadProcessorConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '2000', CLAIM_LEASE_MS: '4000' }).replicaAcksTimeoutMs).to.equal(2000);
+      expect(
+        loadProcessorConfig({ REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '2000', CLAIM_LEASE_MS: '4000' }).replicaAcksTimeoutMs,
+      ).to.equal(2000);
       const sequencer = problems(loadSequencerConfig, { REPLICA_ACKS: '2', REPLICA_ACKS_TIMEOUT_MS: '600' });
       expect(variables(sequencer)).to.deep.equal(['REPLICA_ACKS_TIMEOUT_MS']);
       expect(sequencer.message).to.include('LEADER_LEASE_MS');
       // Off, the timeout is not used, so it is not checked against the lease.
       expect(loadSequencerConfig({ REPLICA_ACKS: '0', REPLICA_ACKS_TIMEOUT_MS: '5000' }).replicaAcks).to.equal(0);
       // WAIT with a timeout of 0 would block for ever.
-      expect(variables(problems(loadProcessorConfig, { REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '0' }))).to.deep.equal(['REPLICA_ACKS_TIMEOUT_MS']);
+      expect(variables(problems(loadProcessorConfig, { REPLICA_ACKS: '1', REPLICA_ACKS_TIMEOUT_MS: '0' }))).to.deep.equal([
+        'REPLICA_ACKS_TIMEOUT_MS',
+      ]);
       expect(variables(problems(loadProcessorConfig, { REPLICA_ACKS: '-1' }))).to.deep.equal(['REPLICA_ACKS']);
     });
 
@@ -221,7 +237,14 @@ describe('config', () => {
 describe('config: durations', () => {
   const TOO_LONG = String(2 ** 31); // one past what Node's timers can wait
   const processorDurations = [
-    'WORK_MS', 'CLAIM_LEASE_MS', 'CLAIM_RENEW_MS', 'HANDLER_TIMEOUT_MS', 'MAX_AGE_MS', 'BACKOFF_BASE_MS', 'BACKOFF_MAX_MS', 'SHUTDOWN_GRACE_MS',
+    'WORK_MS',
+    'CLAIM_LEASE_MS',
+    'CLAIM_RENEW_MS',
+    'HANDLER_TIMEOUT_MS',
+    'MAX_AGE_MS',
+    'BACKOFF_BASE_MS',
+    'BACKOFF_MAX_MS',
+    'SHUTDOWN_GRACE_MS',
   ];
   const sequencerDurations = ['LEADER_LEASE_MS', 'LEADER_RENEW_MS', 'LEADER_RETRY_MS', 'GAP_TIMEOUT_MS', 'READ_BLOCK_MS'];
 
@@ -246,7 +269,9 @@ describe('config: durations', () => {
 
   it('accepts 2^31-1 ms, the longest a timer can wait', () => {
     const max = String(2 ** 31 - 1);
-    expect(loadProcessorConfig({ HANDLER_TIMEOUT_MS: max, MAX_AGE_MS: max, SHUTDOWN_GRACE_MS: max, CLAIM_LEASE_MS: max }).handlerTimeoutMs).to.equal(2 ** 31 - 1);
+    expect(
+      loadProcessorConfig({ HANDLER_TIMEOUT_MS: max, MAX_AGE_MS: max, SHUTDOWN_GRACE_MS: max, CLAIM_LEASE_MS: max }).handlerTimeoutMs,
+    ).to.equal(2 ** 31 - 1);
     expect(loadSequencerConfig({ GAP_TIMEOUT_MS: max }).gapTimeoutMs).to.equal(2 ** 31 - 1);
   });
 });
@@ -301,7 +326,12 @@ describe('config: secrets from files (VAR_FILE)', () => {
 
 describe('config: secrets never echoed', () => {
   it('does not echo a password from a bad REDIS_URL', () => {
-    for (const url of ['redis+cluster://:hun@ter2@host:x', 'redis+cluster://u:pa@ss@a:1/2', 'redis://:hunter2@[::1', 'rediss+cluster://:hun@ter2@']) {
+    for (const url of [
+      'redis+cluster://:hun@ter2@host:x',
+      'redis+cluster://u:pa@ss@a:1/2',
+      'redis://:hunter2@[::1',
+      'rediss+cluster://:hun@ter2@',
+    ]) {
       const error = problems(loadProcessorConfig, { REDIS_URL: url });
       expect(error.message, url).not.to.match(/hun|ter2|pa@ss|ss@a/);
     }
@@ -333,24 +363,40 @@ describe('config: TLS files', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads the CA, client certificate and key at start, for rediss:// and rediss+cluster://', () => {
-    const config = loadProcessorConfig({ REDIS_URL: 'rediss://h:6380', REDIS_TLS_CA_FILE: ca, REDIS_TLS_CERT_FILE: cert, REDIS_TLS_KEY_FILE: key });
+    const config = loadProcessorConfig({
+      REDIS_URL: 'rediss://h:6380',
+      REDIS_TLS_CA_FILE: ca,
+      REDIS_TLS_CERT_FILE: cert,
+      REDIS_TLS_KEY_FILE: key,
+    });
     expect(config.redisTls).to.deep.equal({ ca: PEM('CERTIFICATE'), cert: PEM('CERTIFICATE'), key: PEM('PRIVATE KEY') });
-    expect(loadSequencerConfig({ REDIS_URL: 'rediss+cluster://h:6380', REDIS_TLS_CA_FILE: ca }).redisTls).to.deep.equal({ ca: PEM('CERTIFICATE') });
+    expect(loadSequencerConfig({ REDIS_URL: 'rediss+cluster://h:6380', REDIS_TLS_CA_FILE: ca }).redisTls).to.deep.equal({
+      ca: PEM('CERTIFICATE'),
+    });
     expect(loadProcessorConfig({}).redisTls).to.equal(undefined);
-    expect(redisConnectOptions(config)).to.deep.equal({ tls: { ca: PEM('CERTIFICATE'), cert: PEM('CERTIFICATE'), key: PEM('PRIVATE KEY') } });
+    expect(redisConnectOptions(config)).to.deep.equal({
+      tls: { ca: PEM('CERTIFICATE'), cert: PEM('CERTIFICATE'), key: PEM('PRIVATE KEY') },
+    });
     expect(redisConnectOptions(loadProcessorConfig({}))).to.deep.equal({});
   });
 
   it('refuses a client certificate without its key, and a key without its certificate', () => {
-    expect(variables(problems(loadProcessorConfig, { REDIS_URL: 'rediss://h:1', REDIS_TLS_CERT_FILE: cert }))).to.deep.equal(['REDIS_TLS_KEY_FILE']);
-    expect(variables(problems(loadSequencerConfig, { REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key }))).to.deep.equal(['REDIS_TLS_CERT_FILE']);
+    expect(variables(problems(loadProcessorConfig, { REDIS_URL: 'rediss://h:1', REDIS_TLS_CERT_FILE: cert }))).to.deep.equal([
+      'REDIS_TLS_KEY_FILE',
+    ]);
+    expect(variables(problems(loadSequencerConfig, { REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key }))).to.deep.equal([
+      'REDIS_TLS_CERT_FILE',
+    ]);
   });
 
   it('refuses a missing, unreadable or non-PEM file, naming the variable and never echoing a key', () => {
     const secretKey = join(dir, 'not-pem.key');
     writeFileSync(secretKey, 'top-secret-key-material');
     const error = problems(loadProcessorConfig, {
-      REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: join(dir, 'missing.pem'), REDIS_TLS_CERT_FILE: cert, REDIS_TLS_KEY_FILE: secretKey,
+      REDIS_URL: 'rediss://h:1',
+      REDIS_TLS_CA_FILE: join(dir, 'missing.pem'),
+      REDIS_TLS_CERT_FILE: cert,
+      REDIS_TLS_KEY_FILE: secretKey,
     });
     expect(variables(error)).to.deep.equal(['REDIS_TLS_CA_FILE', 'REDIS_TLS_KEY_FILE']);
     expect(error.message).to.include(join(dir, 'missing.pem'));
@@ -367,6 +413,9 @@ describe('config: TLS files', () => {
     const table = { ...connectionSettings };
     const loaded = loadSettings(table, { REDIS_URL: 'rediss://h:1', REDIS_TLS_CA_FILE: ca }, { rules: [tlsRule] });
     expect(tlsOptionsFrom(loaded)).to.deep.equal({ ca: PEM('CERTIFICATE') });
-    expect(() => loadSettings(table, { REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key }, { rules: [tlsRule] })).to.throw(ConfigError, /REDIS_TLS_CERT_FILE/);
+    expect(() => loadSettings(table, { REDIS_URL: 'rediss://h:1', REDIS_TLS_KEY_FILE: key }, { rules: [tlsRule] })).to.throw(
+      ConfigError,
+      /REDIS_TLS_CERT_FILE/,
+    );
   });
 });

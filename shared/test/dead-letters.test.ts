@@ -17,7 +17,12 @@ describe('dead-letter tooling', function () {
     await pipeline.processor(handler, { maxRetries: 0 });
     await pipeline.sequencer();
     const k = pipeline.partition.keys;
-    const sent = await submit(pipeline.redis, k, [1, 2, 3, 4, 5].map((n) => ({ payload: { n } })), { ordering: 'strict', dedupTtlMs: 60_000 });
+    const sent = await submit(
+      pipeline.redis,
+      k,
+      [1, 2, 3, 4, 5].map((n) => ({ payload: { n } })),
+      { ordering: 'strict', dedupTtlMs: 60_000 },
+    );
     expect(sent).to.deep.include({ kind: 'submitted', seqs: [1, 2, 3, 4, 5] });
     await pipeline.settled(5);
     const [dead] = await listDeadLetters(pipeline.redis, k);
@@ -59,7 +64,12 @@ describe('dead-letter tooling', function () {
   it('purges one seq or everything', async () => {
     const pipeline = fixture.pipeline();
     const k = pipeline.partition.keys;
-    await pipeline.redis.rpush(k.dead, JSON.stringify({ seq: 1, reason: 'late', deadAt: 1 }), JSON.stringify({ seq: 2, reason: 'late', deadAt: 1 }), 'not json');
+    await pipeline.redis.rpush(
+      k.dead,
+      JSON.stringify({ seq: 1, reason: 'late', deadAt: 1 }),
+      JSON.stringify({ seq: 2, reason: 'late', deadAt: 1 }),
+      'not json',
+    );
     expect(await purgeDeadLetters(pipeline.redis, k, 1)).to.equal(1);
     expect((await listDeadLetters(pipeline.redis, k)).map((d) => d.record.seq)).to.deep.equal([2, undefined]);
     expect(await purgeDeadLetters(pipeline.redis, k)).to.equal(2);

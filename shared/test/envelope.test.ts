@@ -19,7 +19,7 @@ function refusal(fn: () => unknown): EnvelopeError {
 function claimFastPath(): RegExp {
   const lua = scriptSource('inorderClaim');
   const m = /string\.match\(raw,\s*'([^']+)'\)/.exec(lua);
-  if (!m) expect.fail('claim.lua has no string.match(raw, \'...\') fast path');
+  if (!m) expect.fail("claim.lua has no string.match(raw, '...') fast path");
   let js = '';
   let inClass = false;
   const pattern = m[1]!;
@@ -36,8 +36,8 @@ function claimFastPath(): RegExp {
     } else if (ch === ']') {
       inClass = false;
       js += ']';
-    }
-    else if (inClass) js += /[\\\]^]/.test(ch) ? `\\${ch}` : ch; // a - between two characters is a range in both
+    } else if (inClass)
+      js += /[\\\]^]/.test(ch) ? `\\${ch}` : ch; // a - between two characters is a range in both
     else if ('^()+*?'.includes(ch)) js += ch;
     else if ('{}.|$\\'.includes(ch)) js += ch === '.' ? '.' : `\\${ch}`;
     else if (ch === '-') expect.fail(`unsupported Lua lazy quantifier in ${pattern}`);
@@ -52,8 +52,20 @@ describe('envelope', () => {
   describe('parseEnvelope', () => {
     it('accepts a complete envelope and keeps every field', () => {
       const full = {
-        seq: 42, payload: [1, 'x'], id: 'order-1', maxRetries: -1, maxAgeMs: 60_000, attempts: 2, priority: -5,
-        lastError: 'boom', originalSeq: 7, createdAt: 1, processingAt: 2, processedAt: 3, sequencingAt: 4, sequencedAt: 5,
+        seq: 42,
+        payload: [1, 'x'],
+        id: 'order-1',
+        maxRetries: -1,
+        maxAgeMs: 60_000,
+        attempts: 2,
+        priority: -5,
+        lastError: 'boom',
+        originalSeq: 7,
+        createdAt: 1,
+        processingAt: 2,
+        processedAt: 3,
+        sequencingAt: 4,
+        sequencedAt: 5,
       };
       expect(parseEnvelope(JSON.stringify(full))).to.deep.equal(full);
     });
@@ -120,8 +132,14 @@ describe('envelope', () => {
   });
 
   describe('makeEnvelope', () => {
-    it('stamps createdAt and keeps the producer\'s fields', () => {
-      expect(makeEnvelope({ seq: 3, payload: 'p', id: 'a', maxRetries: 0 }, 12345)).to.deep.equal({ seq: 3, payload: 'p', id: 'a', maxRetries: 0, createdAt: 12345 });
+    it("stamps createdAt and keeps the producer's fields", () => {
+      expect(makeEnvelope({ seq: 3, payload: 'p', id: 'a', maxRetries: 0 }, 12345)).to.deep.equal({
+        seq: 3,
+        payload: 'p',
+        id: 'a',
+        maxRetries: 0,
+        createdAt: 12345,
+      });
     });
 
     it('refuses an invalid message before anything is written', () => {

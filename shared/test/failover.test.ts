@@ -32,16 +32,27 @@ describe('failover (services as child processes)', function () {
     await pipeline.enqueue(400);
     const state = pipeline.partition.keys.state;
     // Mid-batch: it holds claims and has completed some.
-    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= 50 && (await pipeline.redis.hlen(state)) >= 20, {
-      timeoutMs: 30_000,
-      message: 'the processor never got going',
-    });
+    await waitFor(
+      async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= 50 && (await pipeline.redis.hlen(state)) >= 20,
+      {
+        timeoutMs: 30_000,
+        message: 'the processor never got going',
+      },
+    );
     await victim.kill();
     await pipeline.processor(undefined, { concurrency: 50 });
     await pipeline.settled(400);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 400))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
-    expect(output.filter((e) => e.attempts > 1), 'the killed claims were reaped and run again').to.have.length.above(0);
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 400),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      output.filter((e) => e.attempts > 1),
+      'the killed claims were reaped and run again',
+    ).to.have.length.above(0);
     expect(await pipeline.deadLetters()).to.have.length(0);
   });
 
@@ -63,14 +74,23 @@ describe('failover (services as child processes)', function () {
     const nextAtKill = Number(await pipeline.redis.hget(meta, 'next'));
     // The second half arrives after the death: only a new leader can emit it.
     await pipeline.enqueue(1500, 1501);
-    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > nextAtKill, { timeoutMs: 10_000, intervalMs: 5, message: 'no emit after the leader died' });
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > nextAtKill, {
+      timeoutMs: 10_000,
+      intervalMs: 5,
+      message: 'no emit after the leader died',
+    });
     const failoverMs = Date.now() - killedAt;
     const newFence = await pipeline.redis.hget(meta, 'fence');
     expect(newFence).to.not.equal(fence);
     expect(holderOf(children, newFence)).to.equal(leader === a ? b : a);
     await pipeline.settled(3000);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 3000))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 3000),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     // Generous bound for a loaded CI machine; the failover figure itself is reported by chaos.
     expect(failoverMs).to.be.below(5000);
   });
@@ -88,14 +108,28 @@ describe('failover (services as child processes)', function () {
     const paused = holderOf(children, fence)!;
     paused.signal('SIGSTOP');
     await pipeline.enqueue(1000, 1001);
-    await waitFor(async () => (await pipeline.redis.hget(meta, 'fence')) !== fence, { timeoutMs: 10_000, message: 'no new leader while paused' });
+    await waitFor(async () => (await pipeline.redis.hget(meta, 'fence')) !== fence, {
+      timeoutMs: 10_000,
+      message: 'no new leader while paused',
+    });
     // 1001..2000 arrived after the pause: only the new leader can have emitted them.
-    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) === 2001, { timeoutMs: 20_000, message: 'new leader did not emit everything while the old one was paused' });
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) === 2001, {
+      timeoutMs: 20_000,
+      message: 'new leader did not emit everything while the old one was paused',
+    });
     paused.signal('SIGCONT');
-    await waitFor(() => paused.logged('leader lease lost') || paused.logged('leadership ended'), { timeoutMs: 10_000, message: 'resumed leader did not notice it lost the lease' });
+    await waitFor(() => paused.logged('leader lease lost') || paused.logged('leadership ended'), {
+      timeoutMs: 10_000,
+      message: 'resumed leader did not notice it lost the lease',
+    });
     await pipeline.settled(2000);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 2000))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 2000),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     expect(holderOf(children, await pipeline.redis.hget(meta, 'fence'))).to.not.equal(paused);
   });
 });
@@ -127,7 +161,12 @@ describe('fencing and exclusivity (in process)', function () {
     expect(rogue.stats.emitted, 'emits by the fenced-out leader').to.equal(emittedBefore);
     expect(rogue.stats.fenced).to.equal(1);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 1600))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 1600),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
   });
 
   it('outputs a seq pushed twice once, and never runs it in two handler calls at once', async () => {
@@ -153,12 +192,23 @@ describe('fencing and exclusivity (in process)', function () {
     await pipeline.settled(200);
     // ... and once more after it was emitted.
     await pipeline.enqueue(50, 1);
-    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.input)) === 0, { timeoutMs: 10_000, message: 'late copies not consumed' });
+    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.input)) === 0, {
+      timeoutMs: 10_000,
+      message: 'late copies not consumed',
+    });
     await waitFor(() => pipeline.processors.every((p) => p.inFlightCount === 0), { timeoutMs: 10_000 });
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 200))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 200),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     expect(overlaps, 'seqs in two handler calls at once').to.have.length(0);
-    expect([...calls.values()].every((n) => n === 1), 'each seq handled once').to.equal(true);
+    expect(
+      [...calls.values()].every((n) => n === 1),
+      'each seq handled once',
+    ).to.equal(true);
     const dropped = pipeline.processors.reduce((n, p) => n + p.stats.duplicates, 0);
     expect(dropped).to.equal(250);
   });

@@ -29,7 +29,12 @@ describe('failure semantics', function () {
     expect(dead[0]).to.include({ seq: 5, reason: 'max-retries', attempts: 3, lastError: 'boom 5#3' });
     expect(attempts.get(5)).to.equal(3);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 20).filter((s) => s !== 5))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 20).filter((s) => s !== 5),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
   });
 
   it('dead-letters with reason max-age once a retrying message is older than maxAgeMs', async () => {
@@ -53,7 +58,10 @@ describe('failure semantics', function () {
     await pipeline.enqueue(3, 1, { maxRetries: -1, maxAgeMs: -1 });
     await waitFor(() => (attempts.get(2) ?? 0) >= 25, { timeoutMs: 20_000, message: 'seq 2 was not retried 25 times' });
     expect(await pipeline.deadLetters()).to.have.length(0);
-    expect((await pipeline.output()).map((e) => e.seq), 'order holds behind the retrying seq').to.deep.equal([1]);
+    expect(
+      (await pipeline.output()).map((e) => e.seq),
+      'order holds behind the retrying seq',
+    ).to.deep.equal([1]);
   });
 
   it('outputs 2,000 messages complete and in order when 30% fail their first try, each once', async () => {
@@ -64,7 +72,12 @@ describe('failure semantics', function () {
     await pipeline.enqueue(2000);
     await pipeline.settled(2000);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 2000))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 2000),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     expect(flaky.size).to.be.above(400);
     for (const e of output) expect(e.attempts, `attempts of seq ${e.seq}`).to.equal(flaky.has(e.seq) ? 2 : 1);
   });
@@ -127,7 +140,8 @@ describe('failure semantics', function () {
     await pipeline.enqueue(2);
     await pipeline.enqueue(3, 4);
     await pipeline.settled(2);
-    const done = async (): Promise<boolean> => (await pipeline.redis.hmget(pipeline.partition.keys.state, '4', '5', '6')).every((v) => v?.startsWith('{'));
+    const done = async (): Promise<boolean> =>
+      (await pipeline.redis.hmget(pipeline.partition.keys.state, '4', '5', '6')).every((v) => v?.startsWith('{'));
     await waitFor(done, { timeoutMs: 10_000, message: 'results of 4..6 not done' });
     // Longer than a gap timeout would have been, with the results of 4..6 buffered.
     await new Promise((r) => setTimeout(r, 1000));
@@ -154,7 +168,10 @@ describe('failure semantics', function () {
       });
     }, 5);
     try {
-      await waitFor(async () => (await pipeline.streamSeqs()) >= window - 1, { timeoutMs: 10_000, message: 'results never filled the window' });
+      await waitFor(async () => (await pipeline.streamSeqs()) >= window - 1, {
+        timeoutMs: 10_000,
+        message: 'results never filled the window',
+      });
       await pipeline.settled(1500, 30_000);
     } finally {
       clearInterval(sampler);
@@ -162,7 +179,12 @@ describe('failure semantics', function () {
     expect(samples).to.be.above(20);
     expect(maxStream).to.be.at.most(window);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 1500))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 1500),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     expect(output[0]!.attempts).to.equal(21);
   });
 });

@@ -23,20 +23,29 @@ describe('connection faults and shutdown', function () {
     await pipeline.sequencer();
     await pipeline.sequencer();
     await pipeline.enqueue(count);
-    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= count / 5, { timeoutMs: 30_000, message: 'no progress before the fault' });
+    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= count / 5, {
+      timeoutMs: 30_000,
+      message: 'no progress before the fault',
+    });
   }
 
   async function expectComplete(count: number): Promise<void> {
     await pipeline.settled(count, 60_000);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, count))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, count),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     expect(await pipeline.deadLetters()).to.have.length(0);
   }
 
   it('finishes complete, ordered and without duplicates after CLIENT KILL of every connection mid-run', async () => {
     await busyPipeline(3000);
     const admin = server.client();
-    const killed = Number(await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')) + Number(await admin.client('KILL', 'TYPE', 'pubsub'));
+    const killed =
+      Number(await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')) + Number(await admin.client('KILL', 'TYPE', 'pubsub'));
     admin.disconnect();
     // 2 processors and 2 sequencers with a command and a wake-up connection each, and the test's own.
     expect(killed).to.be.at.least(9);
@@ -55,11 +64,19 @@ describe('connection faults and shutdown', function () {
     pipeline = new TestPipeline(server);
     await pipeline.sequencer();
     const leaving = new ServiceProcess('processor', {
-      REDIS_URL: server.url, PIPELINE: pipeline.name, CONCURRENCY: '64', WORK_MS: '400', SHUTDOWN_GRACE_MS: '100', CLAIM_LEASE_MS: '60000',
+      REDIS_URL: server.url,
+      PIPELINE: pipeline.name,
+      CONCURRENCY: '64',
+      WORK_MS: '400',
+      SHUTDOWN_GRACE_MS: '100',
+      CLAIM_LEASE_MS: '60000',
     });
     children.push(leaving);
     await pipeline.enqueue(600);
-    await waitFor(async () => (await pipeline.redis.hlen(pipeline.partition.keys.state)) >= 64, { timeoutMs: 30_000, message: 'the processor claimed nothing' });
+    await waitFor(async () => (await pipeline.redis.hlen(pipeline.partition.keys.state)) >= 64, {
+      timeoutMs: 30_000,
+      message: 'the processor claimed nothing',
+    });
     leaving.signal('SIGTERM');
     expect(await leaving.exited).to.equal(0);
     const stopped = leaving.logs.map((l) => JSON.parse(l) as { event?: string; returned?: number }).find((l) => l.event === 'stopped');
@@ -68,7 +85,15 @@ describe('connection faults and shutdown', function () {
     await pipeline.processor(simulatedHandler({ workMs: 5, failRate: 0 }), { concurrency: 64 });
     await pipeline.settled(600, 20_000);
     const output = await pipeline.output();
-    expect(checkOrder(output.map((e) => e.seq), range(1, 600))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
-    expect(output.every((e) => e.attempts === 1), 'a returned claim does not count as an attempt').to.equal(true);
+    expect(
+      checkOrder(
+        output.map((e) => e.seq),
+        range(1, 600),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      output.every((e) => e.attempts === 1),
+      'a returned claim does not count as an attempt',
+    ).to.equal(true);
   });
 });

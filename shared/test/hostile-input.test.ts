@@ -63,7 +63,10 @@ describe('hostile input (in process)', function () {
     const leadingZero = `{"seq":06,"payload":1,"createdAt":${Date.now()}}`;
     const fakeObject = '{"seq":7,this is not json}';
     await pipeline.redis.rpush(k.input, ...range(1, 4).map((s) => good(s)), truncated, leadingZero, fakeObject);
-    await waitFor(async () => (await pipeline.deadLetters()).length === 3, { timeoutMs: 10_000, message: 'the three bad entries were not dead-lettered' });
+    await waitFor(async () => (await pipeline.deadLetters()).length === 3, {
+      timeoutMs: 10_000,
+      message: 'the three bad entries were not dead-lettered',
+    });
     await pipeline.redis.rpush(k.input, good(5), good(6), good(7), good(8));
     await pipeline.settled(11);
     expect(checkOrder(await outputSeqs(pipeline), range(1, 8))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
@@ -110,14 +113,20 @@ describe('hostile input (in process)', function () {
     await pipeline.sequencer();
     const k = pipeline.partition.keys;
     await pipeline.redis.rpush(k.input, good(1, 'a'), good(2, 'b'));
-    await waitFor(async () => (await pipeline.redis.hget(k.state, '2'))?.startsWith('C|'), { timeoutMs: 5000, message: 'seq 2 not claimed' });
+    await waitFor(async () => (await pipeline.redis.hget(k.state, '2'))?.startsWith('C|'), {
+      timeoutMs: 5000,
+      message: 'seq 2 not claimed',
+    });
     // While 2 runs and after 1 is out: copies of both, the same message and another one.
     await waitFor(async () => (await pipeline.output()).length === 1, { timeoutMs: 5000 });
     await pipeline.redis.rpush(k.input, good(2, 'b'), good(2, 'forged'), good(1, 'a'), good(1, 'forged'));
     await waitFor(async () => (await pipeline.redis.llen(k.input)) === 0, { timeoutMs: 5000, message: 'copies not taken' });
     release();
     await pipeline.settled(3);
-    expect((await pipeline.output()).map((e) => [e.seq, (e.result as { payload: unknown }).payload])).to.deep.equal([[1, 'a'], [2, 'b']]);
+    expect((await pipeline.output()).map((e) => [e.seq, (e.result as { payload: unknown }).payload])).to.deep.equal([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
     const dead = await pipeline.deadLetters();
     expect(dead).to.have.length(1);
     expect(dead[0]).to.include({ reason: 'conflict', readSeq: 2 });

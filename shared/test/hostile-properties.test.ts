@@ -34,9 +34,21 @@ describe('hostile input, property-based (in process)', function () {
     inRangeSeq.map((s) => `{"seq":${s},"seq":${s + 1},"payload":"evil","createdAt":${now}}`),
     inRangeSeq.map((s) => `{"seq":${s},"s\\u0065q":${s + 1000},"payload":"evil","createdAt":${now}}`),
     inRangeSeq.map((s) => `{"payload":"evil","seq":0x${s.toString(16)},"createdAt":${now}}`),
-    fc.constantFrom('{"seq":-1}', '{"seq":1.5}', '{"seq":"3"}', '{"seq":9007199254740993}', '{"seq":null}', '[]', 'null', '{}', '"{\\"seq\\":1}"'),
+    fc.constantFrom(
+      '{"seq":-1}',
+      '{"seq":1.5}',
+      '{"seq":"3"}',
+      '{"seq":9007199254740993}',
+      '{"seq":null}',
+      '[]',
+      'null',
+      '{}',
+      '"{\\"seq\\":1}"',
+    ),
     // valid envelopes of seqs far outside the run: parked or claimed, never a good seq
-    fc.integer({ min: GOOD + 50_000, max: Number.MAX_SAFE_INTEGER }).map((s) => serializeEnvelope({ seq: s, payload: 'far', createdAt: now })),
+    fc
+      .integer({ min: GOOD + 50_000, max: Number.MAX_SAFE_INTEGER })
+      .map((s) => serializeEnvelope({ seq: s, payload: 'far', createdAt: now })),
     // deep nesting and unicode, on a seq outside the run
     fc.integer({ min: 1, max: 20_000 }).map((d) => `{"seq":${GOOD + 100},"payload":${'['.repeat(d)}${']'.repeat(d)},"createdAt":${now}}`),
     fc.string({ unit: 'binary', maxLength: 30 }).map((t) => JSON.stringify({ seq: GOOD + 200, payload: t, createdAt: now })),
@@ -58,13 +70,22 @@ describe('hostile input, property-based (in process)', function () {
           }
           await pipeline.redis.rpush(pipeline.partition.keys.input, ...entries);
           await waitFor(async () => (await pipeline.output()).filter((e) => e.seq <= GOOD).length === GOOD, {
-            timeoutMs: 20_000, message: 'good seqs missing from the output',
+            timeoutMs: 20_000,
+            message: 'good seqs missing from the output',
           });
           const output = (await pipeline.output()).filter((e) => e.seq <= GOOD);
-          expect(checkOrder(output.map((e) => e.seq), range(1, GOOD))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+          expect(
+            checkOrder(
+              output.map((e) => e.seq),
+              range(1, GOOD),
+            ),
+          ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
           for (const e of output) expect(e.result).to.deep.equal({ seq: e.seq, payload: { good: e.seq } });
           const dead = await pipeline.deadLetters();
-          expect(dead.filter((d) => typeof d.seq === 'number' && d.seq <= GOOD), 'a dead letter accounting for a good seq').to.deep.equal([]);
+          expect(
+            dead.filter((d) => typeof d.seq === 'number' && d.seq <= GOOD),
+            'a dead letter accounting for a good seq',
+          ).to.deep.equal([]);
           expect(pipeline.processors.every((p) => p.running) && pipeline.sequencers.every((s) => s.isLeader)).to.equal(true);
         } finally {
           await pipeline.close();

@@ -34,9 +34,18 @@ describe('leadership', function () {
     connections.push(redis, subscriber);
     const partition = new LateCompletion(redis, name, 0);
     await partition.init();
-    await enqueue(redis, { pipeline: name }, [{ seq: 1, payload: 1 }, { seq: 2, payload: 2 }]);
+    await enqueue(redis, { pipeline: name }, [
+      { seq: 1, payload: 1 },
+      { seq: 2, payload: 2 },
+    ]);
     const { claimed } = await partition.claim({ count: 2, token: 'p:1', owner: 'p', leaseMs: 60_000, window: 0 });
-    const item = (seq: number): CompleteItem => ({ seq, token: 'p:1', body: JSON.stringify({ seq, payload: seq, result: seq }), createdAt: Date.now() - 50, processedAt: Date.now() });
+    const item = (seq: number): CompleteItem => ({
+      seq,
+      token: 'p:1',
+      body: JSON.stringify({ seq, payload: seq, result: seq }),
+      createdAt: Date.now() - 50,
+      processedAt: Date.now(),
+    });
     expect(claimed.map((c) => c.seq)).to.deep.equal([1, 2]);
     // Seq 2 is in the stream when the leader first reads it; seq 1 lands as the leader probes why it waits.
     await partition.complete([item(2)]);
@@ -45,7 +54,10 @@ describe('leadership', function () {
     await sequencer.serve(partition);
     await sequencer.start();
     try {
-      await waitFor(async () => (await redis.llen(partition.keys.output)) === 2, { timeoutMs: 10_000, message: 'seqs 1 and 2 were not emitted' });
+      await waitFor(async () => (await redis.llen(partition.keys.output)) === 2, {
+        timeoutMs: 10_000,
+        message: 'seqs 1 and 2 were not emitted',
+      });
     } finally {
       await sequencer.stop();
     }

@@ -5,7 +5,10 @@ import { waitFor } from '@inorder/testkit';
 
 /** A stand-in for Redlock's Lock that, as Redlock does, zeroes the extended lock once Redis answered. */
 class ZeroingLock {
-  constructor(public expiration: number, private readonly during: () => void) {}
+  constructor(
+    public expiration: number,
+    private readonly during: () => void,
+  ) {}
 
   async extend(ms: number): Promise<ZeroingLock> {
     await Promise.resolve();
@@ -34,7 +37,10 @@ describe('leader lease', function () {
     expect(await lease.tryAcquire()).to.equal(true);
     await waitFor(() => seen.length >= 10, { timeoutMs: 5000, message: 'the lease was not extended' });
     await lease.release();
-    expect(seen.filter((held) => !held), 'checks that found the lease lost during an extension').to.deep.equal([]);
+    expect(
+      seen.filter((held) => !held),
+      'checks that found the lease lost during an extension',
+    ).to.deep.equal([]);
     expect(lease.signal.aborted).to.equal(true);
   });
 });

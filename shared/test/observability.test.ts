@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import {
-  capturingLogger, checkOrder, freePort, histogramCount, metricValue, range, RedisServer, scrapeMetrics, ServiceProcess, TestPipeline, waitFor,
+  capturingLogger,
+  checkOrder,
+  freePort,
+  histogramCount,
+  metricValue,
+  range,
+  RedisServer,
+  scrapeMetrics,
+  ServiceProcess,
+  TestPipeline,
+  waitFor,
   type Scrape,
 } from '@inorder/testkit';
 
@@ -49,9 +59,17 @@ describe('observability: metrics, events and logs', function () {
     writeFileSync(handler, FLAKY_HANDLER);
     const [processorPort, sequencerPort] = [await freePort(), await freePort()];
     const env = { REDIS_URL: server.url, PIPELINE: pipeline.name, LOG_LEVEL: 'warn' };
-    children.push(new ServiceProcess('processor', {
-      ...env, HEALTH_PORT: String(processorPort), HANDLER: handler, MAX_RETRIES: '2', BACKOFF_BASE_MS: '5', BACKOFF_MAX_MS: '10', CONCURRENCY: '32',
-    }));
+    children.push(
+      new ServiceProcess('processor', {
+        ...env,
+        HEALTH_PORT: String(processorPort),
+        HANDLER: handler,
+        MAX_RETRIES: '2',
+        BACKOFF_BASE_MS: '5',
+        BACKOFF_MAX_MS: '10',
+        CONCURRENCY: '32',
+      }),
+    );
     children.push(new ServiceProcess('sequencer', { ...env, HEALTH_PORT: String(sequencerPort) }));
     await pipeline.enqueue(500);
     await pipeline.settled(500, 60_000);
@@ -59,7 +77,8 @@ describe('observability: metrics, events and logs', function () {
     const dead = range(1, 500).filter((s) => s % 10 === 0).length;
     const retriedOnce = range(1, 500).filter((s) => s % 7 === 0 && s % 10 !== 0).length;
     await waitFor(async () => value(await scrape(sequencerPort), 'inorder_messages_emitted_total', labels) === 500 - dead, {
-      timeoutMs: 10_000, message: 'the sequencer did not count every emit',
+      timeoutMs: 10_000,
+      message: 'the sequencer did not count every emit',
     });
     const p = await scrape(processorPort);
     const s = await scrape(sequencerPort);
@@ -81,9 +100,15 @@ describe('observability: metrics, events and logs', function () {
       leader: 1,
     });
     // Every message's stages: the processor saw queue wait and work, the sequencer the rest.
-    const histogram = (metrics: { text: string }, stage: string): number => histogramCount(metrics.text, 'inorder_stage_duration_seconds', { ...labels, stage });
-    expect([histogram(p, 'queue_wait'), histogram(p, 'work'), histogram(s, 'end_to_end'), histogram(s, 'hand_off')]).to.deep.equal(Array(4).fill(500 - dead));
-    expect(p.find((m) => m.name === 'inorder_process_cpu_seconds_total'), 'default process metrics').to.not.equal(undefined);
+    const histogram = (metrics: { text: string }, stage: string): number =>
+      histogramCount(metrics.text, 'inorder_stage_duration_seconds', { ...labels, stage });
+    expect([histogram(p, 'queue_wait'), histogram(p, 'work'), histogram(s, 'end_to_end'), histogram(s, 'hand_off')]).to.deep.equal(
+      Array(4).fill(500 - dead),
+    );
+    expect(
+      p.find((m) => m.name === 'inorder_process_cpu_seconds_total'),
+      'default process metrics',
+    ).to.not.equal(undefined);
   });
 
   it('logs claimed, completed and emitted for every message at debug, and says each event on the telemetry', async () => {
@@ -97,14 +122,22 @@ describe('observability: metrics, events and logs', function () {
     await pipeline.settled(100);
     expect(await acquired).to.include({ pipeline: pipeline.name, partition: 0 });
     const seqsOf = (lines: Array<Record<string, unknown>>, event: string): number[] =>
-      lines.filter((l) => l.event === event).map((l) => l.seq as number).sort((a, b) => a - b);
-    await waitFor(() => seqsOf(sequencerLog.lines, 'emitted').length === 100, { timeoutMs: 5000, message: 'emitted lines missing' }).catch((error: unknown) => {
-      // Say which, and what the leader went through, so a failure explains itself.
-      const logged = new Set(seqsOf(sequencerLog.lines, 'emitted'));
-      const events = sequencerLog.lines.filter((l) => l.level !== 'debug').map((l) => `${String(l.event)}: ${String(l.message)}`);
-      throw new Error(`${(error as Error).message}: no line for ${range(1, 100).filter((s) => !logged.has(s)).join(',')}; ` +
-        `stats ${JSON.stringify(sequencer.stats)}; events ${events.join(' | ')}`);
-    });
+      lines
+        .filter((l) => l.event === event)
+        .map((l) => l.seq as number)
+        .sort((a, b) => a - b);
+    await waitFor(() => seqsOf(sequencerLog.lines, 'emitted').length === 100, { timeoutMs: 5000, message: 'emitted lines missing' }).catch(
+      (error: unknown) => {
+        // Say which, and what the leader went through, so a failure explains itself.
+        const logged = new Set(seqsOf(sequencerLog.lines, 'emitted'));
+        const events = sequencerLog.lines.filter((l) => l.level !== 'debug').map((l) => `${String(l.event)}: ${String(l.message)}`);
+        throw new Error(
+          `${(error as Error).message}: no line for ${range(1, 100)
+            .filter((s) => !logged.has(s))
+            .join(',')}; ` + `stats ${JSON.stringify(sequencer.stats)}; events ${events.join(' | ')}`,
+        );
+      },
+    );
     expect(seqsOf(processorLog.lines, 'claimed')).to.deep.equal(range(1, 100));
     expect(seqsOf(processorLog.lines, 'completed')).to.deep.equal(range(1, 100));
     expect(seqsOf(sequencerLog.lines, 'emitted')).to.deep.equal(range(1, 100));
@@ -119,22 +152,36 @@ describe('observability: metrics, events and logs', function () {
     await pipeline.sequencer();
     await pipeline.enqueue(400);
     // Wait until the doomed one holds claims, then kill it.
-    const held = await waitFor(async () => {
-      const claims = await pipeline!.redis.hgetall(pipeline!.partition.keys.claims);
-      const seqs = Object.entries(claims)
-        .filter(([token]) => doomed.logs.some((l) => l.includes(`"owner":"${token.slice(0, token.lastIndexOf(':'))}"`)))
-        .flatMap(([, v]) => v.slice(v.indexOf('|') + 1).split(',').map(Number));
-      return seqs.length > 0 ? seqs : undefined;
-    }, { timeoutMs: 20_000, message: 'the processor to kill never held claims' });
+    const held = await waitFor(
+      async () => {
+        const claims = await pipeline!.redis.hgetall(pipeline!.partition.keys.claims);
+        const seqs = Object.entries(claims)
+          .filter(([token]) => doomed.logs.some((l) => l.includes(`"owner":"${token.slice(0, token.lastIndexOf(':'))}"`)))
+          .flatMap(([, v]) =>
+            v
+              .slice(v.indexOf('|') + 1)
+              .split(',')
+              .map(Number),
+          );
+        return seqs.length > 0 ? seqs : undefined;
+      },
+      { timeoutMs: 20_000, message: 'the processor to kill never held claims' },
+    );
     const killedAt = Date.now();
     await doomed.kill();
     const last = Math.max(...held);
     await waitFor(async () => Number(await pipeline!.redis.hget(pipeline!.partition.keys.meta, 'next')) > last, {
-      timeoutMs: 2500, message: `the order did not move past seq ${last} within 2.5 s of the kill`,
+      timeoutMs: 2500,
+      message: `the order did not move past seq ${last} within 2.5 s of the kill`,
     });
     const recoveredMs = Date.now() - killedAt;
     expect(recoveredMs).to.be.below(2500);
     await pipeline.settled(400, 30_000);
-    expect(checkOrder((await pipeline.output()).map((e) => e.seq), range(1, 400))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        (await pipeline.output()).map((e) => e.seq),
+        range(1, 400),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
   });
 });

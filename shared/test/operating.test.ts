@@ -12,14 +12,20 @@ describe('operating promises (in process)', function () {
     const pipeline = fixture.pipeline();
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const processor = await pipeline.processor(async (_p, { seq }) => {
-      if (seq === 2) await gate;
-      return { seq };
-    }, { handlerTimeoutMs: 60_000 });
+    const processor = await pipeline.processor(
+      async (_p, { seq }) => {
+        if (seq === 2) await gate;
+        return { seq };
+      },
+      { handlerTimeoutMs: 60_000 },
+    );
     const leader = capturingLogger();
     await pipeline.sequencer({ gapTimeoutMs: 300 }, { logger: leader.logger });
     await pipeline.enqueue(10);
-    const stalled = await waitFor(() => leader.lines.find((l) => l.event === 'stalled'), { timeoutMs: 10_000, message: 'no stall reported' });
+    const stalled = await waitFor(() => leader.lines.find((l) => l.event === 'stalled'), {
+      timeoutMs: 10_000,
+      message: 'no stall reported',
+    });
     expect(stalled).to.include({ seq: 2, kind: 'claimed', level: 'warn' });
     expect(String(stalled.reason)).to.equal(`waiting for seq 2: claimed by ${processor.owner} (alive), its handler still running`);
     const status = await pipeline.partition.status();
@@ -34,10 +40,12 @@ describe('operating promises (in process)', function () {
     const pipeline = fixture.pipeline();
     await pipeline.partition.init();
     await pipeline.enqueue(3);
-    expect((await pipeline.partition.status()).stalled).to.deep.equal({ reason: 'no sequencer holds the leader lease: are sequencers running?' });
+    expect((await pipeline.partition.status()).stalled).to.deep.equal({
+      reason: 'no sequencer holds the leader lease: are sequencers running?',
+    });
   });
 
-  it('keeps every claim exclusive when processors\' clocks are seconds apart: leases run on Redis\'s clock', async () => {
+  it("keeps every claim exclusive when processors' clocks are seconds apart: leases run on Redis's clock", async () => {
     const pipeline = fixture.pipeline();
     const running = new Set<number>();
     const overlaps: number[] = [];
@@ -54,8 +62,16 @@ describe('operating promises (in process)', function () {
     await pipeline.enqueue(1500);
     await pipeline.settled(1500);
     expect(overlaps, 'seqs in two handler calls at once').to.deep.equal([]);
-    expect(pipeline.processors.reduce((n, p) => n + p.stats.reaped + p.stats.stale + p.stats.abandoned, 0), 'claims lost to a skewed clock').to.equal(0);
-    expect(checkOrder((await pipeline.output()).map((e) => e.seq), range(1, 1500))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      pipeline.processors.reduce((n, p) => n + p.stats.reaped + p.stats.stale + p.stats.abandoned, 0),
+      'claims lost to a skewed clock',
+    ).to.equal(0);
+    expect(
+      checkOrder(
+        (await pipeline.output()).map((e) => e.seq),
+        range(1, 1500),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
   });
 
   it('serves 500 event pipelines from one process on two connections, under one concurrency', async () => {
@@ -76,19 +92,37 @@ describe('operating promises (in process)', function () {
     };
     const processor = new Processor({ redis, subscriber, handler, settings: { ...fastProcessor, concurrency: 3 }, logger: silentLogger() });
     const discovery = new PartitionDiscovery({
-      redis, pipeline: 'events-*', partitions: 'all', prefix, seqStart: 1, ordering: 'none', strictOnly: false, server: processor, logger: silentLogger(), everyMs: 100,
+      redis,
+      pipeline: 'events-*',
+      partitions: 'all',
+      prefix,
+      seqStart: 1,
+      ordering: 'none',
+      strictOnly: false,
+      server: processor,
+      logger: silentLogger(),
+      everyMs: 100,
     });
     try {
       await discovery.start();
       await processor.start();
       expect(processor.served).to.have.length(500);
-      for (const n of range(1, 50)) await enqueue(pipeline.redis, { pipeline: `events-${n}`, prefix }, range(1, 4).map((seq) => ({ seq, payload: seq })));
-      await waitFor(async () => {
-        let done = 0;
-        for (const n of range(1, 50)) done += await pipeline.redis.llen(new Partition(pipeline.redis, `events-${n}`, 0, { prefix }).keys.output);
-        return done === 200;
-      }, { timeoutMs: 30_000, message: 'not every event was processed' });
-      const clients = (await pipeline.redis.client('LIST') as string).split('\n').filter((line) => line.includes(` name=${name} `));
+      for (const n of range(1, 50))
+        await enqueue(
+          pipeline.redis,
+          { pipeline: `events-${n}`, prefix },
+          range(1, 4).map((seq) => ({ seq, payload: seq })),
+        );
+      await waitFor(
+        async () => {
+          let done = 0;
+          for (const n of range(1, 50))
+            done += await pipeline.redis.llen(new Partition(pipeline.redis, `events-${n}`, 0, { prefix }).keys.output);
+          return done === 200;
+        },
+        { timeoutMs: 30_000, message: 'not every event was processed' },
+      );
+      const clients = ((await pipeline.redis.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${name} `));
       expect(clients, 'Redis connections of the process').to.have.length(2);
       expect(most, 'handlers at once').to.be.at.most(3);
     } finally {

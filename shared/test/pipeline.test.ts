@@ -17,7 +17,10 @@ describe('pipeline (in process)', function () {
     await pipeline.enqueue(2000);
     await pipeline.settled(2000);
     const output = await pipeline.output();
-    const check = checkOrder(output.map((e) => e.seq), range(1, 2000));
+    const check = checkOrder(
+      output.map((e) => e.seq),
+      range(1, 2000),
+    );
     expect(check).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     for (const e of output) {
       expect(e.result).to.deep.equal({ seq: e.seq });
@@ -38,7 +41,10 @@ describe('pipeline (in process)', function () {
     expect(claim.claimed).to.have.length(4);
     await p.complete(claim.claimed.map((c) => ({ seq: c.seq, token: 'old:1', body: c.raw, createdAt: 1, processedAt: 2 })));
     const entries = await p.readSettled('0-0', 10);
-    expect(entries.map((e) => e.seqs), 'one stream entry names the whole batch').to.deep.equal([[1, 2, 3, 4]]);
+    expect(
+      entries.map((e) => e.seqs),
+      'one stream entry names the whole batch',
+    ).to.deep.equal([[1, 2, 3, 4]]);
     // An earlier leader emitted 1 and 2 and died: the entry still names 3 and 4, so it stays.
     const old = await p.fence('old-leader');
     const emitted = await p.emit({ fence: old.fence, next: 1, now: Date.now(), run: [{ count: 2, sequencingAt: Date.now() }] });
@@ -46,7 +52,10 @@ describe('pipeline (in process)', function () {
     expect(await pipeline.redis.xlen(p.keys.results)).to.equal(1);
     await pipeline.sequencer();
     await pipeline.settled(4);
-    await waitFor(async () => (await pipeline.redis.xlen(p.keys.results)) === 0, { timeoutMs: 10_000, message: 'the drained entry was not deleted' });
+    await waitFor(async () => (await pipeline.redis.xlen(p.keys.results)) === 0, {
+      timeoutMs: 10_000,
+      message: 'the drained entry was not deleted',
+    });
     expect((await pipeline.output()).map((e) => e.seq)).to.deep.equal([1, 2, 3, 4]);
   });
 });

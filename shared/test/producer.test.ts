@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import {
-  EnvelopeError, LayoutError, SUBMIT_MAX_BATCH, SeqSourceError, SeqTooFarAheadError, enqueue, keysFor, registerPipeline, submit,
+  EnvelopeError,
+  LayoutError,
+  SUBMIT_MAX_BATCH,
+  SeqSourceError,
+  SeqTooFarAheadError,
+  enqueue,
+  keysFor,
+  registerPipeline,
+  submit,
   type NewMessage,
 } from '@inorder/shared';
 import { snapshot } from './support/lua.js';
@@ -46,8 +54,9 @@ describe('enqueue() (producer API, through submit.lua)', function () {
   it('throws EnvelopeError for a priority on a strict pipeline or out of range, writing nothing', async () => {
     const strict = uniquePipeline('enq');
     await registerPipeline(fixture.redis, strict, { ordering: 'strict' });
-    expect(String(await rejectionOf(enqueue(fixture.redis, { pipeline: strict }, [...messages(1, 3), { seq: 4, payload: 4, priority: 1 }]))))
-      .to.match(/EnvelopeError: seq 4: priority is only for unordered pipelines/);
+    expect(
+      String(await rejectionOf(enqueue(fixture.redis, { pipeline: strict }, [...messages(1, 3), { seq: 4, payload: 4, priority: 1 }]))),
+    ).to.match(/EnvelopeError: seq 4: priority is only for unordered pipelines/);
     const none = uniquePipeline('enq');
     await registerPipeline(fixture.redis, none, { ordering: 'none' });
     const error = await rejectionOf(enqueue(fixture.redis, { pipeline: none }, [{ seq: 1, payload: 1, priority: 1001 }]));
@@ -58,7 +67,11 @@ describe('enqueue() (producer API, through submit.lua)', function () {
   it('queues by priority on an unordered pipeline, then by arrival', async () => {
     const pipeline = uniquePipeline('enq');
     await registerPipeline(fixture.redis, pipeline, { ordering: 'none' });
-    await enqueue(fixture.redis, { pipeline }, [{ seq: 1, payload: 1, priority: 5 }, { seq: 2, payload: 2, priority: -3 }, { seq: 3, payload: 3 }]);
+    await enqueue(fixture.redis, { pipeline }, [
+      { seq: 1, payload: 1, priority: 5 },
+      { seq: 2, payload: 2, priority: -3 },
+      { seq: 3, payload: 3 },
+    ]);
     await enqueue(fixture.redis, { pipeline }, [{ seq: 4, payload: 4, priority: -3 }]);
     const k = keysFor(pipeline, 0);
     expect(seqsOf(await fixture.redis.zrange(k.queue, 0, -1))).to.deep.equal([2, 4, 3, 1]);
@@ -79,7 +92,9 @@ describe('enqueue() (producer API, through submit.lua)', function () {
     const pipeline = uniquePipeline('enq');
     const p = partitionOf(pipeline);
     const before = await snapshot(fixture.redis, p);
-    const error = await rejectionOf(enqueue(fixture.redis, { pipeline }, [...messages(1, 2), { seq: 9_007_199_254_740_991, payload: 'bug' }]));
+    const error = await rejectionOf(
+      enqueue(fixture.redis, { pipeline }, [...messages(1, 2), { seq: 9_007_199_254_740_991, payload: 'bug' }]),
+    );
     expect(error).to.be.instanceOf(SeqTooFarAheadError);
     expect(error).to.include({ seq: 9_007_199_254_740_991, next: 1, maxAhead: 10_000_000 });
     expect(error.message).to.match(/seq 9007199254740991 is 10000000 or more ahead of the next seq 1/);
@@ -100,7 +115,7 @@ describe('enqueue() (producer API, through submit.lua)', function () {
     expect(await enqueue(fixture.redis, { pipeline }, [{ seq: 9_007_199_254_740_991, payload: 1 }], { maxSeqAhead: 0 })).to.equal(1);
   });
 
-  it('sets the first seq of a new partition from the target\'s seqStart', async () => {
+  it("sets the first seq of a new partition from the target's seqStart", async () => {
     const pipeline = uniquePipeline('enq');
     await enqueue(fixture.redis, { pipeline, seqStart: 100 }, messages(100, 2));
     expect(await fixture.redis.hget(keysFor(pipeline, 0).meta, 'next')).to.equal('100');

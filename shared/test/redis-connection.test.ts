@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import {
-  RedisConnectionError, connect, describeConnectionError, waitUntilConnected, type RedisClient,
-} from '@inorder/shared';
+import { RedisConnectionError, connect, describeConnectionError, waitUntilConnected, type RedisClient } from '@inorder/shared';
 import { RedisServer, freePort, capturingLogger, waitFor } from '@inorder/testkit';
 
 /** An error as Node or ioredis raises it: a message and, for system errors, a code. */
@@ -26,19 +24,69 @@ describe('Redis connection failures', function () {
 
   describe('describeConnectionError', () => {
     const cases: Array<[string, Error, RegExp, boolean]> = [
-      ['a wrong password', new Error('WRONGPASS invalid username-password pair or user is disabled.'), /wrong password or user name.*REDIS_URL/, true],
+      [
+        'a wrong password',
+        new Error('WRONGPASS invalid username-password pair or user is disabled.'),
+        /wrong password or user name.*REDIS_URL/,
+        true,
+      ],
       ['no password', new Error('Ready check failed: NOAUTH Authentication required.'), /requires a password \(NOAUTH\)/, true],
-      ['a refused connection', systemError('connect ECONNREFUSED 10.0.0.1:6379', { code: 'ECONNREFUSED', address: '10.0.0.1', port: 6379 }), /connection refused by 10\.0\.0\.1:6379/, false],
-      ['an unknown host', systemError('getaddrinfo ENOTFOUND cache.example', { code: 'ENOTFOUND', hostname: 'cache.example' }), /host name cache\.example not found/, false],
-      ['an unreachable host', systemError('connect EHOSTUNREACH 10.9.9.9:6379', { code: 'EHOSTUNREACH', address: '10.9.9.9', port: 6379 }), /unreachable/, false],
+      [
+        'a refused connection',
+        systemError('connect ECONNREFUSED 10.0.0.1:6379', { code: 'ECONNREFUSED', address: '10.0.0.1', port: 6379 }),
+        /connection refused by 10\.0\.0\.1:6379/,
+        false,
+      ],
+      [
+        'an unknown host',
+        systemError('getaddrinfo ENOTFOUND cache.example', { code: 'ENOTFOUND', hostname: 'cache.example' }),
+        /host name cache\.example not found/,
+        false,
+      ],
+      [
+        'an unreachable host',
+        systemError('connect EHOSTUNREACH 10.9.9.9:6379', { code: 'EHOSTUNREACH', address: '10.9.9.9', port: 6379 }),
+        /unreachable/,
+        false,
+      ],
       ['a timeout', systemError('connect ETIMEDOUT', { code: 'ETIMEDOUT' }), /timed out/, false],
-      ['an untrusted certificate', systemError('unable to verify the first certificate', { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), /certificate is not trusted.*REDIS_TLS_CA_FILE/, true],
-      ['a self-signed certificate', systemError('self-signed certificate in certificate chain', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), /not trusted/, true],
-      ['a certificate for another host', systemError("Hostname/IP does not match certificate's altnames", { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), /not for this host/, true],
+      [
+        'an untrusted certificate',
+        systemError('unable to verify the first certificate', { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }),
+        /certificate is not trusted.*REDIS_TLS_CA_FILE/,
+        true,
+      ],
+      [
+        'a self-signed certificate',
+        systemError('self-signed certificate in certificate chain', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+        /not trusted/,
+        true,
+      ],
+      [
+        'a certificate for another host',
+        systemError("Hostname/IP does not match certificate's altnames", { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }),
+        /not for this host/,
+        true,
+      ],
       ['an expired certificate', systemError('certificate has expired', { code: 'CERT_HAS_EXPIRED' }), /expired/, true],
-      ['a missing client certificate', systemError('tlsv13 alert certificate required', { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }), /requires a client certificate.*REDIS_TLS_CERT_FILE/, true],
-      ['a TLS client on a plain port', systemError('wrong version number', { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }), /does not speak TLS/, true],
-      ['maxclients', new Error('Ready check failed: ERR max number of clients reached'), /max number of clients reached \(maxclients\)/, false],
+      [
+        'a missing client certificate',
+        systemError('tlsv13 alert certificate required', { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }),
+        /requires a client certificate.*REDIS_TLS_CERT_FILE/,
+        true,
+      ],
+      [
+        'a TLS client on a plain port',
+        systemError('wrong version number', { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }),
+        /does not speak TLS/,
+        true,
+      ],
+      [
+        'maxclients',
+        new Error('Ready check failed: ERR max number of clients reached'),
+        /max number of clients reached \(maxclients\)/,
+        false,
+      ],
     ];
     for (const [what, error, cause, permanent] of cases) {
       it(`names the cause of ${what}${permanent ? ', which waiting will not fix' : ''}`, () => {
@@ -49,8 +97,13 @@ describe('Redis connection failures', function () {
     }
 
     it('finds the cause inside a cluster error', () => {
-      const error = Object.assign(new Error('Failed to refresh slots cache.'), { lastNodeError: new Error('WRONGPASS invalid username-password pair') });
-      expect(describeConnectionError(error)).to.include({ permanent: true }).and.to.have.property('cause').that.matches(/wrong password/);
+      const error = Object.assign(new Error('Failed to refresh slots cache.'), {
+        lastNodeError: new Error('WRONGPASS invalid username-password pair'),
+      });
+      expect(describeConnectionError(error))
+        .to.include({ permanent: true })
+        .and.to.have.property('cause')
+        .that.matches(/wrong password/);
     });
   });
 
@@ -58,7 +111,10 @@ describe('Redis connection failures', function () {
     const port = await freePort();
     const { logger, lines } = capturingLogger();
     open(`redis://app:p@ss:w@rd@127.0.0.1:${port}`, { logger });
-    await waitFor(() => lines.filter((l) => l.event === 'redis-connection-failed').length >= 3, { timeoutMs: 10_000, message: 'fewer than 3 warnings' });
+    await waitFor(() => lines.filter((l) => l.event === 'redis-connection-failed').length >= 3, {
+      timeoutMs: 10_000,
+      message: 'fewer than 3 warnings',
+    });
     const warnings = lines.filter((l) => l.event === 'redis-connection-failed').slice(0, 3);
     expect(warnings.map((w) => w.attempt)).to.deep.equal([1, 2, 3]);
     for (const w of warnings) {
@@ -78,7 +134,10 @@ describe('Redis connection failures', function () {
     const redis = open(server.url, { logger, name: 'watched' });
     await waitUntilConnected(redis);
     await server.restart();
-    await waitFor(() => lines.some((l) => l.event === 'redis-connection-ready' && l.attempt !== undefined), { timeoutMs: 10_000, message: 'no line for the reconnection' });
+    await waitFor(() => lines.some((l) => l.event === 'redis-connection-ready' && l.attempt !== undefined), {
+      timeoutMs: 10_000,
+      message: 'no line for the reconnection',
+    });
     expect(lines.some((l) => l.event === 'redis-connection-failed')).to.equal(true);
   });
 
@@ -92,7 +151,10 @@ describe('Redis connection failures', function () {
       const { logger, lines } = capturingLogger();
       const redis = open(url, { logger });
       const started = Date.now();
-      const error = await waitUntilConnected(redis).then(() => undefined, (e: unknown) => e);
+      const error = await waitUntilConnected(redis).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(RedisConnectionError);
       expect((error as RedisConnectionError).message).to.match(cause);
       expect((error as RedisConnectionError).message).to.include(`127.0.0.1:${server.port}`);
@@ -123,14 +185,20 @@ describe('Redis connection failures', function () {
     const aborted = new AbortController();
     const waiting = waitUntilConnected(redis, { signal: aborted.signal });
     aborted.abort();
-    await waiting.then(() => expect.fail('resolved'), (e: unknown) => expect((e as Error).name).to.equal('AbortError'));
+    await waiting.then(
+      () => expect.fail('resolved'),
+      (e: unknown) => expect((e as Error).name).to.equal('AbortError'),
+    );
   });
 
   describe('disconnect', () => {
     it('rejects the commands of a connection that never came up', async () => {
       const redis = open(`redis://127.0.0.1:${await freePort()}`);
       await waitFor(() => redis.status === 'reconnecting', { timeoutMs: 5000 });
-      const pending = redis.get('x').then(() => 'answered', (e: Error) => e.message);
+      const pending = redis.get('x').then(
+        () => 'answered',
+        (e: Error) => e.message,
+      );
       redis.disconnect();
       const outcome = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);
       expect(outcome).to.match(/Connection is closed/);
@@ -140,7 +208,10 @@ describe('Redis connection failures', function () {
     it('rejects the commands of a cluster client that never came up', async () => {
       const redis = open(`redis+cluster://127.0.0.1:${await freePort()}`);
       await waitFor(() => redis.status === 'reconnecting', { timeoutMs: 5000 });
-      const pending = redis.get('x').then(() => 'answered', (e: Error) => e.message);
+      const pending = redis.get('x').then(
+        () => 'answered',
+        (e: Error) => e.message,
+      );
       redis.disconnect();
       const outcome = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);
       expect(outcome).to.match(/closed/i);
@@ -154,7 +225,10 @@ describe('Redis connection failures', function () {
       await occupant.ping();
       const blocking = open(server.url, { name: 'never-up' });
       await waitFor(() => blocking.status === 'reconnecting', { timeoutMs: 5000 });
-      const pending = blocking.blmove('a', 'a', 'LEFT', 'LEFT', 1).then(() => 'answered', (e: Error) => e.message);
+      const pending = blocking.blmove('a', 'a', 'LEFT', 'LEFT', 1).then(
+        () => 'answered',
+        (e: Error) => e.message,
+      );
       await waitFor(() => blocking.status === 'reconnecting', { timeoutMs: 5000 });
       blocking.disconnect();
       const outcome = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);

@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Cluster } from 'ioredis';
 import { RedisConnectionError, connect, waitUntilConnected, type RedisClient, type RedisTls } from '@inorder/shared';
-import { RedisServer, freePort, ServiceProcess, uniquePipeline, capturingLogger, jsonLines, makeCertificates, opensslMissing, redisTlsMissing, type TestCertificates, waitFor } from '@inorder/testkit';
+import {
+  RedisServer,
+  freePort,
+  ServiceProcess,
+  uniquePipeline,
+  capturingLogger,
+  jsonLines,
+  makeCertificates,
+  opensslMissing,
+  redisTlsMissing,
+  type TestCertificates,
+  waitFor,
+} from '@inorder/testkit';
 
 describe('Redis over TLS (rediss://, REDIS_TLS_* files)', function () {
   this.timeout(60_000);
@@ -44,7 +56,11 @@ describe('Redis over TLS (rediss://, REDIS_TLS_* files)', function () {
     opened.push(redis);
     return redis;
   };
-  const refusal = (redis: RedisClient): Promise<unknown> => waitUntilConnected(redis, { timeoutMs: 10_000 }).then((ok) => `resolved ${ok}`, (e: unknown) => e);
+  const refusal = (redis: RedisClient): Promise<unknown> =>
+    waitUntilConnected(redis, { timeoutMs: 10_000 }).then(
+      (ok) => `resolved ${ok}`,
+      (e: unknown) => e,
+    );
 
   it('connects when REDIS_TLS_CA_FILE names the CA that signed the server certificate', async () => {
     const redis = open({ ca: pem(certs.caFile) });
@@ -52,7 +68,10 @@ describe('Redis over TLS (rediss://, REDIS_TLS_* files)', function () {
     expect(await redis.ping()).to.equal('PONG');
   });
 
-  for (const [what, tls] of [['without a CA', () => undefined], ['with a CA that did not sign it', () => ({ ca: pem(certs.otherCaFile) })]] as const) {
+  for (const [what, tls] of [
+    ['without a CA', () => undefined],
+    ['with a CA that did not sign it', () => ({ ca: pem(certs.otherCaFile) })],
+  ] as const) {
     it(`refuses the server certificate ${what}, logging that it is not trusted`, async () => {
       const { logger, lines } = capturingLogger();
       const error = await refusal(open(tls(), logger));
@@ -93,8 +112,11 @@ describe('Redis over TLS (rediss://, REDIS_TLS_* files)', function () {
     it('runs a sequencer, a processor and the ingest from the REDIS_TLS_* settings, and stops one at start without them', async () => {
       const pipeline = uniquePipeline('tls');
       const env = {
-        REDIS_URL: server!.tlsUrl, PIPELINE: pipeline, REDIS_TLS_CA_FILE: certs.caFile,
-        REDIS_TLS_CERT_FILE: certs.clientCertFile, REDIS_TLS_KEY_FILE: certs.clientKeyFile,
+        REDIS_URL: server!.tlsUrl,
+        PIPELINE: pipeline,
+        REDIS_TLS_CA_FILE: certs.caFile,
+        REDIS_TLS_CERT_FILE: certs.clientCertFile,
+        REDIS_TLS_KEY_FILE: certs.clientKeyFile,
       };
       const sequencer = new ServiceProcess('sequencer', env);
       const processor = new ServiceProcess('processor', env);
@@ -102,7 +124,10 @@ describe('Redis over TLS (rediss://, REDIS_TLS_* files)', function () {
       const refused = new ServiceProcess('processor', { REDIS_URL: server!.tlsUrl, PIPELINE: pipeline, REDIS_TLS_CA_FILE: certs.caFile });
       children.push(sequencer, processor, ingest, refused);
       await waitFor(() => sequencer.logged('"message":"leading"'), { timeoutMs: 20_000, message: 'the sequencer did not lead over TLS' });
-      await waitFor(() => processor.logged('"message":"processor started"'), { timeoutMs: 20_000, message: 'the processor did not start over TLS' });
+      await waitFor(() => processor.logged('"message":"processor started"'), {
+        timeoutMs: 20_000,
+        message: 'the processor did not start over TLS',
+      });
       await waitFor(() => ingest.logged('"message":"listening"'), { timeoutMs: 20_000, message: 'the ingest did not start over TLS' });
       expect(await refused.exited).to.equal(1);
       const cannot = jsonLines(refused.logs).find((l) => l.message === 'cannot start');

@@ -10,7 +10,11 @@ describe('redis URLs', () => {
       password: 'p@ss',
     });
     expect(parseClusterUrl('redis+cluster://:secret@10.0.0.1:7000,10.0.0.2:7001,node-3')).to.deep.equal({
-      seeds: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: 'node-3', port: 6379 }],
+      seeds: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: 'node-3', port: 6379 },
+      ],
       tls: false,
       username: undefined,
       password: 'secret',
@@ -32,7 +36,9 @@ describe('redis URLs', () => {
   });
 
   it('accepts a cluster URL as REDIS_URL and refuses a malformed one', () => {
-    expect(loadProcessorConfig({ REDIS_URL: 'rediss+cluster://:pw@cfg.example:6379' }).redisUrl).to.equal('rediss+cluster://:pw@cfg.example:6379');
+    expect(loadProcessorConfig({ REDIS_URL: 'rediss+cluster://:pw@cfg.example:6379' }).redisUrl).to.equal(
+      'rediss+cluster://:pw@cfg.example:6379',
+    );
     expect(() => loadProcessorConfig({ REDIS_URL: 'redis+cluster://a:7000/1' })).to.throw(ConfigError, /REDIS_URL/);
   });
 });

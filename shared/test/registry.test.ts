@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import {
-  PipelineConflictError, RegistryEntryError, RegistryFullError, getPipeline, listPipelines, registerPipeline, registryKey,
+  PipelineConflictError,
+  RegistryEntryError,
+  RegistryFullError,
+  getPipeline,
+  listPipelines,
+  registerPipeline,
+  registryKey,
 } from '@inorder/shared';
 import { rejectionOf, uniquePipeline, useRedis } from '@inorder/testkit';
 
@@ -25,24 +31,32 @@ describe('pipeline registry', function () {
     await fixture.redis.hset(registryKey(p), 'broken', 'not json');
     const error = await rejectionOf(getPipeline(fixture.redis, 'broken', p));
     expect(error).to.be.instanceOf(RegistryEntryError);
-    expect(error.message).to.match(/^pipeline broken: its registry entry .* cannot be read: not JSON .*; fix or delete the registry entry$/);
+    expect(error.message).to.match(
+      /^pipeline broken: its registry entry .* cannot be read: not JSON .*; fix or delete the registry entry$/,
+    );
     expect(await rejectionOf(registerPipeline(fixture.redis, 'broken', { ordering: 'none' }, p))).to.be.instanceOf(RegistryEntryError);
   });
 
   describe('with maxPipelines (register.lua)', () => {
     it('creates a pipeline while the registry holds fewer than the limit, then refuses new ones', async () => {
       const p = prefix();
-      expect(await registerPipeline(fixture.redis, 'a', { ordering: 'none' }, p, 5, { maxPipelines: 2 }))
-        .to.deep.equal({ settings: { ordering: 'none', partitions: 1, createdAt: 5 }, created: true });
+      expect(await registerPipeline(fixture.redis, 'a', { ordering: 'none' }, p, 5, { maxPipelines: 2 })).to.deep.equal({
+        settings: { ordering: 'none', partitions: 1, createdAt: 5 },
+        created: true,
+      });
       await registerPipeline(fixture.redis, 'b', { ordering: 'none' }, p, 5, { maxPipelines: 2 });
       const error = await rejectionOf(registerPipeline(fixture.redis, 'c', { ordering: 'none' }, p, 5, { maxPipelines: 2 }));
       expect(error).to.be.instanceOf(RegistryFullError);
       expect(error).to.include({ pipeline: 'c', count: 2, maxPipelines: 2 });
       expect(await fixture.redis.hkeys(registryKey(p))).to.have.members(['a', 'b']);
       // An existing pipeline is found, full registry or not; another ordering is still a conflict.
-      expect(await registerPipeline(fixture.redis, 'a', { ordering: 'none' }, p, 9, { maxPipelines: 2 }))
-        .to.deep.equal({ settings: { ordering: 'none', partitions: 1, createdAt: 5 }, created: false });
-      expect(await rejectionOf(registerPipeline(fixture.redis, 'b', { ordering: 'strict' }, p, 9, { maxPipelines: 2 }))).to.be.instanceOf(PipelineConflictError);
+      expect(await registerPipeline(fixture.redis, 'a', { ordering: 'none' }, p, 9, { maxPipelines: 2 })).to.deep.equal({
+        settings: { ordering: 'none', partitions: 1, createdAt: 5 },
+        created: false,
+      });
+      expect(await rejectionOf(registerPipeline(fixture.redis, 'b', { ordering: 'strict' }, p, 9, { maxPipelines: 2 }))).to.be.instanceOf(
+        PipelineConflictError,
+      );
     });
 
     it('checks and creates in one step: concurrent registrations never pass the limit', async () => {

@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import {
-  Metrics, ReplicaAckError, ShortAckLog, connect, enqueue, keysFor, registerPipeline, type RedisClient, type ShortAck,
+  Metrics,
+  ReplicaAckError,
+  ShortAckLog,
+  connect,
+  enqueue,
+  keysFor,
+  registerPipeline,
+  type RedisClient,
+  type ShortAck,
 } from '@inorder/shared';
 import { RedisServer, TestPipeline, capturingLogger, checkOrder, range, uniquePipeline, waitFor } from '@inorder/testkit';
 
@@ -28,7 +36,10 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     replica = await RedisServer.start({ replicaOf: primary.port });
     admin = primary.client();
     // Attached, synced, and acknowledging: a write confirmed at once.
-    await waitFor(async () => (await admin.set('replica-ready', '1')) && (await admin.wait(1, 100)) === 1, { timeoutMs: 10_000, message: 'the replica did not attach' });
+    await waitFor(async () => (await admin.set('replica-ready', '1')) && (await admin.wait(1, 100)) === 1, {
+      timeoutMs: 10_000,
+      message: 'the replica did not attach',
+    });
   });
   afterEach(async () => {
     replica.resume();
@@ -43,7 +54,9 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     await primary.destroy();
   });
 
-  async function run(replicaAcks: { replicas: number; timeoutMs: number; onShort?: (s: ShortAck) => void } | undefined): Promise<TestPipeline> {
+  async function run(
+    replicaAcks: { replicas: number; timeoutMs: number; onShort?: (s: ShortAck) => void } | undefined,
+  ): Promise<TestPipeline> {
     const pipeline = new TestPipeline(primary, { connect: { replicaAcks } });
     closing.push(pipeline);
     // Every 7th seq fails once: fail.lua schedules its retry.
@@ -54,7 +67,12 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     await pipeline.sequencer();
     await pipeline.enqueue(100);
     await pipeline.settled(100);
-    expect(checkOrder((await pipeline.output()).map((e) => e.seq), range(1, 100))).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        (await pipeline.output()).map((e) => e.seq),
+        range(1, 100),
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     return pipeline;
   }
 
@@ -81,7 +99,10 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     await registerPipeline(redis, name, { ordering: 'strict' });
     replica.pause();
     const startedAt = Date.now();
-    await enqueue(redis, { pipeline: name }, [{ seq: 1, payload: 'a' }, { seq: 2, payload: 'b' }]);
+    await enqueue(redis, { pipeline: name }, [
+      { seq: 1, payload: 'a' },
+      { seq: 2, payload: 'b' },
+    ]);
     expect(Date.now() - startedAt, 'held for the timeout').to.be.at.least(290);
     expect(shorts).to.have.length(1);
     expect(shorts[0]).to.include({ step: 'submit', pipeline: name, partition: 0, wanted: 1, acked: 0 });
@@ -96,10 +117,16 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     await registerPipeline(redis, name, { ordering: 'strict' });
     replica.pause();
     const submitting = enqueue(redis, { pipeline: name }, [{ seq: 1, payload: 'a' }]);
-    const failed = submitting.then(() => undefined, (error: unknown) => error);
+    const failed = submitting.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     // The submit ran on the primary; its WAIT holds the connection. Cut it: nobody knows now
     // whether a replica will ever hold the write.
-    await waitFor(async () => /name=acks-dropped .*cmd=wait/.test(String(await admin.client('LIST'))), { timeoutMs: 5000, message: 'no WAIT under way' });
+    await waitFor(async () => /name=acks-dropped .*cmd=wait/.test(String(await admin.client('LIST'))), {
+      timeoutMs: 5000,
+      message: 'no WAIT under way',
+    });
     await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     expect(await failed).to.be.instanceOf(ReplicaAckError);
     replica.resume();
@@ -119,8 +146,19 @@ describe('short replica acknowledgements in logs and metrics (ShortAckLog)', () 
     const metrics = new Metrics(undefined, { defaults: false });
     const { logger, lines } = capturingLogger('warn');
     let now = 1_000_000;
-    const log = new ShortAckLog(logger, (short) => metrics.noteShortAck(short), () => now);
-    const short = (step: ShortAck['step'], partition = 0): ShortAck => ({ step, pipeline: 'orders', partition, wanted: 1, acked: 0, waitedMs: 500 });
+    const log = new ShortAckLog(
+      logger,
+      (short) => metrics.noteShortAck(short),
+      () => now,
+    );
+    const short = (step: ShortAck['step'], partition = 0): ShortAck => ({
+      step,
+      pipeline: 'orders',
+      partition,
+      wanted: 1,
+      acked: 0,
+      waitedMs: 500,
+    });
     log.report(short('complete'));
     log.report(short('complete'));
     log.report(short('complete', 1));
@@ -128,7 +166,9 @@ describe('short replica acknowledgements in logs and metrics (ShortAckLog)', () 
     now += 5000;
     log.report(short('complete'));
     expect(lines.map((l) => [l.event, l.partition, l.step, l.notLoggedBefore])).to.deep.equal([
-      ['replica-acks-short', 0, 'complete', 0], ['replica-acks-short', 1, 'complete', 0], ['replica-acks-short', 0, 'emit', 0],
+      ['replica-acks-short', 0, 'complete', 0],
+      ['replica-acks-short', 1, 'complete', 0],
+      ['replica-acks-short', 0, 'emit', 0],
       ['replica-acks-short', 0, 'complete', 1],
     ]);
     const text = await metrics.text();

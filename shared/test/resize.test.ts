@@ -1,7 +1,19 @@
 import { expect } from 'chai';
 import {
-  DrainTimeoutError, PartitionCountError, PartitionDiscovery, PipelineResizingError, ResizeConflictError, cancelResize, enqueue, submit,
-  getPipeline, keysFor, partitionForKey, registerPipeline, resizePipeline, silentLogger,
+  DrainTimeoutError,
+  PartitionCountError,
+  PartitionDiscovery,
+  PipelineResizingError,
+  ResizeConflictError,
+  cancelResize,
+  enqueue,
+  submit,
+  getPipeline,
+  keysFor,
+  partitionForKey,
+  registerPipeline,
+  resizePipeline,
+  silentLogger,
 } from '@inorder/shared';
 import { checkOrder, range, servePartitions, uniquePipeline, useRedis, waitFor } from '@inorder/testkit';
 
@@ -13,21 +25,26 @@ interface Emitted {
   sequencedAt: number;
 }
 
-describe('changing a pipeline\'s partition count (npm run partitions)', function () {
+describe("changing a pipeline's partition count (npm run partitions)", function () {
   this.timeout(120_000);
   const fixture = useRedis();
 
   const outputOf = async (pipeline: string, partition: number): Promise<Emitted[]> =>
     (await fixture.redis.lrange(keysFor(pipeline, partition).output, 0, -1)).map((raw) => JSON.parse(raw) as Emitted);
 
-  it('grows 2 -> 4 partitions under a steady keyed load: every key\'s order holds across the change, every message once', async () => {
+  it("grows 2 -> 4 partitions under a steady keyed load: every key's order holds across the change, every message once", async () => {
     const pipeline = uniquePipeline('grow');
     await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 2 });
     // Slower work than the producer's pace, so a backlog waits in the old partitions at the change.
-    const served = await servePartitions(fixture.server, pipeline, async (_payload, { seq }) => {
-      await new Promise((r) => setTimeout(r, 5 + ((seq * 7919) % 30)));
-      return {};
-    }, { settings: { concurrency: 16 } });
+    const served = await servePartitions(
+      fixture.server,
+      pipeline,
+      async (_payload, { seq }) => {
+        await new Promise((r) => setTimeout(r, 5 + ((seq * 7919) % 30)));
+        return {};
+      },
+      { settings: { concurrency: 16 } },
+    );
     const keys = range(1, 12).map((k) => `account-${k}`);
     // Some keys must change partition, or the test proves nothing.
     expect(keys.filter((k) => partitionForKey(k, 2) !== partitionForKey(k, 4)).length).to.be.above(2);
@@ -61,15 +78,21 @@ describe('changing a pipeline\'s partition count (npm run partitions)', function
       const result = await resizePipeline(fixture.redis, pipeline, 4, { drainTimeoutMs: 30_000, pollMs: 20 });
       expect(result).to.include({ kind: 'resized', from: 2, to: 4 });
       const after = [...sent.values()].reduce((a, b) => a + b, 0);
-      await waitFor(async () => [...sent.values()].reduce((a, b) => a + b, 0) >= after + 600, { timeoutMs: 20_000, message: 'producer stalled after the change' });
+      await waitFor(async () => [...sent.values()].reduce((a, b) => a + b, 0) >= after + 600, {
+        timeoutMs: 20_000,
+        message: 'producer stalled after the change',
+      });
       producing = false;
       await producer;
       const total = [...sent.values()].reduce((a, b) => a + b, 0);
-      await waitFor(async () => {
-        let out = 0;
-        for (const p of range(0, 3)) out += await fixture.redis.llen(keysFor(pipeline, p).output);
-        return out === total;
-      }, { timeoutMs: 30_000, message: 'not every message came out' });
+      await waitFor(
+        async () => {
+          let out = 0;
+          for (const p of range(0, 3)) out += await fixture.redis.llen(keysFor(pipeline, p).output);
+          return out === total;
+        },
+        { timeoutMs: 30_000, message: 'not every message came out' },
+      );
     } finally {
       producing = false;
       await producer.catch(() => {});
@@ -81,7 +104,13 @@ describe('changing a pipeline\'s partition count (npm run partitions)', function
     for (const p of range(0, 3)) {
       const entries = await outputOf(pipeline, p);
       expect(entries.length, `partition ${p} got no work`).to.be.above(0);
-      expect(checkOrder(entries.map((e) => e.seq), range(1, entries.length)), `partition ${p}`).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+      expect(
+        checkOrder(
+          entries.map((e) => e.seq),
+          range(1, entries.length),
+        ),
+        `partition ${p}`,
+      ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
       for (const e of entries) byKey.set(e.key, [...(byKey.get(e.key) ?? []), { ...e, partition: p }]);
     }
     let moved = 0;
@@ -90,7 +119,10 @@ describe('changing a pipeline\'s partition count (npm run partitions)', function
       const old = entries.filter((e) => e.partition === partitionForKey(key, 2));
       const now = entries.filter((e) => e.partition !== partitionForKey(key, 2));
       // Each partition's output lists the key's messages in order, and the old partition's come first.
-      expect([...old, ...now].map((e) => e.payload.n), `order of ${key}`).to.deep.equal(range(1, sent.get(key)!));
+      expect(
+        [...old, ...now].map((e) => e.payload.n),
+        `order of ${key}`,
+      ).to.deep.equal(range(1, sent.get(key)!));
       if (now.length === 0) continue;
       moved++;
       expect(now.every((e) => e.partition === partitionForKey(key, 4))).to.equal(true);
@@ -103,14 +135,27 @@ describe('changing a pipeline\'s partition count (npm run partitions)', function
   it('calls the change off when the partitions do not drain in time: the count stays, submits are taken again', async () => {
     const pipeline = uniquePipeline('stuck');
     await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 2 });
-    await enqueue(fixture.redis, { pipeline, partition: 1 }, range(1, 10).map((seq) => ({ seq, payload: seq })));
+    await enqueue(
+      fixture.redis,
+      { pipeline, partition: 1 },
+      range(1, 10).map((seq) => ({ seq, payload: seq })),
+    );
     const resizing = resizePipeline(fixture.redis, pipeline, 3, { drainTimeoutMs: 1500, pollMs: 20 });
-    await waitFor(async () => (await fixture.redis.hget(keysFor(pipeline, 0).meta, 'resizing')) === '3', { timeoutMs: 5000, message: 'never froze' });
+    await waitFor(async () => (await fixture.redis.hget(keysFor(pipeline, 0).meta, 'resizing')) === '3', {
+      timeoutMs: 5000,
+      message: 'never froze',
+    });
     // While it drains, a submit to any partition is refused and writes nothing.
-    const refused = await enqueue(fixture.redis, { pipeline, partition: 0 }, [{ seq: 1, payload: 'x' }]).then(() => null, (e: unknown) => e);
+    const refused = await enqueue(fixture.redis, { pipeline, partition: 0 }, [{ seq: 1, payload: 'x' }]).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(refused).to.be.instanceOf(PipelineResizingError);
     expect(await fixture.redis.llen(keysFor(pipeline, 0).input)).to.equal(0);
-    const error = await resizing.then(() => null, (e: unknown) => e);
+    const error = await resizing.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(DrainTimeoutError);
     expect((error as DrainTimeoutError).message).to.contain('partition 1: 10 waiting');
     expect((error as DrainTimeoutError).backlog.map((b) => b.partition)).to.deep.equal([1]);
@@ -124,12 +169,18 @@ describe('changing a pipeline\'s partition count (npm run partitions)', function
     await registerPipeline(fixture.redis, pipeline, { ordering: 'none', partitions: 2 });
     // A change to 5 whose process died after freezing partition 1.
     await fixture.redis.hset(keysFor(pipeline, 1).meta, 'resizing', '5');
-    const error = await resizePipeline(fixture.redis, pipeline, 3, { drainTimeoutMs: 1000 }).then(() => null, (e: unknown) => e);
+    const error = await resizePipeline(fixture.redis, pipeline, 3, { drainTimeoutMs: 1000 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(ResizeConflictError);
     expect((error as Error).message).to.contain('resized to 5 partitions by another run');
     // Partition 0, frozen by the refused run, was thawed again; partition 1 still refuses.
     expect(await fixture.redis.hget(keysFor(pipeline, 0).meta, 'resizing')).to.equal(null);
-    const refused = await enqueue(fixture.redis, { pipeline, partition: 1 }, [{ payload: 1 }]).then(() => null, (e: unknown) => e);
+    const refused = await enqueue(fixture.redis, { pipeline, partition: 1 }, [{ payload: 1 }]).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(refused).to.be.instanceOf(PipelineResizingError);
     expect(await cancelResize(fixture.redis, pipeline)).to.deep.equal({ partitions: 2, cancelled: 1 });
     expect(await enqueue(fixture.redis, { pipeline, partition: 1 }, [{ payload: 1 }])).to.equal(1);
@@ -145,26 +196,45 @@ describe('changing a pipeline\'s partition count (npm run partitions)', function
     await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 2 });
     await resizePipeline(fixture.redis, pipeline, 4);
     // A producer that read the registry before the change routes by 2.
-    const result = await submit(fixture.redis, keysFor(pipeline, 1), [{ payload: 1 }], { ordering: 'strict', dedupTtlMs: 0, partitions: 2 });
+    const result = await submit(fixture.redis, keysFor(pipeline, 1), [{ payload: 1 }], {
+      ordering: 'strict',
+      dedupTtlMs: 0,
+      partitions: 2,
+    });
     expect(result).to.deep.equal({ kind: 'stale-partitions', partitions: 4 });
     expect(await fixture.redis.llen(keysFor(pipeline, 1).input)).to.equal(0);
-    expect(await submit(fixture.redis, keysFor(pipeline, 1), [{ payload: 1 }], { ordering: 'strict', dedupTtlMs: 0, partitions: 4 }))
-      .to.deep.include({ kind: 'submitted', seqs: [1] });
+    expect(
+      await submit(fixture.redis, keysFor(pipeline, 1), [{ payload: 1 }], { ordering: 'strict', dedupTtlMs: 0, partitions: 4 }),
+    ).to.deep.include({ kind: 'submitted', seqs: [1] });
   });
 
   it('refuses a registration that asks for another count, naming the command that changes it', async () => {
     const pipeline = uniquePipeline('count');
     await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 4 });
-    const exact = await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 8 }, 'inorder', Date.now(), { partitionCheck: 'exact' })
-      .then(() => null, (e: unknown) => e);
+    const exact = await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 8 }, 'inorder', Date.now(), {
+      partitionCheck: 'exact',
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(exact).to.be.instanceOf(PartitionCountError);
     expect((exact as Error).message).to.contain(`npm run partitions -- --pipeline ${pipeline} --to 8`);
     // A processor or sequencer listing partitions 0-5 of a 4-partition pipeline is refused too.
     const discovery = new PartitionDiscovery({
-      redis: fixture.redis, pipeline, partitions: [0, 1, 2, 3, 4, 5], prefix: 'inorder', seqStart: 1, ordering: 'strict', strictOnly: false,
-      server: { served: [], serve: async () => {}, unserve: async () => {} }, logger: silentLogger(),
+      redis: fixture.redis,
+      pipeline,
+      partitions: [0, 1, 2, 3, 4, 5],
+      prefix: 'inorder',
+      seqStart: 1,
+      ordering: 'strict',
+      strictOnly: false,
+      server: { served: [], serve: async () => {}, unserve: async () => {} },
+      logger: silentLogger(),
     });
-    const listed = await discovery.start().then(() => null, (e: unknown) => e);
+    const listed = await discovery.start().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(listed).to.be.instanceOf(PartitionCountError);
     expect((listed as Error).message).to.contain('name partition 5 of pipeline');
     // Without a count to hold to, the pipeline's own count is taken as it is.

@@ -23,39 +23,61 @@ describe('Redis rollback (in process)', function () {
   /** Every seq of `expected` once in the output or skipped, none stuck, the output in order. */
   async function accounted(expected: number[]): Promise<{ output: number[]; skipped: number[] }> {
     const k = pipeline.partition.keys;
-    const skippedSeqs = async (): Promise<number[]> => (await pipeline.redis.zrange(k.skipped, 0, -1)).flatMap((member) => {
-      const [from, to] = member.split('-').map(Number);
-      return range(from!, to!);
-    });
+    const skippedSeqs = async (): Promise<number[]> =>
+      (await pipeline.redis.zrange(k.skipped, 0, -1)).flatMap((member) => {
+        const [from, to] = member.split('-').map(Number);
+        return range(from!, to!);
+      });
     await waitFor(async () => (await pipeline.redis.llen(k.output)) + (await skippedSeqs()).length >= expected.length, {
-      timeoutMs: 60_000, message: 'the partition did not drain after the rollback',
+      timeoutMs: 60_000,
+      message: 'the partition did not drain after the rollback',
     });
     const output = (await pipeline.output()).map((e) => e.seq);
     const skipped = await skippedSeqs();
     expect(checkOrder(output, [])).to.deep.include({ duplicates: [], inversions: 0 });
-    expect(checkOrder([...output, ...skipped].sort((a, b) => a - b), expected)).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expect(
+      checkOrder(
+        [...output, ...skipped].sort((a, b) => a - b),
+        expected,
+      ),
+    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
     return { output, skipped };
   }
 
   it('drains after a restore from a snapshot taken mid-run: complete, in order, nothing stuck', async () => {
     pipeline = new TestPipeline(server);
     const leader = capturingLogger();
-    for (let i = 0; i < 2; i++) await pipeline.processor(async (_p, { seq }) => {
-      await new Promise((r) => setTimeout(r, 2 + (seq % 5)));
-      return { seq };
-    }, { concurrency: 32, batchSize: 16 });
+    for (let i = 0; i < 2; i++)
+      await pipeline.processor(
+        async (_p, { seq }) => {
+          await new Promise((r) => setTimeout(r, 2 + (seq % 5)));
+          return { seq };
+        },
+        { concurrency: 32, batchSize: 16 },
+      );
     await pipeline.sequencer({ gapTimeoutMs: 500 }, { logger: leader.logger });
     await pipeline.enqueue(3000);
-    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= 800, { timeoutMs: 30_000, message: 'no progress' });
+    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= 800, {
+      timeoutMs: 30_000,
+      message: 'no progress',
+    });
     const older = await server.snapshot();
-    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= 2000, { timeoutMs: 30_000, message: 'no progress after the snapshot' });
+    await waitFor(async () => (await pipeline.redis.llen(pipeline.partition.keys.output)) >= 2000, {
+      timeoutMs: 30_000,
+      message: 'no progress after the snapshot',
+    });
     await server.restore(older);
     const { output, skipped } = await accounted(range(1, 3000));
     // Every input entry was in the snapshot: the work since is redone, nothing is lost.
     expect(skipped).to.deep.equal([]);
     expect(output).to.deep.equal(range(1, 3000));
-    await waitFor(() => leader.lines.some((l) => l.event === 'rollback-detected'), { timeoutMs: 10_000, message: 'the leader did not report the rollback' });
-    expect(leader.lines.filter((l) => l.event === 'rollback-detected').length, 'reported once per rollback, not in a loop').to.be.at.most(3);
+    await waitFor(() => leader.lines.some((l) => l.event === 'rollback-detected'), {
+      timeoutMs: 10_000,
+      message: 'the leader did not report the rollback',
+    });
+    expect(leader.lines.filter((l) => l.event === 'rollback-detected').length, 'reported once per rollback, not in a loop').to.be.at.most(
+      3,
+    );
   });
 
   it('counts as lost, skips and reports the acknowledged seqs Redis forgot, newest ones included', async () => {
@@ -132,7 +154,10 @@ describe('Redis rollback (in process)', function () {
     let seq = 7;
     const trickle = setInterval(() => void pipeline!.enqueue(1, seq++).catch(() => undefined), 50);
     try {
-      await waitFor(async () => (await pipeline!.output()).length >= 8, { timeoutMs: 5000, message: 'the order stayed behind the brought-back claim' });
+      await waitFor(async () => (await pipeline!.output()).length >= 8, {
+        timeoutMs: 5000,
+        message: 'the order stayed behind the brought-back claim',
+      });
     } finally {
       clearInterval(trickle);
     }
@@ -147,7 +172,10 @@ describe('Redis rollback (in process)', function () {
     await pipeline.enqueue(3);
     await pipeline.enqueue(5, 204);
     // One skip per timeout would take a minute; the run goes within a few timeouts.
-    await waitFor(async () => (await pipeline.output()).length === 8, { timeoutMs: 5000, message: 'the run of missing seqs was not skipped at once' });
+    await waitFor(async () => (await pipeline.output()).length === 8, {
+      timeoutMs: 5000,
+      message: 'the run of missing seqs was not skipped at once',
+    });
     expect(await pipeline.redis.zrange(pipeline.partition.keys.skipped, 0, -1)).to.deep.equal(['4-203']);
     expect(await pipeline.redis.hget(pipeline.partition.keys.meta, 'skipped')).to.equal('200');
   });

@@ -51,7 +51,8 @@ async function exitWithin(child: ServiceProcess, ms: number): Promise<number | n
   }
 }
 
-const events = (child: ServiceProcess, event: string): Array<Record<string, unknown>> => jsonLines(child.logs).filter((l) => l.event === event);
+const events = (child: ServiceProcess, event: string): Array<Record<string, unknown>> =>
+  jsonLines(child.logs).filter((l) => l.event === event);
 
 describe('services: shutdown, unhandled errors and start-up failures', function () {
   this.timeout(60_000);
@@ -88,7 +89,12 @@ describe('services: shutdown, unhandled errors and start-up failures', function 
     pipeline = new TestPipeline(server);
     await pipeline.sequencer();
     const child = new ServiceProcess('processor', {
-      REDIS_URL: server.url, PIPELINE: pipeline.name, HANDLER: handlerFile, CLOSE_MARKER: marker, SHUTDOWN_GRACE_MS: '1000', ...env,
+      REDIS_URL: server.url,
+      PIPELINE: pipeline.name,
+      HANDLER: handlerFile,
+      CLOSE_MARKER: marker,
+      SHUTDOWN_GRACE_MS: '1000',
+      ...env,
     });
     children.push(child);
     await pipeline.enqueue(count);
@@ -130,7 +136,9 @@ describe('services: shutdown, unhandled errors and start-up failures', function 
       const child = await holdingProcessor({ CLOSE_MODE: 'throw' });
       child.signal('SIGTERM');
       expect(await exitWithin(child, 6000)).to.equal(1);
-      expect(jsonLines(child.logs).some((l) => l.message === 'handler close() failed' && String(l.error).includes('close failed on purpose'))).to.equal(true);
+      expect(
+        jsonLines(child.logs).some((l) => l.message === 'handler close() failed' && String(l.error).includes('close failed on purpose')),
+      ).to.equal(true);
       expect(closeCalls()).to.deep.equal(['closed']);
     });
 
@@ -164,8 +172,14 @@ describe('services: shutdown, unhandled errors and start-up failures', function 
         try {
           const child = new ServiceProcess(service, { REDIS_URL: full.url, PIPELINE: 'full', SHUTDOWN_GRACE_MS: '1000' });
           children.push(child);
-          await waitFor(() => child.logged(`"message":"${service} started"`), { timeoutMs: 20_000, message: `the ${service} did not start` });
-          await waitFor(() => events(child, 'redis-connection-failed').length >= 2, { timeoutMs: 20_000, message: 'the second connection did not fail' });
+          await waitFor(() => child.logged(`"message":"${service} started"`), {
+            timeoutMs: 20_000,
+            message: `the ${service} did not start`,
+          });
+          await waitFor(() => events(child, 'redis-connection-failed').length >= 2, {
+            timeoutMs: 20_000,
+            message: 'the second connection did not fail',
+          });
           const signalled = Date.now();
           child.signal('SIGTERM');
           expect(await exitWithin(child, 1000 + 5000 + 2000)).to.equal(0);

@@ -20,7 +20,11 @@ describe('unordered pipelines', function () {
       return { seq };
     };
     const priorities = [5, 1, 5, -3, 1, 0, 5, -3, 1000, -1000];
-    await enqueue(pipeline.redis, { pipeline: pipeline.name }, priorities.map((priority, i) => ({ seq: i + 1, payload: i, priority })));
+    await enqueue(
+      pipeline.redis,
+      { pipeline: pipeline.name },
+      priorities.map((priority, i) => ({ seq: i + 1, payload: i, priority })),
+    );
     await pipeline.processor(handler, { concurrency: 1, batchSize: 1 });
     await pipeline.settled(priorities.length);
     const expected = priorities
@@ -43,7 +47,11 @@ describe('unordered pipelines', function () {
     await pipeline.processor(handler, { concurrency: 8, backoffBaseMs: 5, backoffMaxMs: 10, maxRetries: 2 });
     await pipeline.processor(handler, { concurrency: 8, backoffBaseMs: 5, backoffMaxMs: 10, maxRetries: 2 });
     await waitFor(() => pipeline.processors.every((p) => p.running), { timeoutMs: 5000 });
-    await enqueue(pipeline.redis, { pipeline: pipeline.name }, range(1, 100).map((seq) => ({ seq, payload: seq, priority: seq % 4 })));
+    await enqueue(
+      pipeline.redis,
+      { pipeline: pipeline.name },
+      range(1, 100).map((seq) => ({ seq, payload: seq, priority: seq % 4 })),
+    );
     await pipeline.settled(100);
     const output = (await pipeline.output()).map((e) => e.seq).sort((a, b) => a - b);
     expect(output).to.deep.equal(range(1, 100).filter((s) => s % 10 !== 0));
@@ -65,7 +73,10 @@ describe('unordered pipelines', function () {
     const claim = await pipeline.partition.claim({ count: 1, token: 'dead-owner:1', owner: 'dead-owner', leaseMs: 1, window: 0 });
     expect(claim.claimed.map((c) => c.seq)).to.deep.equal([2]);
     // Its liveness lapses after 1 ms; any heartbeat or claim in the partition reaps it.
-    await waitFor(async () => (await pipeline.partition.heartbeat('someone-else', 1000, [])).returned === 1, { timeoutMs: 5000, message: 'not reaped' });
+    await waitFor(async () => (await pipeline.partition.heartbeat('someone-else', 1000, [])).returned === 1, {
+      timeoutMs: 5000,
+      message: 'not reaped',
+    });
     const queued = await pipeline.redis.zrange(k.queue, 0, -1);
     expect(queued.map((raw) => (JSON.parse(raw) as { seq: number }).seq)).to.deep.equal([2, 3, 1]);
     expect(await pipeline.redis.zcard(k.owners)).to.equal(0);
@@ -89,11 +100,23 @@ describe('unordered pipelines', function () {
     const base = uniquePipeline('ev');
     const redis = pipeline.connection();
     const processor = new Processor({
-      redis, subscriber: pipeline.connection(), handler: (_p, { seq }) => ({ seq }), settings: fastProcessor, logger: silentLogger(),
+      redis,
+      subscriber: pipeline.connection(),
+      handler: (_p, { seq }) => ({ seq }),
+      settings: fastProcessor,
+      logger: silentLogger(),
     });
     const discovery = new PartitionDiscovery({
-      redis, pipeline: `${base}-*`, partitions: 'all', prefix: 'inorder', seqStart: 1, ordering: 'none', strictOnly: false,
-      server: processor, logger: silentLogger(), everyMs: 50,
+      redis,
+      pipeline: `${base}-*`,
+      partitions: 'all',
+      prefix: 'inorder',
+      seqStart: 1,
+      ordering: 'none',
+      strictOnly: false,
+      server: processor,
+      logger: silentLogger(),
+      everyMs: 50,
     });
     await registerPipeline(redis, `${base}-1`, { ordering: 'none' });
     await registerPipeline(redis, `other-${base}`, { ordering: 'none' });
@@ -104,7 +127,12 @@ describe('unordered pipelines', function () {
       await registerPipeline(redis, `${base}-2`, { ordering: 'none' });
       await waitFor(() => processor.served.length === 2, { timeoutMs: 5000, message: 'new pipeline not picked up' });
       expect(pipelines()).to.deep.equal([`${base}-1`, `${base}-2`]);
-      for (const name of pipelines()) await enqueue(redis, { pipeline: name }, range(1, 20).map((seq) => ({ seq, payload: seq, priority: 1 })));
+      for (const name of pipelines())
+        await enqueue(
+          redis,
+          { pipeline: name },
+          range(1, 20).map((seq) => ({ seq, payload: seq, priority: 1 })),
+        );
       for (const name of pipelines()) {
         const output = new TestPipeline(fixture.server, { name, ordering: 'none' });
         try {

@@ -15,7 +15,13 @@ function work(lastClaimedAt: number): { work: PartitionWork; beats: string[][] }
     },
   };
   const fake = {
-    partition, claims: new Map(), lastBeatAt: performance.now(), lastClaimedAt, batches: () => [], tell: { reaped: () => {} }, logger: silentLogger(),
+    partition,
+    claims: new Map(),
+    lastBeatAt: performance.now(),
+    lastClaimedAt,
+    batches: () => [],
+    tell: { reaped: () => {} },
+    logger: silentLogger(),
   };
   return { work: fake as unknown as PartitionWork, beats };
 }

@@ -76,7 +76,10 @@ const SPEC = {
 type Flags = ReturnType<typeof parseFlags<typeof SPEC.options>>;
 
 function listFlag(flags: Flags, name: 'modes' | 'partitions', fallback: string): string[] {
-  return (stringFlag(flags, name) ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  return (stringFlag(flags, name) ?? fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function planFrom(flags: Flags): BenchPlan {
@@ -95,7 +98,11 @@ function planFrom(flags: Flags): BenchPlan {
     inorderEnv,
     logLevel: 'info',
     logCost: flags['no-log-cost'] !== true,
-    bullmq: { enabled: flags['no-bullmq'] !== true, concurrency: bullmqConcurrency, removeOnComplete: flags['bullmq-remove-on-complete'] === true },
+    bullmq: {
+      enabled: flags['no-bullmq'] !== true,
+      concurrency: bullmqConcurrency,
+      removeOnComplete: flags['bullmq-remove-on-complete'] === true,
+    },
     scriptTimes: flags.profile === true,
   };
 }
@@ -104,9 +111,19 @@ async function peerBench(flags: Flags, target: BenchTarget, out: Output): Promis
   const plan = planFrom(flags);
   const startedAt = Date.now();
   const profile = flags.profile === true ? profileSetup(stringFlag(flags, 'report-dir'), startedAt) : undefined;
-  out.line(`bench: ${target.label}; ${plan.runs} run(s) of ${plan.workload.count.toLocaleString('en-US')} messages per phase, work ${plan.workload.workMs} ms; modes ${plan.modes.join(', ')}`);
+  out.line(
+    `bench: ${target.label}; ${plan.runs} run(s) of ${plan.workload.count.toLocaleString('en-US')} messages per phase, work ${plan.workload.workMs} ms; modes ${plan.modes.join(', ')}`,
+  );
   const { phases, scripts } = await runBench(plan, { ...target, out, nodeArgs: profile?.nodeArgs });
-  const settings = { ...plan, workload: { count: plan.workload.count, workMs: plan.workload.workMs }, bullmqOptionsSet: { concurrency: plan.bullmq.concurrency, removeOnComplete: plan.bullmq.removeOnComplete, connection: 'maxRetriesPerRequest: null (required by Worker)' } };
+  const settings = {
+    ...plan,
+    workload: { count: plan.workload.count, workMs: plan.workload.workMs },
+    bullmqOptionsSet: {
+      concurrency: plan.bullmq.concurrency,
+      removeOnComplete: plan.bullmq.removeOnComplete,
+      connection: 'maxRetriesPerRequest: null (required by Worker)',
+    },
+  };
   const summary = benchSummary(phases, scripts, settings);
   out.line(renderBench(summary));
   if (profile) out.line(profile.summarise());
@@ -119,18 +136,29 @@ async function peerBench(flags: Flags, target: BenchTarget, out: Output): Promis
 }
 
 await runTool(SPEC, async ({ flags, out, cleanup }) => {
-  const partitions = flags.partitions === undefined ? undefined : listFlag(flags, 'partitions', '1').map((p) => {
-    const n = Number(p);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--partitions: ${p} is not a partition count from 1 to 64`);
-    return n;
-  });
+  const partitions =
+    flags.partitions === undefined
+      ? undefined
+      : listFlag(flags, 'partitions', '1').map((p) => {
+          const n = Number(p);
+          if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--partitions: ${p} is not a partition count from 1 to 64`);
+          return n;
+        });
   if (flags.cluster && !partitions) throw new UsageError('--cluster goes with --partitions');
   if (flags.cluster && flags['redis-url']) throw new UsageError('--cluster starts its own cluster: leave out --redis-url');
   planFrom(flags);
   const target = await openTarget({ cluster: flags.cluster === true, redisUrl: stringFlag(flags, 'redis-url') }, cleanup);
   if (!partitions) return peerBench(flags, target, out);
   const count = intFlag(flags, 'count', 50_000, 1);
-  const summary = await benchPartitions({ ...target, out, partitions, count, runs: intFlag(flags, 'runs', 3, 1), processors: intFlag(flags, 'processors', 1, 1), workMs: intFlag(flags, 'work-ms', 0) });
+  const summary = await benchPartitions({
+    ...target,
+    out,
+    partitions,
+    count,
+    runs: intFlag(flags, 'runs', 3, 1),
+    processors: intFlag(flags, 'processors', 1, 1),
+    workMs: intFlag(flags, 'work-ms', 0),
+  });
   if (!flags['no-report']) out.line(`  report: ${writeReport(summary.report, stringFlag(flags, 'report-dir')).html}`);
   out.result(summary.figures);
   if (!summary.figures.ok) throw new VerificationFailed('a partition lost, duplicated or reordered messages (see above)');

@@ -8,7 +8,20 @@ import { randomBytes } from 'node:crypto';
 import { FAULT_KINDS, faultWindowS, parseFaults, planFaults, type FaultKind, type PlannedFault } from './lib/chaos-plan.js';
 import { injectFault, type FaultContext, type FaultResult } from './lib/chaos-faults.js';
 import { chaosSummary, renderFaults, renderProcessorKills, type ChaosSettings, type ChaosSummary } from './lib/chaos-summary.js';
-import { type Output, UsageError, VerificationFailed, formatDuration, formatInt, intFlag, numberFlag, type parseFlags, renderPairs, stringFlag, renderVerify, runTool } from '@inorder/tools';
+import {
+  type Output,
+  UsageError,
+  VerificationFailed,
+  formatDuration,
+  formatInt,
+  intFlag,
+  numberFlag,
+  type parseFlags,
+  renderPairs,
+  stringFlag,
+  renderVerify,
+  runTool,
+} from '@inorder/tools';
 import { emptyReport, writeReport } from './lib/report.js';
 import { runSoakLoad, type LoadSpec, type RunContext, type RunOutcome } from './lib/soak-run.js';
 import { loadCharts, loadFigures, renderLatency, renderWindows, windowsOf, type LoadFigures } from './lib/soak-summary.js';
@@ -65,9 +78,14 @@ function settingsOf(flags: ChaosFlags): ChaosSettings & { kinds: FaultKind[] } {
     throw new UsageError((error as Error).message);
   }
   const count = flags.count === undefined ? undefined : intFlag(flags, 'count', 1000, 1);
-  const load: LoadSpec = count !== undefined
-    ? { kind: 'burst', count }
-    : { kind: 'steady', rate: numberFlag(flags, 'rate', 500, 1, 100_000), durationMs: numberFlag(flags, 'duration', 40, 1, 24 * 3600) * 1000 };
+  const load: LoadSpec =
+    count !== undefined
+      ? { kind: 'burst', count }
+      : {
+          kind: 'steady',
+          rate: numberFlag(flags, 'rate', 500, 1, 100_000),
+          durationMs: numberFlag(flags, 'duration', 40, 1, 24 * 3600) * 1000,
+        };
   return {
     kinds,
     seed: stringFlag(flags, 'seed') ?? randomBytes(4).toString('hex'),
@@ -84,27 +102,43 @@ function settingsOf(flags: ChaosFlags): ChaosSettings & { kinds: FaultKind[] } {
 /** Injects each planned fault no earlier than planned, one after another, and measures its recovery. */
 async function injectAll(ctx: RunContext, plan: PlannedFault[], settings: ChaosSettings, out: Output): Promise<FaultResult[]> {
   const faultCtx: FaultContext = {
-    client: ctx.client, keys: ctx.keys, services: ctx.services!, localRedis: ctx.localRedis, startedAt: ctx.startedAt,
-    leaderLeaseMs: settings.leaderLeaseMs, claimLeaseMs: settings.claimLeaseMs, recoveryTimeoutMs: Math.max(30_000, settings.claimLeaseMs * 3),
+    client: ctx.client,
+    keys: ctx.keys,
+    services: ctx.services!,
+    localRedis: ctx.localRedis,
+    startedAt: ctx.startedAt,
+    leaderLeaseMs: settings.leaderLeaseMs,
+    claimLeaseMs: settings.claimLeaseMs,
+    recoveryTimeoutMs: Math.max(30_000, settings.claimLeaseMs * 3),
   };
   const faults: FaultResult[] = [];
   for (const planned of plan) {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, ctx.startedAt + planned.atS * 1000 - Date.now())));
     const fault = await injectFault(faultCtx, planned);
     faults.push(fault);
-    out.line(`  fault      @${fault.at.toFixed(1)}s ${fault.label}: ${fault.recoveryMs === null ? 'NOT RECOVERED' : `recovered in ${formatInt(fault.recoveryMs)} ms`}`);
+    out.line(
+      `  fault      @${fault.at.toFixed(1)}s ${fault.label}: ${fault.recoveryMs === null ? 'NOT RECOVERED' : `recovered in ${formatInt(fault.recoveryMs)} ms`}`,
+    );
   }
   return faults;
 }
 
-function printOutcome(out: Output, outcome: RunOutcome, figures: LoadFigures, summary: ChaosSummary, windows: ReturnType<typeof windowsOf>): void {
+function printOutcome(
+  out: Output,
+  outcome: RunOutcome,
+  figures: LoadFigures,
+  summary: ChaosSummary,
+  windows: ReturnType<typeof windowsOf>,
+): void {
   out.line('');
   out.line(renderVerify(outcome.verify));
   out.line('');
-  out.line(renderPairs([
-    ['wall time', `${formatDuration(figures.wallMs)} (ideal ${formatDuration(figures.idealMs)})`],
-    ['throughput', `${formatInt(figures.throughput)} msg/s out`],
-  ]));
+  out.line(
+    renderPairs([
+      ['wall time', `${formatDuration(figures.wallMs)} (ideal ${formatDuration(figures.idealMs)})`],
+      ['throughput', `${formatInt(figures.throughput)} msg/s out`],
+    ]),
+  );
   out.line('');
   out.line('Faults');
   out.line(renderFaults(summary.faults));
@@ -127,18 +161,31 @@ function printOutcome(out: Output, outcome: RunOutcome, figures: LoadFigures, su
   }
 }
 
-function saveReport(outcome: RunOutcome, figures: LoadFigures, summary: ChaosSummary, windows: ReturnType<typeof windowsOf>, dir: string | undefined): { json: string; html: string } {
+function saveReport(
+  outcome: RunOutcome,
+  figures: LoadFigures,
+  summary: ChaosSummary,
+  windows: ReturnType<typeof windowsOf>,
+  dir: string | undefined,
+): { json: string; html: string } {
   const { seed, faults, settings: s } = summary;
   const report = emptyReport('chaos', `chaos: seed ${seed}, ${faults.length} faults`, outcome.startedAt);
   report.ok = summary.ok;
   const { missingSeqs: _, latency, ...scalars } = figures;
   report.summary = {
-    ...scalars, ok: summary.ok, seed, recovery: summary.recovery, targets: summary.targets, processorKills: summary.processorKills,
+    ...scalars,
+    ok: summary.ok,
+    seed,
+    recovery: summary.recovery,
+    targets: summary.targets,
+    processorKills: summary.processorKills,
     latencyP99: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, v.p99])),
   };
   report.charts = loadCharts(outcome, windows);
   report.faults = faults.map((f) => ({ at: f.at, kind: f.kind, label: f.label, recoveryMs: f.recoveryMs }));
-  report.tables = [{ title: 'Fault details', columns: ['at (s)', 'kind', 'details'], rows: faults.map((f) => [f.at, f.kind, JSON.stringify(f.details)]) }];
+  report.tables = [
+    { title: 'Fault details', columns: ['at (s)', 'kind', 'details'], rows: faults.map((f) => [f.at, f.kind, JSON.stringify(f.details)]) },
+  ];
   report.notes = [
     `Seed ${seed}: \`npm run chaos -- --seed ${seed}\` with the same options draws the same plan.`,
     `${s.processors} processors x ${s.concurrency}, ${s.sequencers} sequencers; CLAIM_LEASE_MS ${s.claimLeaseMs}, LEADER_LEASE_MS ${s.leaderLeaseMs}; redis-server with appendonly yes, appendfsync always.`,
@@ -152,7 +199,9 @@ await runTool(SPEC, async ({ flags, out, cleanup }) => {
   // Faults fall within the load (steady), or within the burst's ideal time (at least 5 s).
   const plan = planFaults(kinds, faultWindowS(load, processors, concurrency, workMs), seed);
 
-  out.line(`inorder chaos: seed ${seed}; ${load.kind === 'steady' ? `${formatInt(load.rate)} msg/s for ${load.durationMs / 1000} s` : `a burst of ${formatInt(load.count)}`}, WORK_MS ${workMs}`);
+  out.line(
+    `inorder chaos: seed ${seed}; ${load.kind === 'steady' ? `${formatInt(load.rate)} msg/s for ${load.durationMs / 1000} s` : `a burst of ${formatInt(load.count)}`}, WORK_MS ${workMs}`,
+  );
   out.line(`  plan       ${plan.map((p) => `${p.kind} @${p.atS}s`).join(', ')}`);
   let faults: FaultResult[] = [];
   const env = { CLAIM_LEASE_MS: String(settings.claimLeaseMs), LEADER_LEASE_MS: String(settings.leaderLeaseMs) };

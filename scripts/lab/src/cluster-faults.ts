@@ -6,7 +6,13 @@
  * the seqs it cost, then verifies every partition.
  */
 import {
-  CLUSTER_FAULTS, PipelineRun, RedisCluster, faultAndRecover, type ClusterFault, type FaultOutcome, type PartitionAccount,
+  CLUSTER_FAULTS,
+  PipelineRun,
+  RedisCluster,
+  faultAndRecover,
+  type ClusterFault,
+  type FaultOutcome,
+  type PartitionAccount,
 } from '@inorder/testkit';
 import { Output, UsageError, VerificationFailed, formatDuration, formatInt, intFlag, parseFlags, runCli, stringFlag } from '@inorder/tools';
 
@@ -42,7 +48,10 @@ const SPEC = {
 
 function faultList(text: string | undefined): ClusterFault[] {
   if (text === undefined) return [...CLUSTER_FAULTS];
-  const faults = text.split(',').map((f) => f.trim()).filter(Boolean);
+  const faults = text
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   const unknown = faults.filter((f) => !(CLUSTER_FAULTS as readonly string[]).includes(f));
   if (faults.length === 0 || unknown.length > 0) throw new UsageError(`--faults takes ${CLUSTER_FAULTS.join(', ')}; got ${text}`);
   return faults as ClusterFault[];
@@ -56,7 +65,9 @@ function renderOutcomes(outcomes: FaultOutcome[]): string[] {
     if (mine.length === 0) continue;
     const ms = mine.map((o) => o.recoveredMs).sort((a, b) => a - b);
     const range = `${formatDuration(ms[0]!)} / ${formatDuration(ms[Math.floor(ms.length / 2)]!)} / ${formatDuration(ms[ms.length - 1]!)}`;
-    lines.push(`  ${fault.padEnd(22)}  ${String(mine.length).padStart(4)}   ${range.padEnd(30)}   ${formatInt(mine.reduce((n, o) => n + o.skipped, 0))}`);
+    lines.push(
+      `  ${fault.padEnd(22)}  ${String(mine.length).padStart(4)}   ${range.padEnd(30)}   ${formatInt(mine.reduce((n, o) => n + o.skipped, 0))}`,
+    );
   }
   return lines;
 }
@@ -80,25 +91,49 @@ await runCli(SPEC, async (cleanup) => {
   const cluster = await RedisCluster.start();
   cleanup.add('cluster', () => cluster.destroy());
   const acks = replicaAcks > 0 ? { replicas: replicaAcks, timeoutMs: 2000 } : undefined;
-  const slow = acks ? { processor: { claimLeaseMs: 4000, claimRenewMs: 1000 }, sequencer: { leaderLeaseMs: 4000, leaderRenewMs: 1000 } } : {};
+  const slow = acks
+    ? { processor: { claimLeaseMs: 4000, claimRenewMs: 1000 }, sequencer: { leaderLeaseMs: 4000, leaderRenewMs: 1000 } }
+    : {};
   const run = await PipelineRun.start(cluster, { partitions, load: { batch: 4, everyMs: 25 }, replicaAcks: acks, ...slow });
   cleanup.add('pipeline', () => run.close());
-  out.line(`cluster-faults: cluster ${cluster.url}; ${partitions} partitions; ${faults.join(', ')} x ${rounds}; REPLICA_ACKS=${replicaAcks}`);
-  await run.progressed(Array.from({ length: partitions }, () => 40), 30_000);
+  out.line(
+    `cluster-faults: cluster ${cluster.url}; ${partitions} partitions; ${faults.join(', ')} x ${rounds}; REPLICA_ACKS=${replicaAcks}`,
+  );
+  await run.progressed(
+    Array.from({ length: partitions }, () => 40),
+    30_000,
+  );
   const outcomes: FaultOutcome[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const fault of faults) {
       const outcome = await faultAndRecover(cluster, run, fault);
       outcomes.push(outcome);
-      out.line(`  round ${round}: ${fault} on port ${outcome.primary}: every partition moving again after ${formatDuration(outcome.recoveredMs)}, ${outcome.skipped} seqs skipped`);
+      out.line(
+        `  round ${round}: ${fault} on port ${outcome.primary}: every partition moving again after ${formatDuration(outcome.recoveredMs)}, ${outcome.skipped} seqs skipped`,
+      );
     }
   }
   await run.drain(60_000);
   const accounts = await run.account();
   const acknowledged = accounts.reduce((n, a) => n + a.acknowledged, 0);
-  for (const line of ['', ...renderOutcomes(outcomes), '', `  ${formatInt(acknowledged)} messages acknowledged, ${formatInt(run.load.failures)} enqueue calls sent again`]) out.line(line);
+  for (const line of [
+    '',
+    ...renderOutcomes(outcomes),
+    '',
+    `  ${formatInt(acknowledged)} messages acknowledged, ${formatInt(run.load.failures)} enqueue calls sent again`,
+  ])
+    out.line(line);
   const found = problems(accounts);
   for (const problem of found) out.line(`  FAIL ${problem}`);
-  out.result({ ok: found.length === 0, partitions, rounds, replicaAcks, acknowledged, producerRetries: run.load.failures, outcomes, problems: found });
+  out.result({
+    ok: found.length === 0,
+    partitions,
+    rounds,
+    replicaAcks,
+    acknowledged,
+    producerRetries: run.load.failures,
+    outcomes,
+    problems: found,
+  });
   if (found.length > 0) throw new VerificationFailed('acknowledged seqs missing, emitted twice or out of order (see above)');
 });

@@ -45,7 +45,8 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
     redisUrl: process.env.REDIS_URL || undefined,
     startServices: true,
   };
-  if (!serviceAvailable('processor') || !serviceAvailable('sequencer')) throw new UsageError('services/processor and services/sequencer are missing');
+  if (!serviceAvailable('processor') || !serviceAvailable('sequencer'))
+    throw new UsageError('services/processor and services/sequencer are missing');
   let run;
   try {
     run = await runBurst(options, out, cleanup);

@@ -64,14 +64,21 @@ async function startPair(cleanup: Cleanup): Promise<{ primary: RedisServer; redi
   const redis = connect(primary.url, { name: 'inorder-replica-acks' });
   cleanup.add('connection', () => redis.disconnect());
   await waitFor(async () => (await redis.set('replica-acks-ready', '1')) && (await redis.wait(1, 100)) === 1, {
-    timeoutMs: 15_000, message: 'the replica did not attach',
+    timeoutMs: 15_000,
+    message: 'the replica did not attach',
   });
   return { primary, redis };
 }
 
 /** Batches enqueued one after the other on a connection of its own, with or without replica acks. */
-async function timeSubmits(url: string, redis: RedisClient, options: { batches: number; batch: number; replicaAcks: number; timeoutMs: number }): Promise<SubmitMeasure> {
-  const producer = connect(url, { replicaAcks: options.replicaAcks > 0 ? { replicas: options.replicaAcks, timeoutMs: options.timeoutMs } : undefined });
+async function timeSubmits(
+  url: string,
+  redis: RedisClient,
+  options: { batches: number; batch: number; replicaAcks: number; timeoutMs: number },
+): Promise<SubmitMeasure> {
+  const producer = connect(url, {
+    replicaAcks: options.replicaAcks > 0 ? { replicas: options.replicaAcks, timeoutMs: options.timeoutMs } : undefined,
+  });
   const pipeline = `replica-acks-submit-${options.replicaAcks}-${Date.now().toString(36)}`;
   try {
     await registerPipeline(producer, pipeline, { ordering: 'strict' });
@@ -89,8 +96,12 @@ async function timeSubmits(url: string, redis: RedisClient, options: { batches: 
     latencies.sort((a, b) => a - b);
     const at = (q: number): number => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!, 2);
     return {
-      replicaAcks: options.replicaAcks, messages, throughput: round((messages / ms) * 1000),
-      batchP50Ms: at(0.5), batchP99Ms: at(0.99), redisCpuUsPerMessage: round(((await redisCpuUs(redis)) - cpuBefore) / messages, 2),
+      replicaAcks: options.replicaAcks,
+      messages,
+      throughput: round((messages / ms) * 1000),
+      batchP50Ms: at(0.5),
+      batchP99Ms: at(0.99),
+      redisCpuUsPerMessage: round(((await redisCpuUs(redis)) - cpuBefore) / messages, 2),
     };
   } finally {
     await redis.del(...(Object.values(keysFor(pipeline, 0)) as string[]));
@@ -111,7 +122,10 @@ async function waits(redis: RedisClient): Promise<number> {
 
 /** One no-op run through a processor and a sequencer started with REPLICA_ACKS = `acks`. */
 async function timePipeline(
-  at: { redis: RedisClient; url: string; out: Output }, acks: number, round_: number, options: { count: number; concurrency: number; timeoutMs: number },
+  at: { redis: RedisClient; url: string; out: Output },
+  acks: number,
+  round_: number,
+  options: { count: number; concurrency: number; timeoutMs: number },
 ): Promise<PipelineMeasure> {
   const env = { CONCURRENCY: String(options.concurrency), REPLICA_ACKS: String(acks), REPLICA_ACKS_TIMEOUT_MS: String(options.timeoutMs) };
   const side = await InorderSide.start({ redis: at.redis, nodes: [at.redis], redisUrl: at.url, out: at.out, system: 'inorder', env });
@@ -131,8 +145,10 @@ function renderPipeline(runs: PipelineMeasure[]): string[] {
   for (const acks of [0, 1]) {
     const mine = runs.filter((r) => r.replicaAcks === acks);
     const cpu = (name: string): number => mean(mine.map((r) => r.run.cpuUsPerMessage[name] ?? 0));
-    lines.push(`  REPLICA_ACKS=${acks}    ${formatInt(mean(mine.map((r) => r.run.throughput))).padStart(7)}   ${String(cpu('redis')).padStart(12)}`
-      + `   ${String(cpu('processor')).padStart(16)}   ${String(cpu('sequencer')).padStart(16)}   ${String(mean(mine.map((r) => r.waitsPerMessage))).padStart(9)}`);
+    lines.push(
+      `  REPLICA_ACKS=${acks}    ${formatInt(mean(mine.map((r) => r.run.throughput))).padStart(7)}   ${String(cpu('redis')).padStart(12)}` +
+        `   ${String(cpu('processor')).padStart(16)}   ${String(cpu('sequencer')).padStart(16)}   ${String(mean(mine.map((r) => r.waitsPerMessage))).padStart(9)}`,
+    );
   }
   return lines;
 }
@@ -140,7 +156,9 @@ function renderPipeline(runs: PipelineMeasure[]): string[] {
 function renderSubmits(runs: SubmitMeasure[]): string[] {
   const lines = ['  submits             msg/s   batch p50 ms   batch p99 ms   Redis µs/msg'];
   for (const r of runs) {
-    lines.push(`  REPLICA_ACKS=${r.replicaAcks}    ${formatInt(r.throughput).padStart(7)}   ${String(r.batchP50Ms).padStart(12)}   ${String(r.batchP99Ms).padStart(12)}   ${String(r.redisCpuUsPerMessage).padStart(12)}`);
+    lines.push(
+      `  REPLICA_ACKS=${r.replicaAcks}    ${formatInt(r.throughput).padStart(7)}   ${String(r.batchP50Ms).padStart(12)}   ${String(r.batchP99Ms).padStart(12)}   ${String(r.redisCpuUsPerMessage).padStart(12)}`,
+    );
   }
   return lines;
 }
@@ -153,15 +171,32 @@ await runTool(SPEC, async ({ flags, out, cleanup }) => {
   const batch = intFlag(flags, 'batch', 100, 1);
   const timeoutMs = intFlag(flags, 'timeout-ms', 500, 1);
   const { primary, redis } = await startPair(cleanup);
-  out.line(`replica-acks: primary ${primary.url} with one replica; ${formatInt(count)} no-op messages x ${rounds} rounds per setting, concurrency ${concurrency}`);
+  out.line(
+    `replica-acks: primary ${primary.url} with one replica; ${formatInt(count)} no-op messages x ${rounds} rounds per setting, concurrency ${concurrency}`,
+  );
   const pipelineRuns: PipelineMeasure[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (const acks of [0, 1]) pipelineRuns.push(await timePipeline({ redis, url: primary.url, out }, acks, r + 1, { count, concurrency, timeoutMs }));
+    for (const acks of [0, 1])
+      pipelineRuns.push(await timePipeline({ redis, url: primary.url, out }, acks, r + 1, { count, concurrency, timeoutMs }));
   }
   const submitRuns: SubmitMeasure[] = [];
-  for (const acks of batches > 0 ? [0, 1] : []) submitRuns.push(await timeSubmits(primary.url, redis, { batches, batch, replicaAcks: acks, timeoutMs }));
+  for (const acks of batches > 0 ? [0, 1] : [])
+    submitRuns.push(await timeSubmits(primary.url, redis, { batches, batch, replicaAcks: acks, timeoutMs }));
   for (const line of [...renderPipeline(pipelineRuns), '', ...renderSubmits(submitRuns)]) out.line(line);
   const ok = pipelineRuns.every((r) => r.run.complete && r.run.order.keptOrder);
-  out.result({ ok, count, concurrency, rounds, timeoutMs, pipeline: pipelineRuns.map((r) => ({ replicaAcks: r.replicaAcks, ...r.run, completions: undefined, waitsPerMessage: r.waitsPerMessage })), submits: submitRuns });
+  out.result({
+    ok,
+    count,
+    concurrency,
+    rounds,
+    timeoutMs,
+    pipeline: pipelineRuns.map((r) => ({
+      replicaAcks: r.replicaAcks,
+      ...r.run,
+      completions: undefined,
+      waitsPerMessage: r.waitsPerMessage,
+    })),
+    submits: submitRuns,
+  });
   if (!ok) throw new VerificationFailed('a run lost, duplicated or reordered messages');
 });

@@ -4,7 +4,20 @@
  * whether the backlog stayed bounded, then verifies. Fails (exit 1) on loss, duplicates,
  * disorder, messages never drained, or a backlog that grew without bound.
  */
-import { type Output, VerificationFailed, formatDuration, formatInt, intFlag, numberFlag, partitionOptions, partitionUsage, renderPairs, renderVerify, stringFlag, runTool } from '@inorder/tools';
+import {
+  type Output,
+  VerificationFailed,
+  formatDuration,
+  formatInt,
+  intFlag,
+  numberFlag,
+  partitionOptions,
+  partitionUsage,
+  renderPairs,
+  renderVerify,
+  stringFlag,
+  runTool,
+} from '@inorder/tools';
 import { emptyReport, writeReport } from './lib/report.js';
 import { judgeBacklog } from './lib/soak-backlog.js';
 import { runSoakLoad, type RunOutcome } from './lib/soak-run.js';
@@ -57,8 +70,14 @@ await runTool(SPEC, async ({ flags, out, cleanup }) => {
   out.line(`inorder soak: ${formatInt(rate)} msg/s for ${durationS} s, WORK_MS ${workMs}`);
   const outcome = await runSoakLoad(
     {
-      label: 'soak', load: { kind: 'steady', rate, durationMs: durationS * 1000 }, workMs, processors, sequencers, concurrency,
-      redisUrl: stringFlag(flags, 'redis-url'), pipeline: stringFlag(flags, 'pipeline'),
+      label: 'soak',
+      load: { kind: 'steady', rate, durationMs: durationS * 1000 },
+      workMs,
+      processors,
+      sequencers,
+      concurrency,
+      redisUrl: stringFlag(flags, 'redis-url'),
+      pipeline: stringFlag(flags, 'pipeline'),
       drainTimeoutMs: numberFlag(flags, 'drain-timeout', 120, 1) * 1000,
     },
     out,
@@ -97,7 +116,10 @@ function summarise(outcome: RunOutcome, settings: SoakSettings) {
   const windows = windowsOf(outcome);
   // Samples taken while the load ran; the one due at its last second lands a few ms after it.
   const during = outcome.samples.filter((s) => s.t < settings.durationS + 0.5);
-  const backlog = judgeBacklog(during.map((s) => ({ t: s.t, backlog: s.input + s.results })), settings.rate);
+  const backlog = judgeBacklog(
+    during.map((s) => ({ t: s.t, backlog: s.input + s.results })),
+    settings.rate,
+  );
   const ok = figures.ok && backlog.bounded;
   const summary = {
     ...figures,
@@ -120,18 +142,29 @@ function summarise(outcome: RunOutcome, settings: SoakSettings) {
 
 type Summarised = ReturnType<typeof summarise>;
 
-function printSoak(out: Output, at: Omit<Summarised, 'windows'> & { windows: Summarised['windows']; outcome: RunOutcome; rate: number }): void {
+function printSoak(
+  out: Output,
+  at: Omit<Summarised, 'windows'> & { windows: Summarised['windows']; outcome: RunOutcome; rate: number },
+): void {
   const { figures, backlog, summary, rate } = at;
   const worstOverhead = summary.worstWindowP99.overhead;
   out.line('');
   out.line(renderVerify(at.outcome.verify));
   out.line('');
-  out.line(renderPairs([
-    ['wall time', `${formatDuration(figures.wallMs)} (ideal ${formatDuration(figures.idealMs)}: the load plus one work time)`],
-    ['throughput', `${formatInt(figures.throughput)} msg/s out (asked ${formatInt(rate)} msg/s)`],
-    ['backlog', `${backlog.bounded ? 'bounded' : 'GREW WITHOUT BOUND'}${backlog.judged ? '' : ' (too few samples to judge)'}: max ${formatInt(backlog.max)}, first third max ${formatInt(backlog.firstThirdMax)}, last third max ${formatInt(backlog.lastThirdMax)}, last third slope ${backlog.lastThirdSlope}/s`],
-    ['e2e - work p99', `${figures.latency.overhead.p99} ms over the run (target ${OVERHEAD_P99_TARGET_MS} ms at 2,000 msg/s); worst second ${worstOverhead ? `${worstOverhead.ms} ms at ${worstOverhead.t} s` : '-'}`],
-  ]));
+  out.line(
+    renderPairs([
+      ['wall time', `${formatDuration(figures.wallMs)} (ideal ${formatDuration(figures.idealMs)}: the load plus one work time)`],
+      ['throughput', `${formatInt(figures.throughput)} msg/s out (asked ${formatInt(rate)} msg/s)`],
+      [
+        'backlog',
+        `${backlog.bounded ? 'bounded' : 'GREW WITHOUT BOUND'}${backlog.judged ? '' : ' (too few samples to judge)'}: max ${formatInt(backlog.max)}, first third max ${formatInt(backlog.firstThirdMax)}, last third max ${formatInt(backlog.lastThirdMax)}, last third slope ${backlog.lastThirdSlope}/s`,
+      ],
+      [
+        'e2e - work p99',
+        `${figures.latency.overhead.p99} ms over the run (target ${OVERHEAD_P99_TARGET_MS} ms at 2,000 msg/s); worst second ${worstOverhead ? `${worstOverhead.ms} ms at ${worstOverhead.t} s` : '-'}`,
+      ],
+    ]),
+  );
   out.line('');
   out.line('Latency per stage, whole run');
   out.line(renderLatency(figures.latency));
@@ -140,13 +173,29 @@ function printSoak(out: Output, at: Omit<Summarised, 'windows'> & { windows: Sum
   out.line(renderWindows(at.windows));
 }
 
-function writeSoakReport(at: Summarised & { outcome: RunOutcome; settings: SoakSettings }, dir: string | undefined): { json: string; html: string } {
+function writeSoakReport(
+  at: Summarised & { outcome: RunOutcome; settings: SoakSettings },
+  dir: string | undefined,
+): { json: string; html: string } {
   const { figures, backlog, settings, summary } = at;
-  const report = emptyReport('soak', `soak: ${formatInt(settings.rate)} msg/s for ${settings.durationS} s, WORK_MS ${settings.workMs}`, at.outcome.startedAt);
+  const report = emptyReport(
+    'soak',
+    `soak: ${formatInt(settings.rate)} msg/s for ${settings.durationS} s, WORK_MS ${settings.workMs}`,
+    at.outcome.startedAt,
+  );
   report.ok = summary.ok;
   const { missingSeqs: _, latency, ...scalars } = figures;
-  report.summary = { ...scalars, ok: summary.ok, backlogBounded: backlog.bounded, backlog, latencyP99: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, v.p99])) };
+  report.summary = {
+    ...scalars,
+    ok: summary.ok,
+    backlogBounded: backlog.bounded,
+    backlog,
+    latencyP99: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, v.p99])),
+  };
   report.charts = loadCharts(at.outcome, at.windows);
-  report.notes = [`Backlog rule: ${backlog.rule}.`, `${settings.processors} processors x ${settings.concurrency} concurrency, ${settings.sequencers} sequencers.`];
+  report.notes = [
+    `Backlog rule: ${backlog.rule}.`,
+    `${settings.processors} processors x ${settings.concurrency} concurrency, ${settings.sequencers} sequencers.`,
+  ];
   return writeReport(report, dir);
 }

@@ -4,7 +4,17 @@
  * of the event API's `events-*` pipelines, and the HTTP ingest. Runs until Ctrl-C or SIGTERM,
  * then stops everything it started.
  */
-import { type Output, UsageError, formatDuration, intFlag, type parseFlags, renderPairs, stringFlag, type Cleanup, runTool } from '@inorder/tools';
+import {
+  type Output,
+  UsageError,
+  formatDuration,
+  intFlag,
+  type parseFlags,
+  renderPairs,
+  stringFlag,
+  type Cleanup,
+  runTool,
+} from '@inorder/tools';
 import { freePort, portOpen } from '@inorder/testkit';
 import { serviceAvailable, startLocalRedis, startServices, type ServiceGroup, type ServiceHandle } from './lib/stack.js';
 import { leadersOf, partitionCount, registerPartitions, unled } from './lib/stack-layout.js';
@@ -70,10 +80,16 @@ async function redisFor(cleanup: Cleanup): Promise<{ url: string; note: string }
 
 function hints(out: Output, group: ServiceGroup, pipeline: string, port: number | undefined, shownUrl: string, workMs: string): void {
   if (group.ingest) {
-    out.line('  a pipeline takes its seqs from one source: the ingest numbers them (curl), or the producer does (burst); the first to write decides');
-    out.line(`  submit:         curl -X POST http://127.0.0.1:${port}/v1/pipelines/${pipeline}/messages -H 'content-type: application/json' -d '{"payload":{"hello":"world"},"key":"customer-1"}'`);
+    out.line(
+      '  a pipeline takes its seqs from one source: the ingest numbers them (curl), or the producer does (burst); the first to write decides',
+    );
+    out.line(
+      `  submit:         curl -X POST http://127.0.0.1:${port}/v1/pipelines/${pipeline}/messages -H 'content-type: application/json' -d '{"payload":{"hello":"world"},"key":"customer-1"}'`,
+    );
     if (group.eventProcessors.length > 0) {
-      out.line(`  an event:       curl -X POST http://127.0.0.1:${port}/api/event/v1 -d '{"user_id":42,"priority":1,"event_data":{"page":"/home"},"event_type_id":7}'`);
+      out.line(
+        `  an event:       curl -X POST http://127.0.0.1:${port}/api/event/v1 -d '{"user_id":42,"priority":1,"event_data":{"page":"/home"},"event_type_id":7}'`,
+      );
     }
     out.line(`  dashboard:      http://127.0.0.1:${port}/ui`);
   }
@@ -91,7 +107,9 @@ function watch(out: Output, group: ServiceGroup, stopping: () => boolean): Promi
       for (const s of group.all) {
         if (!stopping() && !s.running && !reported.has(s)) {
           reported.add(s);
-          void s.exited.then((e) => out.line(`stack: ${s.name} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}):\n  ${s.logs.slice(-5).join('\n  ')}`));
+          void s.exited.then((e) =>
+            out.line(`stack: ${s.name} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}):\n  ${s.logs.slice(-5).join('\n  ')}`),
+          );
         }
       }
     }, 500);
@@ -112,7 +130,13 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
   const redis = await redisFor(cleanup);
   if (asked !== undefined) await registerPartitions(redis.url, pipeline, asked, prefix);
   const group = await startServices({
-    redisUrl: redis.url, pipeline, prefix, partition: 'all', partitionCount: asked, env, ingestPort,
+    redisUrl: redis.url,
+    pipeline,
+    prefix,
+    partition: 'all',
+    partitionCount: asked,
+    env,
+    ingestPort,
     processors: intFlag(flags, 'processors', 3, 0),
     sequencers: intFlag(flags, 'sequencers', 2, 0),
     eventProcessors: intFlag(flags, 'event-processors', 1, 0),
@@ -127,21 +151,44 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
   const partitions = await partitionCount(redis.url, pipeline, prefix);
   const leaders = await leadersOf(group, partitions, 5000);
 
-  report(out, { group, redisUrl: redis.url, redisNote: redis.note, pipeline, partitions, leaders, ingestPort, started, workMs: env.WORK_MS });
+  report(out, {
+    group,
+    redisUrl: redis.url,
+    redisNote: redis.note,
+    pipeline,
+    partitions,
+    leaders,
+    ingestPort,
+    started,
+    workMs: env.WORK_MS,
+  });
   await watch(out, group, () => stopping);
 });
 
 /** The started stack: a table of what runs where, hints to try it, and the JSON line under --json. */
-function report(out: Output, at: {
-  group: ServiceGroup; redisUrl: string; redisNote: string; pipeline: string; partitions: number;
-  leaders: Array<ServiceHandle | undefined>; ingestPort: number | undefined; started: number; workMs: string | undefined;
-}): void {
+function report(
+  out: Output,
+  at: {
+    group: ServiceGroup;
+    redisUrl: string;
+    redisNote: string;
+    pipeline: string;
+    partitions: number;
+    leaders: Array<ServiceHandle | undefined>;
+    ingestPort: number | undefined;
+    started: number;
+    workMs: string | undefined;
+  },
+): void {
   const { group, pipeline, partitions, leaders, ingestPort } = at;
   const shownUrl = redactRedisUrl(at.redisUrl);
   const leads = (s: ServiceHandle): number[] => leaders.flatMap((l, p) => (l === s ? [p] : []));
   const rows: Array<[string, string]> = [
     ['redis', `${shownUrl}  (${at.redisNote})`],
-    ['pipeline', `${pipeline}, ${partitions} ${partitions === 1 ? 'partition' : 'partitions'}, all served${group.sequencers.length > 0 && unled(leaders) ? `; no leader yet: ${unled(leaders)}` : ''}`],
+    [
+      'pipeline',
+      `${pipeline}, ${partitions} ${partitions === 1 ? 'partition' : 'partitions'}, all served${group.sequencers.length > 0 && unled(leaders) ? `; no leader yet: ${unled(leaders)}` : ''}`,
+    ],
     ...group.all.map((s): [string, string] => [s.name, describe(s, leads(s))]),
   ];
   if (group.ingest) rows.push(['ingest', `http://127.0.0.1:${ingestPort}`]);
@@ -156,9 +203,11 @@ function report(out: Output, at: {
     leaders: leaders.map((l) => l?.name ?? null),
     ingest: group.ingest ? `http://127.0.0.1:${ingestPort}` : null,
     services: group.all.map((s) => ({
-      name: s.name, role: s.role, pid: s.pid, instance: s.instance ?? null,
+      name: s.name,
+      role: s.role,
+      pid: s.pid,
+      instance: s.instance ?? null,
       serves: s === group.ingest ? null : group.eventProcessors.includes(s) ? 'events-*' : pipeline,
     })),
   });
 }
-

@@ -10,9 +10,21 @@ import { runScript } from '@inorder/testkit';
 
 function phase(over: Partial<PhaseMeasure>): PhaseMeasure {
   return {
-    system: 'inorder', mode: 'prefilled', phase: 'warm', run: 1, count: 100, completed: 100, wallMs: 10, throughput: 10_000,
-    order: { inversions: 0, descents: 0, keptOrder: true }, complete: true,
-    cpuUsPerMessage: { redis: 5, processor: 10, sequencer: 5, producer: 1, total: 20 }, msgsPerCpuSecond: 50_000, machineBusyCores: 1.5, commands: [], completions: [],
+    system: 'inorder',
+    mode: 'prefilled',
+    phase: 'warm',
+    run: 1,
+    count: 100,
+    completed: 100,
+    wallMs: 10,
+    throughput: 10_000,
+    order: { inversions: 0, descents: 0, keptOrder: true },
+    complete: true,
+    cpuUsPerMessage: { redis: 5, processor: 10, sequencer: 5, producer: 1, total: 20 },
+    msgsPerCpuSecond: 50_000,
+    machineBusyCores: 1.5,
+    commands: [],
+    completions: [],
     ...over,
   };
 }
@@ -34,9 +46,12 @@ describe('npm run bench', function () {
     // Run 1: 4x; run 2: 2x; run 3: 3x. The median of the ratios is 3x, though the medians of
     // the throughputs (20,000 / 5,000) would say 4x.
     const phases = [
-      phase({ run: 1, throughput: 20_000 }), phase({ system: 'bullmq', run: 1, throughput: 5_000 }),
-      phase({ run: 2, throughput: 10_000 }), phase({ system: 'bullmq', run: 2, throughput: 5_000 }),
-      phase({ run: 3, throughput: 30_000 }), phase({ system: 'bullmq', run: 3, throughput: 10_000 }),
+      phase({ run: 1, throughput: 20_000 }),
+      phase({ system: 'bullmq', run: 1, throughput: 5_000 }),
+      phase({ run: 2, throughput: 10_000 }),
+      phase({ system: 'bullmq', run: 2, throughput: 5_000 }),
+      phase({ run: 3, throughput: 30_000 }),
+      phase({ system: 'bullmq', run: 3, throughput: 10_000 }),
     ];
     const summary = benchSummary(phases, [], {});
     const inorder = summary.rows.find((r) => r.system === 'inorder')!;
@@ -74,7 +89,12 @@ describe('npm run bench', function () {
     try {
       const run = await runScript('bench', ['--count', '300', '--runs', '1', '--report-dir', dir, '--json']);
       expect(run.code, run.stderr).to.equal(0);
-      const r = run.json as { rows: Array<Record<string, unknown>>; targets: Array<Record<string, unknown>>; ok: boolean; report: { json: string } };
+      const r = run.json as {
+        rows: Array<Record<string, unknown>>;
+        targets: Array<Record<string, unknown>>;
+        ok: boolean;
+        report: { json: string };
+      };
       const rows = new Map(r.rows.map((row) => [`${String(row.system)} ${String(row.mode)} ${String(row.phase)}`, row]));
       for (const system of ['inorder', 'bullmq']) {
         for (const mode of ['prefilled', 'e2e']) {
@@ -109,9 +129,29 @@ describe('npm run bench', function () {
   for (const cluster of [false, true]) {
     it(`--partitions 1,2${cluster ? ' --cluster' : ''}: msg/s and CPU per partition count, each partition in order`, async function () {
       this.timeout(120_000);
-      const run = await runScript('bench', ['--partitions', '1,2', '--count', '300', '--runs', '1', '--no-report', '--json', ...(cluster ? ['--cluster'] : [])]);
+      const run = await runScript('bench', [
+        '--partitions',
+        '1,2',
+        '--count',
+        '300',
+        '--runs',
+        '1',
+        '--no-report',
+        '--json',
+        ...(cluster ? ['--cluster'] : []),
+      ]);
       expect(run.code, run.stderr).to.equal(0);
-      const r = run.json as { rows: Array<{ partitions: number; throughput: number; msgsPerCpuSecond: number; ok: boolean; cpuUsPerMessage: Record<string, number> }>; ok: boolean; target: string };
+      const r = run.json as {
+        rows: Array<{
+          partitions: number;
+          throughput: number;
+          msgsPerCpuSecond: number;
+          ok: boolean;
+          cpuUsPerMessage: Record<string, number>;
+        }>;
+        ok: boolean;
+        target: string;
+      };
       expect(r.rows.map((row) => row.partitions)).to.deep.equal([1, 2]);
       for (const row of r.rows) {
         expect(row.ok).to.equal(true);

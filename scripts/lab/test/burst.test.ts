@@ -25,7 +25,22 @@ describe('npm run burst', function () {
   });
 
   it('enqueues, waits and verifies against services already running (--redis-url), dead letters included', async () => {
-    const args = ['--redis-url', redis.url, '--pipeline', pipeline, '--count', '300', '--work-ms', '10', '--processors', '1', '--concurrency', '32', '--no-report', '--json'];
+    const args = [
+      '--redis-url',
+      redis.url,
+      '--pipeline',
+      pipeline,
+      '--count',
+      '300',
+      '--work-ms',
+      '10',
+      '--processors',
+      '1',
+      '--concurrency',
+      '32',
+      '--no-report',
+      '--json',
+    ];
     const run = await runScript('burst', args);
     expect(run.code, run.stderr).to.equal(0);
     const r = run.json!;
@@ -45,8 +60,26 @@ describe('npm run burst', function () {
 
   it('draws a progress bar while it waits, on a terminal', async function () {
     if (!existsSync('/usr/bin/script')) this.skip(); // util-linux script(1) gives the run a terminal
-    const command = [process.execPath, '--import', 'tsx', '--conditions=@inorder/source', toolSource('burst'),
-      '--redis-url', redis.url, '--pipeline', pipeline, '--count', '300', '--work-ms', '10', '--processors', '1', '--concurrency', '32', '--no-report'].join(' ');
+    const command = [
+      process.execPath,
+      '--import',
+      'tsx',
+      '--conditions=@inorder/source',
+      toolSource('burst'),
+      '--redis-url',
+      redis.url,
+      '--pipeline',
+      pipeline,
+      '--count',
+      '300',
+      '--work-ms',
+      '10',
+      '--processors',
+      '1',
+      '--concurrency',
+      '32',
+      '--no-report',
+    ].join(' ');
     const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let screen = '';
     child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
@@ -61,10 +94,13 @@ describe('npm run burst', function () {
     expect(group.sequencers).to.include(leader);
     leader.kill('SIGKILL');
     await leader.exited;
-    const next = await waitFor(async (): Promise<ServiceHandle | undefined> => {
-      const l = await group.leader();
-      return l && l !== leader ? l : undefined;
-    }, { timeoutMs: 15_000, message: 'no standby took over' });
+    const next = await waitFor(
+      async (): Promise<ServiceHandle | undefined> => {
+        const l = await group.leader();
+        return l && l !== leader ? l : undefined;
+      },
+      { timeoutMs: 15_000, message: 'no standby took over' },
+    );
     expect(next.role).to.equal('sequencer');
     await leader.restart();
     expect(leader.running).to.equal(true);
@@ -75,11 +111,32 @@ describe('npm run burst', function () {
     const dir = mkdtempSync(join(tmpdir(), 'inorder-burst-'));
     try {
       const run = await runScript('burst', [
-        '--count', '200', '--work-ms', '10', '--processors', '2', '--concurrency', '8', '--sequencers', '1', '--report-dir', dir, '--json',
+        '--count',
+        '200',
+        '--work-ms',
+        '10',
+        '--processors',
+        '2',
+        '--concurrency',
+        '8',
+        '--sequencers',
+        '1',
+        '--report-dir',
+        dir,
+        '--json',
       ]);
       expect(run.code, run.stderr).to.equal(0);
       const r = run.json!;
-      expect(r).to.include({ ok: true, redis: 'local', sent: 200, output: 200, deadLettered: 0, missing: 0, duplicates: 0, orderViolations: 0 });
+      expect(r).to.include({
+        ok: true,
+        redis: 'local',
+        sent: 200,
+        output: 200,
+        deadLettered: 0,
+        missing: 0,
+        duplicates: 0,
+        orderViolations: 0,
+      });
       expect(r).to.include({ processors: 2, concurrency: 8, sequencers: 1 });
       // ceil(200 / (2 x 8)) = 13 rounds of 10 ms
       expect(r.idealMs).to.equal(130);
@@ -88,7 +145,12 @@ describe('npm run burst', function () {
       expect(run.stderr).to.match(/2 processors, 1 sequencers started/);
       const report = r.report as { json: string; html: string };
       expect(readdirSync(dir).sort()).to.deep.equal([report.html, report.json].map((p) => p.slice(dir.length + 1)).sort());
-      const saved = JSON.parse(readFileSync(report.json, 'utf8')) as { tool: string; ok: boolean; summary: Record<string, unknown>; charts: Array<{ id: string }> };
+      const saved = JSON.parse(readFileSync(report.json, 'utf8')) as {
+        tool: string;
+        ok: boolean;
+        summary: Record<string, unknown>;
+        charts: Array<{ id: string }>;
+      };
       expect(saved).to.include({ tool: 'burst', ok: true });
       expect(saved.summary).to.include({ sent: 200, output: 200 });
       expect(saved.charts.map((c) => c.id)).to.deep.equal(['throughput', 'latency-p50', 'latency-p99']);

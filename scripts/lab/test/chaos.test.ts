@@ -59,12 +59,35 @@ describe('npm run chaos', function () {
       const common = ['--seed', 'smoke', '--claim-lease-ms', '1000', '--leader-lease-ms', '1000', '--sequencers', '2', '--json'];
       [kills, outages] = await Promise.all([
         runScript('chaos', [
-          '--faults', 'processor-kill,leader-kill', '--rate', '80', '--duration', '6', '--work-ms', '200',
-          '--processors', '1', '--concurrency', '32', '--report-dir', dir, ...common,
+          '--faults',
+          'processor-kill,leader-kill',
+          '--rate',
+          '80',
+          '--duration',
+          '6',
+          '--work-ms',
+          '200',
+          '--processors',
+          '1',
+          '--concurrency',
+          '32',
+          '--report-dir',
+          dir,
+          ...common,
         ]),
         runScript('chaos', [
-          '--faults', 'leader-pause,client-kill,redis-restart', '--count', '400', '--work-ms', '160',
-          '--processors', '2', '--concurrency', '4', '--no-report', ...common,
+          '--faults',
+          'leader-pause,client-kill,redis-restart',
+          '--count',
+          '400',
+          '--work-ms',
+          '160',
+          '--processors',
+          '2',
+          '--concurrency',
+          '4',
+          '--no-report',
+          ...common,
         ]),
       ]);
     });
@@ -74,7 +97,16 @@ describe('npm run chaos', function () {
 
     it('survives a processor SIGKILL and a leader SIGKILL under a steady load: complete, in order', function () {
       expect(kills.code, kills.stderr).to.equal(0);
-      expect(kills.json).to.include({ ok: true, seed: 'smoke', sent: 480, output: 480, missing: 0, duplicates: 0, orderViolations: 0, drained: true });
+      expect(kills.json).to.include({
+        ok: true,
+        seed: 'smoke',
+        sent: 480,
+        output: 480,
+        missing: 0,
+        duplicates: 0,
+        orderViolations: 0,
+        drained: true,
+      });
       expect((kills.json!.faults as Fault[]).map((f) => f.kind).sort()).to.deep.equal(['leader-kill', 'processor-kill']);
     });
 

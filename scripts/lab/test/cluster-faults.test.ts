@@ -6,10 +6,18 @@ describe('npm run cluster-faults', function () {
     this.timeout(90_000);
     const run = await runScript('cluster-faults', ['--faults', 'failover,slot-migration', '--rounds', '1', '--partitions', '3', '--json']);
     expect(run.code, run.stderr).to.equal(0);
-    const r = run.json as { ok: boolean; acknowledged: number; outcomes: Array<{ fault: string; recoveredMs: number; skipped: number }>; problems: string[] };
+    const r = run.json as {
+      ok: boolean;
+      acknowledged: number;
+      outcomes: Array<{ fault: string; recoveredMs: number; skipped: number }>;
+      problems: string[];
+    };
     expect(r.ok).to.equal(true);
     expect(r.problems).to.deep.equal([]);
-    expect(r.outcomes.map((o) => [o.fault, o.skipped])).to.deep.equal([['failover', 0], ['slot-migration', 0]]);
+    expect(r.outcomes.map((o) => [o.fault, o.skipped])).to.deep.equal([
+      ['failover', 0],
+      ['slot-migration', 0],
+    ]);
     for (const o of r.outcomes) expect(o.recoveredMs, o.fault).to.be.a('number').above(0);
     expect(r.acknowledged).to.be.above(0);
   });

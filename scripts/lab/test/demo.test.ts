@@ -28,22 +28,36 @@ describe('npm run demo', function () {
     let sent = false;
     [completed, interrupted] = await Promise.all([
       runScript('demo', ['--count', '200', '--work-ms', '20', '--json']),
-      runScript('demo', ['--count', '5000', '--work-ms', '2000', '--processors', '1', '--sequencers', '1', '--concurrency', '8', '--json'], {
-        onStdout: (text, child) => {
-          interruptedPipeline ??= /pipeline\s+(\S+)/.exec(text)?.[1];
-          if (!sent && text.includes('enqueued')) {
-            sent = true;
-            child.kill('SIGINT');
-          }
+      runScript(
+        'demo',
+        ['--count', '5000', '--work-ms', '2000', '--processors', '1', '--sequencers', '1', '--concurrency', '8', '--json'],
+        {
+          onStdout: (text, child) => {
+            interruptedPipeline ??= /pipeline\s+(\S+)/.exec(text)?.[1];
+            if (!sent && text.includes('enqueued')) {
+              sent = true;
+              child.kill('SIGINT');
+            }
+          },
         },
-      }),
+      ),
     ]);
   });
 
   it('verifies a burst through 3 processors and 2 sequencers, and says so in its last JSON line', () => {
     expect(completed.code, completed.stderr).to.equal(0);
     const r = completed.json!;
-    expect(r).to.include({ ok: true, sent: 200, output: 200, deadLettered: 0, missing: 0, duplicates: 0, orderViolations: 0, processors: 3, sequencers: 2 });
+    expect(r).to.include({
+      ok: true,
+      sent: 200,
+      output: 200,
+      deadLettered: 0,
+      missing: 0,
+      duplicates: 0,
+      orderViolations: 0,
+      processors: 3,
+      sequencers: 2,
+    });
     // ceil(200 / (3 x 64)) = 2 rounds of 20 ms
     expect(r.idealMs).to.equal(40);
     expect(r.wallMs).to.be.a('number').and.at.least(20);

@@ -17,7 +17,14 @@ function sampleReport(): RunReport {
     const createdAt = start + i * 10;
     const processingAt = createdAt + 2 + (i % 5);
     const processedAt = processingAt + 20;
-    entries.push({ seq: i + 1, createdAt, processingAt, processedAt, sequencingAt: processedAt + 1, sequencedAt: processedAt + 2 + (i % 7) });
+    entries.push({
+      seq: i + 1,
+      createdAt,
+      processingAt,
+      processedAt,
+      sequencingAt: processedAt + 1,
+      sequencedAt: processedAt + 2 + (i % 7),
+    });
   }
   const windows = latencyWindows(entries, start);
   const report = emptyReport('chaos', 'report rendering check', start);
@@ -26,7 +33,14 @@ function sampleReport(): RunReport {
     throughputChart(windows),
     ...latencyCharts(windows),
     backlogChart(windows.map((w) => ({ t: w.t, input: 5, results: 3, output: w.t * 100 }))),
-    { kind: 'bar', id: 'bench', title: 'msg/s', yLabel: 'msg/s', categories: ['noop', 'work'], series: [{ label: 'inorder', values: [100, 90] }] },
+    {
+      kind: 'bar',
+      id: 'bench',
+      title: 'msg/s',
+      yLabel: 'msg/s',
+      categories: ['noop', 'work'],
+      series: [{ label: 'inorder', values: [100, 90] }],
+    },
   ];
   report.faults = [{ at: 3.5, kind: 'leader-kill', label: 'SIGKILL leader </script><b>x</b>', recoveryMs: 420 }];
   report.notes = ['a note with <html> in it'];
@@ -62,18 +76,33 @@ describe('run reports', function () {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // headless with a fresh profile directory of its own: playwright adds --headless and --user-data-dir
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const context = await browser.newContext();
     const requests: string[] = [];
     const page = await context.newPage();
-    page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:')) requests.push(r.url());
+    });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(pathToFileURL(html).href);
     // Runs in the page (a string: this project compiles without the DOM library).
     await page.waitForFunction('window.__reportReady !== undefined', undefined, { timeout: 15_000 });
-    type Drawn = { ready: number; charts: number[]; canvases: Array<{ painted: number; total: number }>; markers: Array<{ at: number; beside: number }> };
+    type Drawn = {
+      ready: number;
+      charts: number[];
+      canvases: Array<{ painted: number; total: number }>;
+      markers: Array<{ at: number; beside: number }>;
+    };
     const drawn = await page.evaluate<Drawn>(`(() => {
       const charts = Object.values(Chart.instances).map((c) => c.data.datasets.reduce((n, d) => n + d.data.length, 0));
       const canvases = [...document.querySelectorAll('canvas')].map((canvas) => {

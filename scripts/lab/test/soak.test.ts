@@ -9,22 +9,40 @@ function series(seconds: number, backlogAt: (t: number) => number): BacklogPoint
 describe('npm run soak', function () {
   describe('backlog rule', function () {
     it('calls a small, flat backlog bounded', function () {
-      expect(judgeBacklog(series(60, (t) => 20 + (t % 7) * 5), 1000)).to.include({ bounded: true, judged: true });
+      expect(
+        judgeBacklog(
+          series(60, (t) => 20 + (t % 7) * 5),
+          1000,
+        ),
+      ).to.include({ bounded: true, judged: true });
     });
 
     it('calls a backlog that keeps growing unbounded', function () {
       // The pipeline falls 50 msg/s behind a 1,000 msg/s load.
-      expect(judgeBacklog(series(60, (t) => 30 + 50 * t), 1000)).to.include({ bounded: false, judged: true });
+      expect(
+        judgeBacklog(
+          series(60, (t) => 30 + 50 * t),
+          1000,
+        ),
+      ).to.include({ bounded: false, judged: true });
     });
 
     it('calls a spike that drained bounded', function () {
-      const verdict = judgeBacklog(series(60, (t) => (t >= 40 && t < 45 ? 3000 : 25)), 1000);
+      const verdict = judgeBacklog(
+        series(60, (t) => (t >= 40 && t < 45 ? 3000 : 25)),
+        1000,
+      );
       expect(verdict).to.include({ bounded: true });
       expect(verdict.lastThirdMax).to.equal(3000);
     });
 
     it('does not judge a run with fewer than six samples', function () {
-      expect(judgeBacklog(series(4, (t) => t * 1000), 1000)).to.include({ bounded: true, judged: false });
+      expect(
+        judgeBacklog(
+          series(4, (t) => t * 1000),
+          1000,
+        ),
+      ).to.include({ bounded: true, judged: false });
     });
   });
 
@@ -38,15 +56,54 @@ describe('npm run soak', function () {
     // grows by about 40 a second while the load runs, then drains in about as long again.
     before(async function () {
       [steady, overloaded] = await Promise.all([
-        runScript('soak', ['--rate', '100', '--duration', '6', '--work-ms', '10', '--processors', '1', '--concurrency', '16', '--sequencers', '1', '--no-report', '--json']),
-        runScript('soak', ['--rate', '80', '--duration', '6', '--work-ms', '100', '--processors', '1', '--concurrency', '4', '--sequencers', '1', '--no-report', '--json']),
+        runScript('soak', [
+          '--rate',
+          '100',
+          '--duration',
+          '6',
+          '--work-ms',
+          '10',
+          '--processors',
+          '1',
+          '--concurrency',
+          '16',
+          '--sequencers',
+          '1',
+          '--no-report',
+          '--json',
+        ]),
+        runScript('soak', [
+          '--rate',
+          '80',
+          '--duration',
+          '6',
+          '--work-ms',
+          '100',
+          '--processors',
+          '1',
+          '--concurrency',
+          '4',
+          '--sequencers',
+          '1',
+          '--no-report',
+          '--json',
+        ]),
       ]);
     });
 
     it('holds a steady rate for a few seconds, keeps the backlog bounded and verifies', function () {
       expect(steady.code, steady.stderr).to.equal(0);
       const r = steady.json!;
-      expect(r).to.include({ ok: true, sent: 600, output: 600, missing: 0, duplicates: 0, orderViolations: 0, deadLettered: 0, drained: true });
+      expect(r).to.include({
+        ok: true,
+        sent: 600,
+        output: 600,
+        missing: 0,
+        duplicates: 0,
+        orderViolations: 0,
+        deadLettered: 0,
+        drained: true,
+      });
       expect(r.wallMs).to.be.a('number').at.least(5000);
       expect(r.idealMs).to.equal(6010);
       expect(r.throughput).to.be.a('number').above(0);

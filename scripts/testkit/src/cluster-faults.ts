@@ -12,7 +12,9 @@ export type ClusterFault = (typeof CLUSTER_FAULTS)[number];
  * `beforeKill` runs just before the kill. Resolves with when the primary died (epoch ms).
  */
 export async function killWhileReplicaLags(
-  cluster: RedisCluster, primary: number, options: { megabytes?: number; lagMs?: number; beforeKill?: () => void } = {},
+  cluster: RedisCluster,
+  primary: number,
+  options: { megabytes?: number; lagMs?: number; beforeKill?: () => void } = {},
 ): Promise<number> {
   const replica = (await cluster.replicasOf(primary))[0];
   if (replica === undefined) throw new Error(`the primary on port ${primary} has no replica to lag`);
@@ -64,7 +66,12 @@ async function inject(cluster: RedisCluster, run: PipelineRun, fault: ClusterFau
  * One fault in the middle of `run`, then the cluster made whole again (killed nodes restarted,
  * rejoining as replicas; every replica in sync), so that the next fault meets the same cluster.
  */
-export async function faultAndRecover(cluster: RedisCluster, run: PipelineRun, fault: ClusterFault, timeoutMs = 60_000): Promise<FaultOutcome> {
+export async function faultAndRecover(
+  cluster: RedisCluster,
+  run: PipelineRun,
+  fault: ClusterFault,
+  timeoutMs = 60_000,
+): Promise<FaultOutcome> {
   const primary = await cluster.nodeOfPartition(run.name, 0);
   const marks = await run.nexts();
   const skippedBefore = await run.skippedCount();

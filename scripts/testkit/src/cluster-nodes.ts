@@ -17,7 +17,12 @@ export interface ClusterNodeView {
 /** A short-lived client to one node: no retries, no offline queue, so a dead node fails at once (and a paused one within 10 s). */
 export async function withNode<T>(port: number, work: (node: Redis) => Promise<T>): Promise<T> {
   const node = new Redis(port, '127.0.0.1', {
-    lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 10_000,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    commandTimeout: 10_000,
   });
   node.on('error', () => {});
   try {
@@ -39,7 +44,17 @@ export function parseClusterNodes(text: string): ClusterNodeView[] {
   for (const line of text.split('\n')) {
     const fields = line.trim().split(' ');
     if (fields.length < 8) continue;
-    const [id, address, flags, primary, , , , link, ...slotFields] = fields as [string, string, string, string, string, string, string, string, ...string[]];
+    const [id, address, flags, primary, , , , link, ...slotFields] = fields as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      ...string[],
+    ];
     const port = Number(/:(\d+)@/.exec(address)?.[1] ?? /:(\d+)$/.exec(address)?.[1]);
     const flagList = flags.split(',');
     const slots: Array<[number, number]> = [];
@@ -49,7 +64,8 @@ export function parseClusterNodes(text: string): ClusterNodeView[] {
       slots.push([from!, to ?? from!]);
     }
     nodes.push({
-      id, port,
+      id,
+      port,
       role: flagList.includes('master') ? 'primary' : 'replica',
       primaryId: primary === '-' ? undefined : primary,
       failing: flagList.includes('fail') || flagList.includes('fail?'),
@@ -72,7 +88,10 @@ export function ownerOf(view: ClusterNodeView[], slot: number): number | undefin
 
 /** True when `view` has every slot served by a primary not flagged as failing. */
 export function coversEverySlot(view: ClusterNodeView[]): boolean {
-  const served = view.filter((n) => n.role === 'primary' && !n.failing).flatMap((n) => n.slots).sort((a, b) => a[0] - b[0]);
+  const served = view
+    .filter((n) => n.role === 'primary' && !n.failing)
+    .flatMap((n) => n.slots)
+    .sort((a, b) => a[0] - b[0]);
   let next = 0;
   for (const [from, to] of served) {
     if (from > next) return false;
@@ -106,7 +125,8 @@ export async function clusterHealthy(live: number[], replicas: number): Promise<
     const primaries = view.filter((n) => n.role === 'primary' && n.slots.length > 0);
     if (primaries.some((n) => !live.includes(n.port))) return false;
     maps.add(JSON.stringify(primaries.map((n) => [n.port, n.slots]).sort()));
-    const attached = (primary: ClusterNodeView): number => view.filter((n) => n.primaryId === primary.id && !n.failing && live.includes(n.port)).length;
+    const attached = (primary: ClusterNodeView): number =>
+      view.filter((n) => n.primaryId === primary.id && !n.failing && live.includes(n.port)).length;
     if (primaries.some((p) => attached(p) < replicas)) return false;
   }
   if (maps.size !== 1) return false;

@@ -24,7 +24,13 @@ export interface Migration {
  * meanwhile get ASK for keys already moved, TRYAGAIN for multi-key commands whose keys are split),
  * then SETSLOT NODE on the target, the source and every other primary (clients then get MOVED).
  */
-export async function migrateSlot(view: ClusterNodeView[], slot: number, from: number, to: number, options: MigrateOptions = {}): Promise<Migration> {
+export async function migrateSlot(
+  view: ClusterNodeView[],
+  slot: number,
+  from: number,
+  to: number,
+  options: MigrateOptions = {},
+): Promise<Migration> {
   const idOf = (port: number): string => {
     const id = view.find((n) => n.port === port)?.id;
     if (!id) throw new Error(`no cluster node on port ${port}`);

@@ -16,4 +16,3 @@ export function checkOrder(seqs: number[], expected: number[]): { missing: numbe
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
-

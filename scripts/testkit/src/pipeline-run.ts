@@ -1,6 +1,17 @@
 import {
-  PartitionDiscovery, Processor, Sequencer, connect, keysFor, registerPipeline, silentLogger,
-  type Handler, type Logger, type ProcessorSettings, type RedisClient, type ReplicaAcks, type SequencerSettings,
+  PartitionDiscovery,
+  Processor,
+  Sequencer,
+  connect,
+  keysFor,
+  registerPipeline,
+  silentLogger,
+  type Handler,
+  type Logger,
+  type ProcessorSettings,
+  type RedisClient,
+  type ReplicaAcks,
+  type SequencerSettings,
 } from '@inorder/shared';
 import { checkOrder, range } from './order.js';
 import { fastProcessor, fastSequencer, uniquePipeline, type RedisTarget } from './pipeline.js';
@@ -61,7 +72,10 @@ export class PipelineRun {
   private readonly discoveries: PartitionDiscovery[] = [];
   readonly redis: RedisClient;
 
-  private constructor(readonly target: RedisTarget, readonly options: PipelineRunOptions) {
+  private constructor(
+    readonly target: RedisTarget,
+    readonly options: PipelineRunOptions,
+  ) {
     this.name = options.name ?? uniquePipeline('run');
     this.redis = this.connection();
     this.load = new SteadyLoad(this.connection(options.replicaAcks), this.name, options.partitions, options.load);
@@ -93,15 +107,22 @@ export class PipelineRun {
 
   private processor(redis: RedisClient): Processor {
     return new Processor({
-      redis, subscriber: this.connection(), handler: this.handler(), settings: { ...fastProcessor, ...this.options.processor },
-      logger: this.options.logger ?? silentLogger(), owner: `p${this.services.length}`,
+      redis,
+      subscriber: this.connection(),
+      handler: this.handler(),
+      settings: { ...fastProcessor, ...this.options.processor },
+      logger: this.options.logger ?? silentLogger(),
+      owner: `p${this.services.length}`,
     });
   }
 
   private sequencer(redis: RedisClient): Sequencer {
     return new Sequencer({
-      redis, subscriber: this.connection(), settings: { ...fastSequencer, gapTimeoutMs: 1000, ...this.options.sequencer },
-      logger: this.options.logger ?? silentLogger(), owner: `s${this.services.length}`,
+      redis,
+      subscriber: this.connection(),
+      settings: { ...fastSequencer, gapTimeoutMs: 1000, ...this.options.sequencer },
+      logger: this.options.logger ?? silentLogger(),
+      owner: `s${this.services.length}`,
     });
   }
 
@@ -110,8 +131,16 @@ export class PipelineRun {
     const redis = this.connection(this.options.replicaAcks);
     const service = kind === 'processor' ? this.processor(redis) : this.sequencer(redis);
     const discovery = new PartitionDiscovery({
-      redis, pipeline: this.name, partitions: 'all', prefix: 'inorder', seqStart: 1, ordering: 'strict',
-      strictOnly: kind === 'sequencer', server: service, logger: silentLogger(), everyMs: 1000,
+      redis,
+      pipeline: this.name,
+      partitions: 'all',
+      prefix: 'inorder',
+      seqStart: 1,
+      ordering: 'strict',
+      strictOnly: kind === 'sequencer',
+      server: service,
+      logger: silentLogger(),
+      everyMs: 1000,
     });
     await discovery.start();
     await service.start();
@@ -137,7 +166,8 @@ export class PipelineRun {
   async progressed(marks: number[], timeoutMs: number): Promise<number> {
     const startedAt = Date.now();
     await waitFor(async () => (await this.nexts()).every((next, p) => next > marks[p]!), {
-      timeoutMs, message: `the partitions did not all move past ${marks.join(',')}`,
+      timeoutMs,
+      message: `the partitions did not all move past ${marks.join(',')}`,
     });
     return Date.now() - startedAt;
   }
@@ -162,16 +192,30 @@ export class PipelineRun {
       const [from, to] = member.split('-').map(Number);
       return range(from!, to!);
     });
-    const deadSeqs = (await this.redis.lrange(k.dead, 0, -1)).map((raw) => (JSON.parse(raw) as { seq?: number }).seq).filter((s): s is number => s !== undefined);
+    const deadSeqs = (await this.redis.lrange(k.dead, 0, -1))
+      .map((raw) => (JSON.parse(raw) as { seq?: number }).seq)
+      .filter((s): s is number => s !== undefined);
     const meta = await this.redis.hgetall(k.meta);
     const order = checkOrder(output, []);
-    const all = checkOrder([...output, ...skipped, ...deadSeqs].sort((a, b) => a - b), range(1, acknowledged));
+    const all = checkOrder(
+      [...output, ...skipped, ...deadSeqs].sort((a, b) => a - b),
+      range(1, acknowledged),
+    );
     let reruns = 0;
     for (const [key, n] of this.calls) if (n > 1 && key.startsWith(`${partition}:`)) reruns++;
     return {
-      partition, acknowledged, output: output.length, skipped, metaLost: Number(meta.lost ?? 0), metaSkipped: Number(meta.skipped ?? 0),
-      duplicatesDropped: Number(meta.duplicates ?? 0), dead: deadSeqs.length, missing: all.missing, outputDuplicates: order.duplicates,
-      inversions: order.inversions, reruns,
+      partition,
+      acknowledged,
+      output: output.length,
+      skipped,
+      metaLost: Number(meta.lost ?? 0),
+      metaSkipped: Number(meta.skipped ?? 0),
+      duplicatesDropped: Number(meta.duplicates ?? 0),
+      dead: deadSeqs.length,
+      missing: all.missing,
+      outputDuplicates: order.duplicates,
+      inversions: order.inversions,
+      reruns,
     };
   }
 

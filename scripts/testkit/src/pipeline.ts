@@ -1,7 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import {
-  Partition, Processor, Sequencer, connect, enqueue, silentLogger, simulatedHandler,
-  type ConnectOptions, type Handler, type NewMessage, type ProcessorParts, type ProcessorSettings, type SequencerParts, type SequencerSettings, type RedisClient,
+  Partition,
+  Processor,
+  Sequencer,
+  connect,
+  enqueue,
+  silentLogger,
+  simulatedHandler,
+  type ConnectOptions,
+  type Handler,
+  type NewMessage,
+  type ProcessorParts,
+  type ProcessorSettings,
+  type SequencerParts,
+  type SequencerSettings,
+  type RedisClient,
 } from '@inorder/shared';
 import { waitFor } from './wait-for.js';
 
@@ -81,12 +94,19 @@ export class TestPipeline {
 
   /** A processor of its own (two connections) serving this pipeline's partition. */
   async processor(
-    handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }), settings: Partial<ProcessorSettings> = {}, parts: Partial<ProcessorParts> = {},
+    handler: Handler = simulatedHandler({ workMs: 5, failRate: 0 }),
+    settings: Partial<ProcessorSettings> = {},
+    parts: Partial<ProcessorParts> = {},
   ): Promise<Processor> {
     const redis = this.connection();
     const processor = new Processor({
-      redis, subscriber: this.connection(), handler, settings: { ...fastProcessor, ...settings }, logger: silentLogger(),
-      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`, ...parts,
+      redis,
+      subscriber: this.connection(),
+      handler,
+      settings: { ...fastProcessor, ...settings },
+      logger: silentLogger(),
+      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`,
+      ...parts,
     });
     this.processors.push(processor);
     await processor.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));
@@ -98,8 +118,12 @@ export class TestPipeline {
   async sequencer(settings: Partial<SequencerSettings> = {}, parts: Partial<SequencerParts> = {}): Promise<Sequencer> {
     const redis = this.connection();
     const sequencer = new Sequencer({
-      redis, subscriber: this.connection(), settings: { ...fastSequencer, ...settings }, logger: silentLogger(),
-      owner: `s${this.sequencers.length}-${randomBytes(2).toString('hex')}`, ...parts,
+      redis,
+      subscriber: this.connection(),
+      settings: { ...fastSequencer, ...settings },
+      logger: silentLogger(),
+      owner: `s${this.sequencers.length}-${randomBytes(2).toString('hex')}`,
+      ...parts,
     });
     this.sequencers.push(sequencer);
     await sequencer.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));

@@ -37,6 +37,8 @@ export function metricValue(families: MetricFamily[], name: string, where: Recor
 
 /** The `_count` of the histogram series whose labels include `labels`, from the text; 0 when absent. */
 export function histogramCount(text: string, name: string, labels: Record<string, string>): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}_count{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}_count{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }

@@ -59,12 +59,17 @@ export class RedisCluster {
   private readonly paused = new Set<number>();
   private readonly dir = mkdtempSync(join(tmpdir(), 'inorder-cluster-'));
 
-  private constructor(readonly ports: number[], private readonly options: Required<RedisClusterOptions>) {}
+  private constructor(
+    readonly ports: number[],
+    private readonly options: Required<RedisClusterOptions>,
+  ) {}
 
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
     assertRedisInstalled();
     if (spawnSync('redis-cli', ['--version']).error) {
-      throw new Error('redis-cli is not on PATH. It comes with Redis (Debian/Ubuntu: sudo apt-get install redis-tools; macOS: brew install redis).');
+      throw new Error(
+        'redis-cli is not on PATH. It comes with Redis (Debian/Ubuntu: sudo apt-get install redis-tools; macOS: brew install redis).',
+      );
     }
     const settled = { primaries: 3, replicas: 1, nodeTimeoutMs: 1500, ...options };
     for (let attempt = 1; ; attempt++) {
@@ -98,7 +103,14 @@ export class RedisCluster {
     for (const port of this.ports) await this.launch(port);
     const create = spawnSync(
       'redis-cli',
-      ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(this.options.replicas), '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...this.ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        String(this.options.replicas),
+        '--cluster-yes',
+      ],
       { encoding: 'utf8', timeout: 30_000 },
     );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
@@ -110,15 +122,37 @@ export class RedisCluster {
     const dir = join(this.dir, String(port));
     mkdirSync(dir, { recursive: true });
     const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'),
-      '--cluster-node-timeout', String(this.options.nodeTimeoutMs), '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--repl-diskless-sync-delay', '0',
-      '--dir', dir, '--logfile', join(dir, 'redis.log'), '--loglevel', 'notice',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+      '--cluster-node-timeout',
+      String(this.options.nodeTimeoutMs),
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--repl-diskless-sync-delay',
+      '0',
+      '--dir',
+      dir,
+      '--logfile',
+      join(dir, 'redis.log'),
+      '--loglevel',
+      'notice',
     ];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     killOnExit(child);
     this.children.set(port, child);
     await waitFor(async () => !isRunning(child) || (await nodeCall(port, 'PING')) === 'PONG', {
-      timeoutMs: 10_000, message: `cluster node on port ${port} did not start`,
+      timeoutMs: 10_000,
+      message: `cluster node on port ${port} did not start`,
     });
     if (!isRunning(child)) {
       const log = existsSync(join(dir, 'redis.log')) ? readFileSync(join(dir, 'redis.log'), 'utf8') : '';
@@ -246,7 +280,8 @@ export class RedisCluster {
   async failover(replicaPort: number, options: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
     await nodeCall(replicaPort, 'CLUSTER', 'FAILOVER', ...(options.force ? ['FORCE'] : []));
     await waitFor(async () => (await replicationOf(replicaPort)).role === 'master' && (await this.primaries()).includes(replicaPort), {
-      timeoutMs: options.timeoutMs ?? 15_000, message: `the replica on port ${replicaPort} did not become a primary`,
+      timeoutMs: options.timeoutMs ?? 15_000,
+      message: `the replica on port ${replicaPort} did not become a primary`,
     });
   }
 
@@ -259,7 +294,11 @@ export class RedisCluster {
     const startedAt = Date.now();
     const live = (): number[] => this.ports.filter((p) => this.running(p));
     const replicas = (options.replicas ?? true) ? this.options.replicas : 0;
-    await waitFor(() => clusterHealthy(live(), replicas), { timeoutMs: options.timeoutMs ?? 30_000, intervalMs: 50, message: 'the cluster did not become healthy' });
+    await waitFor(() => clusterHealthy(live(), replicas), {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      intervalMs: 50,
+      message: 'the cluster did not become healthy',
+    });
     return Date.now() - startedAt;
   }
 

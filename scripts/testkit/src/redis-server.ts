@@ -61,7 +61,11 @@ export class RedisServer {
   private process: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'inorder-redis-'));
 
-  private constructor(readonly port: number, private readonly options: RedisServerOptions, readonly tlsPort: number | undefined) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisServerOptions,
+    readonly tlsPort: number | undefined,
+  ) {}
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     assertRedisInstalled();
@@ -92,7 +96,20 @@ export class RedisServer {
   }
 
   private async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--logfile', '', '--loglevel', 'warning'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      this.dir,
+      '--logfile',
+      '',
+      '--loglevel',
+      'warning',
+    ];
     if (this.options.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
     else args.push('--appendonly', 'no');
     if (this.options.password !== undefined) args.push('--requirepass', this.options.password);
@@ -103,8 +120,16 @@ export class RedisServer {
     const tls = this.options.tls;
     if (tls) {
       args.push(
-        '--tls-port', String(this.tlsPort), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
-        '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no',
+        '--tls-port',
+        String(this.tlsPort),
+        '--tls-cert-file',
+        tls.certFile,
+        '--tls-key-file',
+        tls.keyFile,
+        '--tls-ca-cert-file',
+        tls.caFile,
+        '--tls-auth-clients',
+        tls.authClients ? 'yes' : 'no',
       );
     }
     const child = spawn('redis-server', args, { stdio: 'ignore', detached: this.options.detached === true });
@@ -114,12 +139,17 @@ export class RedisServer {
       timeoutMs: 10_000,
       message: `redis-server on port ${this.port} did not start`,
     });
-    if (state === 'exited') throw new Error(`redis-server on port ${this.port} exited at start (${child.signalCode ?? `code ${child.exitCode}`})`);
+    if (state === 'exited')
+      throw new Error(`redis-server on port ${this.port} exited at start (${child.signalCode ?? `code ${child.exitCode}`})`);
   }
 
   async ping(): Promise<boolean> {
     const probe = new Redis(this.port, '127.0.0.1', {
-      lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, password: this.options.password,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      password: this.options.password,
     });
     probe.on('error', () => {});
     try {

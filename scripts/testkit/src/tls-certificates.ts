@@ -28,27 +28,75 @@ export function opensslMissing(): string | undefined {
  * the TLS settings and exits at once, a build with TLS keeps running (and is killed after 1.5 s).
  */
 export function redisTlsMissing(certs: TestCertificates, port: number, dir: string): string | undefined {
-  const run = spawnSync('redis-server', [
-    '--port', '0', '--bind', '127.0.0.1', '--tls-port', String(port), '--tls-cert-file', certs.serverCertFile,
-    '--tls-key-file', certs.serverKeyFile, '--tls-ca-cert-file', certs.caFile, '--save', '', '--appendonly', 'no', '--dir', dir,
-  ], { encoding: 'utf8', timeout: 1500, killSignal: 'SIGKILL' });
+  const run = spawnSync(
+    'redis-server',
+    [
+      '--port',
+      '0',
+      '--bind',
+      '127.0.0.1',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      certs.serverCertFile,
+      '--tls-key-file',
+      certs.serverKeyFile,
+      '--tls-ca-cert-file',
+      certs.caFile,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { encoding: 'utf8', timeout: 1500, killSignal: 'SIGKILL' },
+  );
   if (run.error && (run.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') return `redis-server did not run: ${run.error.message}`;
-  if (run.status !== null && !/Ready to accept connections/.test(run.stdout)) return `redis-server refused the TLS settings: ${`${run.stdout}${run.stderr}`.trim().split('\n').slice(-3).join(' ')}`;
+  if (run.status !== null && !/Ready to accept connections/.test(run.stdout))
+    return `redis-server refused the TLS settings: ${`${run.stdout}${run.stderr}`.trim().split('\n').slice(-3).join(' ')}`;
   return undefined;
 }
 
 /** Generates the certificates with openssl in `dir` (valid for two days). */
 export function makeCertificates(dir: string): TestCertificates {
   const ca = (name: string): void =>
-    openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=${name}`, '-days', '2']);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '2',
+    ]);
   ca('test-ca');
   ca('other-ca');
   const signed = (name: string, ext: string): void => {
     openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
     writeFileSync(join(dir, `${name}.ext`), ext);
     openssl(dir, [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', 'test-ca.crt', '-CAkey', 'test-ca.key', '-CAcreateserial',
-      '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'test-ca.crt',
+      '-CAkey',
+      'test-ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
     ]);
   };
   signed('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');

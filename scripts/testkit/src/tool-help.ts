@@ -32,7 +32,9 @@ function flagSet(name: string): Map<string, FlagKind> {
     const source = readFileSync(join(ROOT, file), 'utf8');
     const block = new RegExp(`export const ${name} = \\{([\\s\\S]*?)\\n\\} as const`).exec(source);
     if (!block) continue;
-    return new Map([...block[1]!.matchAll(/^\s+'?([a-z][a-z0-9-]*)'?: \{ type: '(string|boolean)'/gm)].map((m) => [m[1]!, m[2] as FlagKind]));
+    return new Map(
+      [...block[1]!.matchAll(/^\s+'?([a-z][a-z0-9-]*)'?: \{ type: '(string|boolean)'/gm)].map((m) => [m[1]!, m[2] as FlagKind]),
+    );
   }
   throw new Error(`no flag set ${name} in ${FLAG_SET_FILES.join(' or ')}`);
 }

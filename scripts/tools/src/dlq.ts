@@ -3,8 +3,29 @@
  * Looks at and acts on a pipeline's dead-letter list.
  */
 import { connectForScript } from './lib/connection.js';
-import { defineCommands, findDeadLetters, getPipeline, keysFor, listDeadLetters, purgeDeadLetters, redactRedisUrl, redrive, type StoredDeadLetter } from '@inorder/shared';
-import { Output, UsageError, intFlag, parseFlags, partitionOptions, partitionTarget, partitionUsage, runCli, stringFlag, partitionUsages } from './lib/cli.js';
+import {
+  defineCommands,
+  findDeadLetters,
+  getPipeline,
+  keysFor,
+  listDeadLetters,
+  purgeDeadLetters,
+  redactRedisUrl,
+  redrive,
+  type StoredDeadLetter,
+} from '@inorder/shared';
+import {
+  Output,
+  UsageError,
+  intFlag,
+  parseFlags,
+  partitionOptions,
+  partitionTarget,
+  partitionUsage,
+  runCli,
+  stringFlag,
+  partitionUsages,
+} from './lib/cli.js';
 
 const spec = {
   name: 'dlq',
@@ -40,7 +61,10 @@ function describe(d: StoredDeadLetter): string {
   const when = r.deadAt ? new Date(r.deadAt).toISOString() : '?';
   const what = r.seq !== undefined ? `seq ${r.seq}` : 'no seq';
   const error = r.lastError ? `  ${r.lastError}` : '';
-  const raw = r.raw !== undefined && r.envelope === undefined ? `  raw: ${JSON.stringify(r.raw.length > 80 ? `${r.raw.slice(0, 77)}...` : r.raw)}` : '';
+  const raw =
+    r.raw !== undefined && r.envelope === undefined
+      ? `  raw: ${JSON.stringify(r.raw.length > 80 ? `${r.raw.slice(0, 77)}...` : r.raw)}`
+      : '';
   return `#${d.index}  ${what.padEnd(12)} ${r.reason.padEnd(12)} attempts ${String(r.attempts ?? '-').padEnd(3)} ${when}${error}${raw}`;
 }
 
@@ -51,11 +75,13 @@ await runCli(spec, async (cleanup) => {
   const flags = parseFlags(spec, firstFlag === -1 ? [] : args.slice(firstFlag));
   const out = new Output(flags.json === true);
   const [command, seqText, ...extra] = positional;
-  if (!command || !['list', 'show', 'redrive', 'purge'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}`);
+  if (!command || !['list', 'show', 'redrive', 'purge'].includes(command))
+    throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}`);
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   const { pipeline, partition, prefix, url } = partitionTarget(flags);
   const seq = seqText === undefined ? undefined : Number(seqText);
-  if (seq !== undefined && (!Number.isSafeInteger(seq) || seq < 1)) throw new UsageError(`seq must be a positive whole number, got ${seqText}`);
+  if (seq !== undefined && (!Number.isSafeInteger(seq) || seq < 1))
+    throw new UsageError(`seq must be a positive whole number, got ${seqText}`);
   if ((command === 'show' || command === 'redrive') && seq === undefined) throw new UsageError(`${command} needs a seq`);
 
   const redis = await connectForScript(url, cleanup);
@@ -66,7 +92,9 @@ await runCli(spec, async (cleanup) => {
     const start = intFlag(flags, 'start', 0);
     const list = await listDeadLetters(redis, keys, start, intFlag(flags, 'count', 50, 1));
     const total = await redis.llen(keys.dead);
-    out.line(`${total} dead letter(s) in ${pipeline} on ${redactRedisUrl(url)}${list.length < total ? `, showing ${start}..${start + list.length - 1}` : ''}`);
+    out.line(
+      `${total} dead letter(s) in ${pipeline} on ${redactRedisUrl(url)}${list.length < total ? `, showing ${start}..${start + list.length - 1}` : ''}`,
+    );
     for (const d of list) out.line(describe(d));
     out.result({ total, deadLetters: list.map((d) => ({ index: d.index, ...d.record })) });
   } else if (command === 'show') {
@@ -79,7 +107,9 @@ await runCli(spec, async (cleanup) => {
     const newSeqFlag = stringFlag(flags, 'new-seq');
     const newSeq = newSeqFlag === undefined ? undefined : intFlag(flags, 'new-seq', 0, 1);
     const result = await redrive(redis, keys, seq!, { ordering, ...(newSeq !== undefined ? { newSeq } : {}) });
-    out.line(`seq ${seq} redriven as seq ${result.seq}${result.duplicate ? ' (it had been redriven already: nothing enqueued twice)' : ''}`);
+    out.line(
+      `seq ${seq} redriven as seq ${result.seq}${result.duplicate ? ' (it had been redriven already: nothing enqueued twice)' : ''}`,
+    );
     out.result({ originalSeq: seq, seq: result.seq, duplicate: result.duplicate });
   } else {
     if (flags.yes !== true) throw new UsageError('purge deletes dead letters for good: add --yes');

@@ -4,8 +4,16 @@
  * unfinished.
  */
 import {
-  DrainTimeoutError, backlogOf, cancelResize, describeBacklog, getPipeline, keysFor, redactRedisUrl, resizePipeline,
-  type PartitionBacklog, type RedisClient,
+  DrainTimeoutError,
+  backlogOf,
+  cancelResize,
+  describeBacklog,
+  getPipeline,
+  keysFor,
+  redactRedisUrl,
+  resizePipeline,
+  type PartitionBacklog,
+  type RedisClient,
 } from '@inorder/shared';
 import { UsageError, intFlag, partitionOptions, partitionUsage, runTool, partitionTarget } from './lib/cli.js';
 import { formatDuration } from './lib/format.js';
@@ -63,7 +71,9 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
 
   if (flags.cancel === true) {
     const { partitions, cancelled } = await cancelResize(redis, pipeline, prefix);
-    out.line(`${pipeline}: ${cancelled} partition(s) were being resized; the change is called off, ${partitions} partition(s) take submits again`);
+    out.line(
+      `${pipeline}: ${cancelled} partition(s) were being resized; the change is called off, ${partitions} partition(s) take submits again`,
+    );
     out.result({ pipeline, outcome: 'cancelled', partitions, cancelled });
     return;
   }
@@ -80,7 +90,9 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
   cleanup.add('resize', () => abort.abort());
   try {
     const result = await resizePipeline(redis, pipeline, to, {
-      prefix, drainTimeoutMs, signal: abort.signal,
+      prefix,
+      drainTimeoutMs,
+      signal: abort.signal,
       onProgress: (left) => {
         if (Date.now() - last < 2000) return;
         last = Date.now();
@@ -88,7 +100,10 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
       },
     });
     if (result.kind === 'unchanged') out.line(`${pipeline} has ${result.partitions} partition(s) already: nothing to do`);
-    else out.line(`${pipeline}: ${result.from} -> ${result.to} partition(s), drained in ${formatDuration(result.drainedMs)}; submits are taken again`);
+    else
+      out.line(
+        `${pipeline}: ${result.from} -> ${result.to} partition(s), drained in ${formatDuration(result.drainedMs)}; submits are taken again`,
+      );
     out.result({ pipeline, outcome: result.kind, ...result });
   } catch (error) {
     if (error instanceof DrainTimeoutError) out.result({ pipeline, outcome: 'drain-timeout', to, backlog: error.backlog });
@@ -97,7 +112,11 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
 });
 
 async function backlogs(
-  redis: RedisClient, pipeline: string, prefix: string, count: number, strict: boolean,
+  redis: RedisClient,
+  pipeline: string,
+  prefix: string,
+  count: number,
+  strict: boolean,
 ): Promise<Array<PartitionBacklog & { resizing: string | null }>> {
   const list = [];
   for (let p = 0; p < count; p++) {

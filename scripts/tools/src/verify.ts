@@ -3,7 +3,17 @@
  * list and skipped gaps against the seqs sent. Exits 1 on any missing, duplicated or
  * out-of-order seq.
  */
-import { UsageError, VerificationFailed, intFlag, partitionOptions, partitionUsage, partitionUsages, SEQ_RANGE_FLAGS, runTool, partitionTarget } from './lib/cli.js';
+import {
+  UsageError,
+  VerificationFailed,
+  intFlag,
+  partitionOptions,
+  partitionUsage,
+  partitionUsages,
+  SEQ_RANGE_FLAGS,
+  runTool,
+  partitionTarget,
+} from './lib/cli.js';
 import { connectForScript } from './lib/connection.js';
 import { renderVerify, verifyPipeline, verifyProblems } from './lib/verify.js';
 import { redactRedisUrl } from '@inorder/shared';

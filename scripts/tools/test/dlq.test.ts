@@ -9,10 +9,13 @@ describe('npm run dlq', function () {
   before(async () => {
     server = await RedisServer.start();
     pipeline = new TestPipeline(server);
-    await pipeline.processor((_p, { seq }) => {
-      if (seq === 2) throw new Error('no thanks');
-      return { seq };
-    }, { maxRetries: 0 });
+    await pipeline.processor(
+      (_p, { seq }) => {
+        if (seq === 2) throw new Error('no thanks');
+        return { seq };
+      },
+      { maxRetries: 0 },
+    );
     await pipeline.sequencer();
     await pipeline.enqueue(3);
     await pipeline.redis.rpush(pipeline.partition.keys.input, 'garbage');

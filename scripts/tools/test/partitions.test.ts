@@ -12,7 +12,11 @@ describe('npm run partitions', function () {
   it('shows the count and what each partition holds, then grows a drained pipeline and says so', async () => {
     const pipeline = uniquePipeline('cli');
     await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 2 });
-    await enqueue(fixture.redis, { pipeline, partition: 1 }, range(1, 3).map((seq) => ({ seq, payload: seq })));
+    await enqueue(
+      fixture.redis,
+      { pipeline, partition: 1 },
+      range(1, 3).map((seq) => ({ seq, payload: seq })),
+    );
     const shown = await run(pipeline);
     expect(shown.code, shown.stderr).to.equal(0);
     expect(shown.stdout).to.contain(`${pipeline} (strict): 2 partition(s)`);

@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { keysFor } from '@inorder/shared';
-import { computeStats, latencyOverTime, renderStatsTable, renderThroughput, stageDurations, throughputSeries, type Timestamps } from '../src/lib/stats.js';
+import {
+  computeStats,
+  latencyOverTime,
+  renderStatsTable,
+  renderThroughput,
+  stageDurations,
+  throughputSeries,
+  type Timestamps,
+} from '../src/lib/stats.js';
 import { RedisServer, runScript } from '@inorder/testkit';
 import { connectOnce } from '../src/lib/connection.js';
 
@@ -20,7 +28,11 @@ function entry(i: number): Timestamps {
 describe('stats', () => {
   it('splits an entry into the five stages', () => {
     expect(stageDurations({ createdAt: 0, processingAt: 10, processedAt: 510, sequencingAt: 512, sequencedAt: 530 })).to.deep.equal({
-      queueWait: 10, work: 500, handOff: 2, reorderWait: 18, endToEnd: 530,
+      queueWait: 10,
+      work: 500,
+      handOff: 2,
+      reorderWait: 18,
+      endToEnd: 530,
     });
   });
 
@@ -67,7 +79,8 @@ describe('stats', () => {
   it('renders a table with every stage and a throughput line', () => {
     const stats = computeStats(Array.from({ length: 10 }, (_, i) => entry(i + 1)));
     const table = renderStatsTable(stats);
-    for (const label of ['queue wait', 'work', 'hand-off', 'reorder wait', 'end-to-end', 'p50', 'p90', 'p99', 'max']) expect(table).to.include(label);
+    for (const label of ['queue wait', 'work', 'hand-off', 'reorder wait', 'end-to-end', 'p50', 'p90', 'p99', 'max'])
+      expect(table).to.include(label);
     expect(renderThroughput(stats.throughput)).to.match(/peak 10\/s/);
   });
 

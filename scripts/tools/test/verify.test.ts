@@ -6,7 +6,8 @@ import { RedisServer, ROOT, runScript, toolSource } from '@inorder/testkit';
 import { connectOnce } from '../src/lib/connection.js';
 import { checkSeqs, verifyPipeline } from '../src/lib/verify.js';
 
-const out = (seq: number): string => JSON.stringify({ seq, result: {}, createdAt: 1, processingAt: 2, processedAt: 3, sequencingAt: 4, sequencedAt: 5 });
+const out = (seq: number): string =>
+  JSON.stringify({ seq, result: {}, createdAt: 1, processingAt: 2, processedAt: 3, sequencingAt: 4, sequencedAt: 5 });
 const dead = (seq: number): string => JSON.stringify({ seq, reason: 'max-retries', attempts: 4, deadAt: 6 });
 
 describe('verify', function () {
@@ -95,7 +96,10 @@ describe('verify', function () {
     });
 
     it('npm run verify exits 2 without --to', () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@inorder/source', toolSource('verify'), '--pipeline', 'x'], { cwd: ROOT, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@inorder/source', toolSource('verify'), '--pipeline', 'x'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
       expect(r.status).to.equal(2);
       expect(r.stderr).to.match(/--to is required/);
     });

@@ -26,20 +26,27 @@ declare module 'fastify' {
   }
 }
 
-
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /**
  * Builds the ingest's HTTP app on a given Redis connection (one made with `failFast`, so a
  * request fails at once when Redis is down). The caller listens and closes it.
  */
-export async function buildApp(
-  parts: { redis: RedisClient; config: IngestConfig; logger: Logger; metrics?: IngestMetrics },
-): Promise<FastifyInstance> {
+export async function buildApp(parts: {
+  redis: RedisClient;
+  config: IngestConfig;
+  logger: Logger;
+  metrics?: IngestMetrics;
+}): Promise<FastifyInstance> {
   const { redis, config, logger, metrics = new IngestMetrics() } = parts;
   const app = createServer(config);
   const context: IngestContext = {
-    redis, config, logger, apiKeys: new ApiKeys(config.apiKeys), assigned: new AssignedSeqs(), metrics,
+    redis,
+    config,
+    logger,
+    apiKeys: new ApiKeys(config.apiKeys),
+    assigned: new AssignedSeqs(),
+    metrics,
     directory: new PipelineDirectory(redis, config.keyPrefix, config.registryCacheMs, logger),
   };
   readBodies(app, config);
@@ -116,7 +123,10 @@ function observeRequests(app: FastifyInstance, logger: Logger, metrics: IngestMe
     metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     const quiet = request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics';
     request.logger.log(quiet ? 'debug' : 'info', 'request', {
-      method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime),
+      method: request.method,
+      url: redactUrl(request.url),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
     });
   });
 }
@@ -152,7 +162,8 @@ const OPENAPI = {
   info: {
     title: 'inorder ingest',
     version: '0.1.0',
-    description: 'Submit messages to inorder pipelines over HTTP, read a pipeline\'s status, its results and dead letters, ' +
+    description:
+      "Submit messages to inorder pipelines over HTTP, read a pipeline's status, its results and dead letters, " +
       'redrive dead letters, and the event API of the event processor. The operator dashboard is at /ui.',
   },
   components: {

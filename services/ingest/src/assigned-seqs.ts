@@ -1,4 +1,12 @@
-import { submit, type Logger, type PartitionKeys, type RedisClient, type SubmitMessage, type SubmitOptions, type SubmitResult } from '@inorder/shared';
+import {
+  submit,
+  type Logger,
+  type PartitionKeys,
+  type RedisClient,
+  type SubmitMessage,
+  type SubmitOptions,
+  type SubmitResult,
+} from '@inorder/shared';
 import { BoundedMap } from './bounded-map.js';
 
 /** Partitions whose last assigned seq one ingest process remembers. */
@@ -48,8 +56,11 @@ export async function submitToPartition(
   if (result.kind !== 'submitted') return result;
   if (result.rollback) {
     logger.error('Redis lost seqs it had acknowledged (a rollback): assigning from the highest seq this ingest handed out', {
-      event: 'rollback-detected', pipeline: where.pipeline, partition: where.partition,
-      storedAssigned: result.rollback.stored, rememberedAssigned: result.rollback.floor,
+      event: 'rollback-detected',
+      pipeline: where.pipeline,
+      partition: where.partition,
+      storedAssigned: result.rollback.stored,
+      rememberedAssigned: result.rollback.floor,
     });
   }
   if (assigning) {

@@ -1,6 +1,22 @@
 import {
-  CONNECTION_SECRETS, MAX_SEQ_AHEAD, PIPELINE_NAME, SUBMIT_MAX_BATCH, connectionSettings, durationMs, envSchemaOf, int, loadSettings,
-  replicaAcksRule, replicaAcksSettings, setting, tlsOptionsFrom, tlsRule, type Env, type RedisTls, type Rule, type SettingsOf,
+  CONNECTION_SECRETS,
+  MAX_SEQ_AHEAD,
+  PIPELINE_NAME,
+  SUBMIT_MAX_BATCH,
+  connectionSettings,
+  durationMs,
+  envSchemaOf,
+  int,
+  loadSettings,
+  replicaAcksRule,
+  replicaAcksSettings,
+  setting,
+  tlsOptionsFrom,
+  tlsRule,
+  type Env,
+  type RedisTls,
+  type Rule,
+  type SettingsOf,
 } from '@inorder/shared';
 import { z } from 'zod';
 
@@ -14,9 +30,17 @@ export interface PipelineDeclaration {
 /** `orders:strict,audit:none,clicks:none:4` -> name, ordering, partitions (default 1). */
 const pipelineList = z.string().transform((value, ctx): PipelineDeclaration[] => {
   const out: PipelineDeclaration[] = [];
-  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name = '', ordering = '', partitions, ...extra] = item.split(':');
-    if (!PIPELINE_NAME.test(name) || (ordering !== 'strict' && ordering !== 'none') || (partitions !== undefined && !/^[1-9]\d{0,3}$/.test(partitions)) || extra.length > 0) {
+    if (
+      !PIPELINE_NAME.test(name) ||
+      (ordering !== 'strict' && ordering !== 'none') ||
+      (partitions !== undefined && !/^[1-9]\d{0,3}$/.test(partitions)) ||
+      extra.length > 0
+    ) {
       ctx.addIssue({
         code: 'custom',
         message: `"${item}" must be name:strict or name:none, optionally :partitions (name: 1-100 of A-Z a-z 0-9 _ . -)`,
@@ -29,7 +53,10 @@ const pipelineList = z.string().transform((value, ctx): PipelineDeclaration[] =>
 });
 
 const keyList = z.string().transform((value, ctx) => {
-  const keys = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const keys = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (keys.length === 0) {
     // Set but naming no key: running without authentication is never what was meant.
     ctx.addIssue({ code: 'custom', message: 'names no key: give comma-separated keys, or leave it unset to run without authentication' });
@@ -84,7 +111,8 @@ type IngestValues = SettingsOf<typeof ingestSettingsTable>;
 /** Node refuses a server whose headers timeout exceeds its request timeout. */
 const headersRule: Rule<IngestValues> = {
   reads: ['headersTimeoutMs', 'requestTimeoutMs'],
-  check: (c) => (c.headersTimeoutMs > c.requestTimeoutMs ? [['headersTimeoutMs', `must be at most REQUEST_TIMEOUT_MS (${c.requestTimeoutMs})`]] : []),
+  check: (c) =>
+    c.headersTimeoutMs > c.requestTimeoutMs ? [['headersTimeoutMs', `must be at most REQUEST_TIMEOUT_MS (${c.requestTimeoutMs})`]] : [],
 };
 
 export type IngestConfig = Omit<IngestValues, 'apiKeys' | 'pipelines' | 'tlsCa' | 'tlsCert' | 'tlsKey'> & {

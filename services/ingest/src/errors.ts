@@ -8,7 +8,11 @@ export interface Issue {
 
 /** A request the API refuses, with the HTTP status and a readable reason. */
 export class RequestError extends InorderError {
-  constructor(readonly statusCode: number, message: string, readonly issues: Issue[] = []) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
     super(message);
   }
 }
@@ -24,7 +28,9 @@ const MAX_REASON_CHARS = 500;
  * comes from the client and may be a megabyte long), so the answer stays small.
  */
 export function badRequest(issues: Issue[]): RequestError {
-  const listed = issues.slice(0, MAX_ISSUES).map((i) => ({ field: clip(i.field, MAX_FIELD_CHARS), reason: clip(i.reason, MAX_REASON_CHARS) }));
+  const listed = issues
+    .slice(0, MAX_ISSUES)
+    .map((i) => ({ field: clip(i.field, MAX_FIELD_CHARS), reason: clip(i.reason, MAX_REASON_CHARS) }));
   if (issues.length > MAX_ISSUES) listed.push({ field: '(body)', reason: `and ${issues.length - MAX_ISSUES} more issues, not listed` });
   return new RequestError(400, listed.map((i) => `${i.field}: ${i.reason}`).join('; '), listed);
 }

@@ -7,7 +7,8 @@ import { RequestError, badRequest, type Issue } from './errors.js';
  * in one object (JSON.parse keeps the last value silently; its reviver cannot see the first).
  */
 export function parseJsonBody(text: string, maxDepth: number): unknown {
-  if (text.trim() === '') throw new RequestError(400, '(body): is empty: send a JSON object or array', [{ field: '(body)', reason: 'is empty' }]);
+  if (text.trim() === '')
+    throw new RequestError(400, '(body): is empty: send a JSON object or array', [{ field: '(body)', reason: 'is empty' }]);
   if (nestedDeeperThan(text, maxDepth)) {
     throw badRequest([{ field: '(body)', reason: `nests arrays and objects deeper than MAX_DEPTH (${maxDepth})` }]);
   }

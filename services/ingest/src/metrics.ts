@@ -17,17 +17,23 @@ export class IngestMetrics {
     const registers = [this.registry];
     if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'inorder_ingest_' });
     this.requests = new Counter({
-      name: 'inorder_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'], registers,
+      name: 'inorder_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
     });
     this.duration = new Histogram({
-      name: 'inorder_http_request_duration_seconds', help: 'Time from request to response, by method and route pattern',
-      labelNames: ['method', 'route'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
+      name: 'inorder_http_request_duration_seconds',
+      help: 'Time from request to response, by method and route pattern',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
     });
     this.submitted = new Counter({
       name: 'inorder_messages_submitted_total',
       help: 'Messages taken by a submit (outcome enqueued) or answered with an earlier seq for a known id (outcome duplicate)',
-      labelNames: ['pipeline', 'partition', 'outcome'], registers,
+      labelNames: ['pipeline', 'partition', 'outcome'],
+      registers,
     });
     this.replicaAcksShort = replicaAcksShortCounter(this.registry);
   }

@@ -13,7 +13,9 @@ const PLAIN_DIGITS = 'written in plain decimal digits (no sign, spaces, leading 
 
 /** Looks the pipeline up in the registry: 400 for a name that cannot exist, 404 for an unknown one. */
 export async function pipelineOf(
-  directory: PipelineDirectory, rawParams: unknown, deadline: number,
+  directory: PipelineDirectory,
+  rawParams: unknown,
+  deadline: number,
 ): Promise<{ name: string; settings: PipelineSettings }> {
   const parsed = params.safeParse(rawParams);
   if (!parsed.success) throw badRequest(describeIssues(parsed.error));
@@ -39,7 +41,9 @@ export function integerParam(raw: unknown, field: string, range: { min: number; 
   if (raw === undefined) throw badRequest([{ field, reason: 'is required' }]);
   if (Array.isArray(raw)) throw badRequest([{ field, reason: `is given ${raw.length} times: give it once` }]);
   if (typeof raw !== 'string' || !CANONICAL_INT.test(raw)) {
-    throw badRequest([{ field, reason: `must be a non-negative integer ${PLAIN_DIGITS}, got ${clip(JSON.stringify(raw) ?? 'nothing', 40)}` }]);
+    throw badRequest([
+      { field, reason: `must be a non-negative integer ${PLAIN_DIGITS}, got ${clip(JSON.stringify(raw) ?? 'nothing', 40)}` },
+    ]);
   }
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
@@ -54,14 +58,18 @@ export function partitionOf(rawQuery: unknown, settings: PipelineSettings, name:
   if (raw === undefined) return 0;
   if (Array.isArray(raw)) throw badRequest([{ field: 'partition', reason: `is given ${raw.length} times: give it once` }]);
   if (typeof raw !== 'string' || !CANONICAL_INT.test(raw)) {
-    throw badRequest([{
-      field: 'partition',
-      reason: `must be a non-negative integer ${PLAIN_DIGITS}, got ${clip(JSON.stringify(raw), 40)}`,
-    }]);
+    throw badRequest([
+      {
+        field: 'partition',
+        reason: `must be a non-negative integer ${PLAIN_DIGITS}, got ${clip(JSON.stringify(raw), 40)}`,
+      },
+    ]);
   }
   const partition = Number(raw);
   if (partition >= settings.partitions) {
-    throw badRequest([{ field: 'partition', reason: `pipeline ${name} has ${settings.partitions} partition(s): must be below ${settings.partitions}` }]);
+    throw badRequest([
+      { field: 'partition', reason: `pipeline ${name} has ${settings.partitions} partition(s): must be below ${settings.partitions}` },
+    ]);
   }
   return partition;
 }
@@ -73,26 +81,41 @@ export function partitionOf(rawQuery: unknown, settings: PipelineSettings, name:
  * of these is a 400 naming the fields.
  */
 export function submitPartitionOf(
-  rawQuery: unknown, messages: ReadonlyArray<{ key?: string }>, batch: boolean, settings: PipelineSettings, name: string,
+  rawQuery: unknown,
+  messages: ReadonlyArray<{ key?: string }>,
+  batch: boolean,
+  settings: PipelineSettings,
+  name: string,
 ): number {
   const field = (i: number): string => (batch ? `[${i}].key` : 'key');
   const keyed = messages.filter((m) => m.key !== undefined).length;
   if (keyed === 0) return partitionOf(rawQuery, settings, name);
   if (keyed < messages.length) {
-    throw badRequest([{
-      field: field(messages.findIndex((m) => m.key === undefined)),
-      reason: `is missing while ${keyed} other message(s) of the batch give one: give a key on every message of a batch or on none`,
-    }]);
+    throw badRequest([
+      {
+        field: field(messages.findIndex((m) => m.key === undefined)),
+        reason: `is missing while ${keyed} other message(s) of the batch give one: give a key on every message of a batch or on none`,
+      },
+    ]);
   }
   if (queryValue(rawQuery, 'partition') !== undefined) {
-    throw badRequest([{ field: 'partition', reason: 'is given beside message keys: a keyed message goes to its key\'s partition, so give one or the other' }]);
+    throw badRequest([
+      { field: 'partition', reason: "is given beside message keys: a keyed message goes to its key's partition, so give one or the other" },
+    ]);
   }
   const partitions = messages.map((m) => partitionForKey(m.key!, settings.partitions));
-  const issues = partitions.flatMap((p, i) => p === partitions[0] ? [] : [{
-    field: field(i),
-    reason: `routes to partition ${p} while [0].key routes to partition ${partitions[0]} (of ${settings.partitions}): ` +
-      'a batch is one atomic step on one partition, so send messages of other partitions in their own request',
-  }]);
+  const issues = partitions.flatMap((p, i) =>
+    p === partitions[0]
+      ? []
+      : [
+          {
+            field: field(i),
+            reason:
+              `routes to partition ${p} while [0].key routes to partition ${partitions[0]} (of ${settings.partitions}): ` +
+              'a batch is one atomic step on one partition, so send messages of other partitions in their own request',
+          },
+        ],
+  );
   if (issues.length > 0) throw badRequest(issues);
   return partitions[0]!;
 }

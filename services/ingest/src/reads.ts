@@ -23,18 +23,26 @@ export interface Target {
 
 function openPartition(context: IngestContext, target: Target): Partition {
   return new Partition(context.redis, target.name, target.partition, {
-    prefix: context.config.keyPrefix, ordering: target.settings.ordering, seqStart: context.config.seqStart,
+    prefix: context.config.keyPrefix,
+    ordering: target.settings.ordering,
+    seqStart: context.config.seqStart,
   });
 }
 
 /** Reads one page of the output or dead-letter list; removes nothing. */
 export async function readPage(
-  context: IngestContext, target: Target, list: 'output' | 'dead', page: { from: number; limit: number }, deadline: number,
+  context: IngestContext,
+  target: Target,
+  list: 'output' | 'dead',
+  page: { from: number; limit: number },
+  deadline: number,
 ): Promise<Page> {
   const partition = openPartition(context, target);
-  const { raw, length } = await advise('retry later', () => withRedis(deadline - Date.now(), `${list} read`, () => (
-    list === 'output' ? partition.readOutput(page.from, page.limit) : partition.readDead(page.from, page.limit)
-  )));
+  const { raw, length } = await advise('retry later', () =>
+    withRedis(deadline - Date.now(), `${list} read`, () =>
+      list === 'output' ? partition.readOutput(page.from, page.limit) : partition.readDead(page.from, page.limit),
+    ),
+  );
   const end = page.from + raw.length;
   return { entries: raw.map(entryOf), next: raw.length > 0 && end < length ? end : null, length };
 }
@@ -48,10 +56,17 @@ function entryOf(raw: string): unknown {
   }
 }
 
-export const redriveBody = z.object({
-  newSeq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional()
-    .meta({ description: 'the seq to give it, for partitions whose producers number their own seqs (one they will never use)' }),
-}).strict();
+export const redriveBody = z
+  .object({
+    newSeq: z
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .meta({ description: 'the seq to give it, for partitions whose producers number their own seqs (one they will never use)' }),
+  })
+  .strict();
 
 /** The optional body of a redrive: nothing, or `{ "newSeq": N }`; 400 naming what is wrong. */
 export function parseRedriveBody(body: unknown): { newSeq?: number } {
@@ -70,15 +85,19 @@ export function parseRedriveBody(body: unknown): { newSeq?: number } {
  * redriven as asked (the seq source needs `newSeq` or refuses it; no readable envelope).
  */
 export async function redriveDeadLetter(
-  context: IngestContext, target: Target, seq: number, newSeq: number | undefined, deadline: number,
+  context: IngestContext,
+  target: Target,
+  seq: number,
+  newSeq: number | undefined,
+  deadline: number,
 ): Promise<{ seq: number; duplicate: boolean }> {
   const partition = openPartition(context, target);
   const options = { ordering: target.settings.ordering, seqStart: context.config.seqStart, ...(newSeq === undefined ? {} : { newSeq }) };
   try {
     // A redrive cut short by the time limit may still land: asking again is safe, as it never enqueues twice.
-    const result = await advise('the redrive may have been applied; asking again is safe (it never enqueues the message twice)', () => (
-      withRedis(deadline - Date.now(), 'redrive', () => redrive(context.redis, partition.keys, seq, options))
-    ));
+    const result = await advise('the redrive may have been applied; asking again is safe (it never enqueues the message twice)', () =>
+      withRedis(deadline - Date.now(), 'redrive', () => redrive(context.redis, partition.keys, seq, options)),
+    );
     // The seq was acknowledged: never hand it out again after a Redis rollback.
     if (newSeq === undefined) context.assigned.record(partition.keys, result.seq);
     return result;

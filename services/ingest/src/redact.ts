@@ -9,12 +9,15 @@ const SECRET_PARAMS = new Set(['api_key', 'apikey', 'key', 'token', 'access_toke
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q === -1) return url;
-  const params = url.slice(q + 1).split('&').map((param) => {
-    const eq = param.indexOf('=');
-    if (eq === -1) return param;
-    const name = param.slice(0, eq);
-    return SECRET_PARAMS.has(normalise(name)) ? `${name}=[redacted]` : param;
-  });
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((param) => {
+      const eq = param.indexOf('=');
+      if (eq === -1) return param;
+      const name = param.slice(0, eq);
+      return SECRET_PARAMS.has(normalise(name)) ? `${name}=[redacted]` : param;
+    });
   return `${url.slice(0, q)}?${params.join('&')}`;
 }
 

@@ -34,21 +34,30 @@ export function httpFailure(error: unknown, config: IngestConfig): HttpFailure {
 export function logFailure(request: FastifyRequest, failure: HttpFailure, error: unknown): void {
   if (failure.status >= 500) {
     request.logger.log(failure.status === 503 ? 'warn' : 'error', 'request failed', {
-      status: failure.status, error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      status: failure.status,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     });
   }
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large',
-  415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export function sendJson(reply: FastifyReply, failure: HttpFailure): FastifyReply {
   if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter));
   if (failure.status === 401) reply.header('www-authenticate', 'Bearer realm="inorder"');
   const body: Record<string, unknown> = {
-    statusCode: failure.status, error: STATUS_TEXT[failure.status] ?? 'Error', message: failure.message,
+    statusCode: failure.status,
+    error: STATUS_TEXT[failure.status] ?? 'Error',
+    message: failure.message,
   };
   if (failure.issues && failure.issues.length > 0) body.issues = failure.issues;
   return reply.code(failure.status).type('application/json').send(body);
@@ -59,4 +68,3 @@ export function sendText(reply: FastifyReply, failure: HttpFailure): FastifyRepl
   if (failure.status === 401) reply.header('www-authenticate', 'Bearer realm="inorder"');
   return reply.code(failure.status).type('text/plain; charset=utf-8').send(failure.message);
 }
-

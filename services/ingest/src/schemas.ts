@@ -10,16 +10,39 @@ const LONE_SURROGATE = /[\ud800-\udfff]/u;
 export const messageSchema = z
   .object({
     payload: z.unknown().meta({ description: 'any JSON value: what the handler receives' }),
-    seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional()
-      .meta({ description: 'the message\'s place in the order; omit on every message of a batch to have seqs assigned' }),
+    seq: z
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .meta({ description: "the message's place in the order; omit on every message of a batch to have seqs assigned" }),
     // A lone surrogate reaches Redis as U+FFFD: two different ids would be taken for one.
-    id: z.string().min(1).max(200).refine((id) => !LONE_SURROGATE.test(id), 'must be well-formed Unicode (no lone surrogate)').optional()
+    id: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((id) => !LONE_SURROGATE.test(id), 'must be well-formed Unicode (no lone surrogate)')
+      .optional()
       .meta({ description: 'idempotency key: resubmitting it within DEDUP_TTL_MS returns the first seq and enqueues nothing' }),
-    key: z.string().min(1).max(200).refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (no lone surrogate)').optional()
-      .meta({ description: 'ordering key: routes the message to partition murmur2(key) mod partitions (Kafka\'s partitioner), so one key keeps its order' }),
+    key: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (no lone surrogate)')
+      .optional()
+      .meta({
+        description:
+          "ordering key: routes the message to partition murmur2(key) mod partitions (Kafka's partitioner), so one key keeps its order",
+      }),
     maxRetries: limit.optional().meta({ description: 'retries before the message is dead-lettered (-1 = no limit)' }),
     maxAgeMs: limit.optional().meta({ description: 'age in ms past which it is dead-lettered (-1 = no limit)' }),
-    priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional()
+    priority: z
+      .number()
+      .int()
+      .min(PRIORITY_MIN)
+      .max(PRIORITY_MAX)
+      .optional()
       .meta({ description: `unordered pipelines only: lower first, equal priorities first-in first-out (default 0)` }),
   })
   .strict();
@@ -31,7 +54,12 @@ export const eventSchema = z.object({
   user_id: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).meta({ description: 'lower first; equal priorities first-in first-out' }),
   event_data: z.unknown().meta({ description: 'any JSON value' }),
-  event_type_id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ description: 'each type has its own unordered pipeline, events-<id>' }),
+  event_type_id: z
+    .number()
+    .int()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER)
+    .meta({ description: 'each type has its own unordered pipeline, events-<id>' }),
 });
 
 export type EventBody = z.infer<typeof eventSchema>;
@@ -50,16 +78,23 @@ export function describeIssues(error: z.ZodError, prefix = ''): Issue[] {
       case 'invalid_type':
         issues.push({
           field: path,
-          reason: issue.expected === 'nonoptional' || /received undefined$/.test(issue.message)
-            ? 'is required'
-            : `must be ${NAMES[issue.expected] ?? issue.expected}`,
+          reason:
+            issue.expected === 'nonoptional' || /received undefined$/.test(issue.message)
+              ? 'is required'
+              : `must be ${NAMES[issue.expected] ?? issue.expected}`,
         });
         break;
       case 'too_small':
-        issues.push({ field: path, reason: issue.origin === 'string' ? `must be at least ${issue.minimum} characters` : `must be at least ${issue.minimum}` });
+        issues.push({
+          field: path,
+          reason: issue.origin === 'string' ? `must be at least ${issue.minimum} characters` : `must be at least ${issue.minimum}`,
+        });
         break;
       case 'too_big':
-        issues.push({ field: path, reason: issue.origin === 'string' ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}` });
+        issues.push({
+          field: path,
+          reason: issue.origin === 'string' ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`,
+        });
         break;
       default:
         issues.push({ field: path, reason: issue.message });
@@ -105,10 +140,12 @@ function checkSeqs(messages: Message[]): void {
   const withSeq = messages.filter((m) => m.seq !== undefined).length;
   if (withSeq > 0 && withSeq < messages.length) {
     const missing = messages.findIndex((m) => m.seq === undefined);
-    throw badRequest([{
-      field: `[${missing}].seq`,
-      reason: `is missing while ${withSeq} other message(s) of the batch give one: give a seq on every message of a batch or on none`,
-    }]);
+    throw badRequest([
+      {
+        field: `[${missing}].seq`,
+        reason: `is missing while ${withSeq} other message(s) of the batch give one: give a seq on every message of a batch or on none`,
+      },
+    ]);
   }
   const seen = new Map<number, number>();
   const issues: Issue[] = [];
@@ -123,10 +160,16 @@ function checkSeqs(messages: Message[]): void {
 
 /** Ordered pipelines have no priorities: every message that gives one is named. */
 export function checkPriorities(messages: Message[], batch: boolean, pipeline: string): void {
-  const issues = messages.flatMap((m, i) => m.priority === undefined ? [] : [{
-    field: batch ? `[${i}].priority` : 'priority',
-    reason: `pipeline ${pipeline} is ordered (ordering strict): priority applies to unordered pipelines only`,
-  }]);
+  const issues = messages.flatMap((m, i) =>
+    m.priority === undefined
+      ? []
+      : [
+          {
+            field: batch ? `[${i}].priority` : 'priority',
+            reason: `pipeline ${pipeline} is ordered (ordering strict): priority applies to unordered pipelines only`,
+          },
+        ],
+  );
   if (issues.length > 0) throw badRequest(issues);
 }
 

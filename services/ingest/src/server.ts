@@ -1,8 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import {
-  ShortAckLog, connect, redactRedisUrl, redisConnectOptions, redisReady, registerPipeline, replicaAcksOption, waitUntilConnected,
-  type Logger, type RedisClient, type RunningService,
+  ShortAckLog,
+  connect,
+  redactRedisUrl,
+  redisConnectOptions,
+  redisReady,
+  registerPipeline,
+  replicaAcksOption,
+  waitUntilConnected,
+  type Logger,
+  type RedisClient,
+  type RunningService,
 } from '@inorder/shared';
 import { buildApp } from './app.js';
 import type { IngestConfig } from './config.js';
@@ -32,10 +41,18 @@ export async function startIngest(config: IngestStartConfig, logger: Logger, sig
     await waitForRedis(redis, config, logger, signal);
     for (const p of config.pipelines) {
       const { settings, created } = await registerPipeline(
-        redis, p.name, { ordering: p.ordering, partitions: p.partitions }, config.keyPrefix, Date.now(),
+        redis,
+        p.name,
+        { ordering: p.ordering, partitions: p.partitions },
+        config.keyPrefix,
+        Date.now(),
         { partitionCheck: p.partitions === undefined ? 'any' : 'exact' },
       );
-      logger.info(created ? 'pipeline created' : 'pipeline registered already', { pipeline: p.name, ordering: settings.ordering, partitions: settings.partitions });
+      logger.info(created ? 'pipeline created' : 'pipeline registered already', {
+        pipeline: p.name,
+        ordering: settings.ordering,
+        partitions: settings.partitions,
+      });
     }
     if (config.apiKeys.length === 0) {
       logger.warn('authentication is off: API_KEYS is unset, so anyone who can reach this port can submit messages and read pipelines');
@@ -45,8 +62,12 @@ export async function startIngest(config: IngestStartConfig, logger: Logger, sig
     const port = (app.server.address() as AddressInfo).port;
     logger.info('listening', { host: config.host, port, docs: '/docs' });
     return {
-      app, port, stop: () => stop(app, config.shutdownGraceMs, logger), connections: [redis],
-      ready: () => redisReady(redis, config.redisTimeoutMs), shutdownGraceMs: config.shutdownGraceMs,
+      app,
+      port,
+      stop: () => stop(app, config.shutdownGraceMs, logger),
+      connections: [redis],
+      ready: () => redisReady(redis, config.redisTimeoutMs),
+      shutdownGraceMs: config.shutdownGraceMs,
     };
   } catch (error) {
     redis.disconnect();
@@ -75,6 +96,8 @@ async function waitForRedis(redis: RedisClient, config: IngestConfig, logger: Lo
   logger.warn('waiting for Redis', { redis: redactRedisUrl(config.redisUrl), timeoutMs: config.startupTimeoutMs });
   const left = Math.max(0, config.startupTimeoutMs - (Date.now() - started));
   if (!(await waitUntilConnected(redis, { timeoutMs: left, ...(signal ? { signal } : {}) }))) {
-    throw new RedisUnavailableError(`Redis at ${redactRedisUrl(config.redisUrl)} did not answer within STARTUP_TIMEOUT_MS (${config.startupTimeoutMs} ms)`);
+    throw new RedisUnavailableError(
+      `Redis at ${redactRedisUrl(config.redisUrl)} did not answer within STARTUP_TIMEOUT_MS (${config.startupTimeoutMs} ms)`,
+    );
   }
 }

@@ -8,7 +8,12 @@ export interface PipelineStatus {
   partitions: PartitionStatus[];
 }
 
-export async function pipelineStatus(redis: RedisClient, pipeline: string, settings: PipelineSettings, prefix: string): Promise<PipelineStatus> {
+export async function pipelineStatus(
+  redis: RedisClient,
+  pipeline: string,
+  settings: PipelineSettings,
+  prefix: string,
+): Promise<PipelineStatus> {
   const partitions: PartitionStatus[] = [];
   for (let p = 0; p < settings.partitions; p++) {
     partitions.push(await new Partition(redis, pipeline, p, { prefix, ordering: settings.ordering }).status());

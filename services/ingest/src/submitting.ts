@@ -30,10 +30,16 @@ export async function routeAndSubmit(
   for (let attempt = 1; ; attempt++) {
     const partition = route(settings);
     const keys = keysFor(name, partition, config.keyPrefix);
-    const result = await withRedis(deadline - Date.now(), 'submit', () => submitToPartition(
-      { redis, assigned, logger }, { pipeline: name, partition, keys }, messages,
-      { ordering: settings.ordering, seqStart: config.seqStart, dedupTtlMs: config.dedupTtlMs, deadline: runBy, partitions: settings.partitions, ...limits },
-    ));
+    const result = await withRedis(deadline - Date.now(), 'submit', () =>
+      submitToPartition({ redis, assigned, logger }, { pipeline: name, partition, keys }, messages, {
+        ordering: settings.ordering,
+        seqStart: config.seqStart,
+        dedupTtlMs: config.dedupTtlMs,
+        deadline: runBy,
+        partitions: settings.partitions,
+        ...limits,
+      }),
+    );
     switch (result.kind) {
       case 'expired':
         throw new RedisUnavailableError(`Redis ran the submit after its ${config.redisTimeoutMs} ms deadline`);

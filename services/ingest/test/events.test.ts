@@ -10,10 +10,15 @@ const newEventType = (): number => nextType++;
 describe('event API (POST /api/event/v1)', function () {
   const fixture = useIngest();
 
-  const event = (type: number, priority: number, extra: Record<string, unknown> = {}): Record<string, unknown> => (
-    { user_id: 42, priority, event_data: { clicked: 'buy' }, event_type_id: type, ...extra });
+  const event = (type: number, priority: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    user_id: 42,
+    priority,
+    event_data: { clicked: 'buy' },
+    event_type_id: type,
+    ...extra,
+  });
 
-  it('answers 200 and queues the event on its type\'s unordered pipeline, created on first use', async () => {
+  it("answers 200 and queues the event on its type's unordered pipeline, created on first use", async () => {
     const type = newEventType();
     const reply = await fixture.ingest.post('/api/event/v1', event(type, 3));
     expect(reply.status).to.equal(200);
@@ -21,7 +26,9 @@ describe('event API (POST /api/event/v1)', function () {
     expect(await getPipeline(fixture.redis, `events-${type}`)).to.include({ ordering: 'none', partitions: 1 });
     const [raw] = await fixture.redis.zrange(keysFor(`events-${type}`, 0).queue, 0, -1);
     expect(JSON.parse(raw!)).to.deep.include({
-      seq: 1, priority: 3, payload: { user_id: 42, event_type_id: type, priority: 3, event_data: { clicked: 'buy' } },
+      seq: 1,
+      priority: 3,
+      payload: { user_id: 42, event_type_id: type, priority: 3, event_data: { clicked: 'buy' } },
     });
   });
 
@@ -96,12 +103,18 @@ describe('event API (POST /api/event/v1)', function () {
     try {
       const order: number[] = [];
       // One message at a time, so the order the handler sees is the order of the queue.
-      await pipeline.processor((payload) => {
-        order.push((payload as { event_data: { i: number } }).event_data.i);
-        return null;
-      }, { concurrency: 1, batchSize: 1 });
+      await pipeline.processor(
+        (payload) => {
+          order.push((payload as { event_data: { i: number } }).event_data.i);
+          return null;
+        },
+        { concurrency: 1, batchSize: 1 },
+      );
       await pipeline.settled(priorities.length);
-      const expected = priorities.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p || a.i - b.i).map((e) => e.i);
+      const expected = priorities
+        .map((p, i) => ({ p, i }))
+        .sort((a, b) => a.p - b.p || a.i - b.i)
+        .map((e) => e.i);
       expect(order).to.deep.equal(expected);
       expect(await pipeline.deadLetters()).to.deep.equal([]);
     } finally {
@@ -109,7 +122,7 @@ describe('event API (POST /api/event/v1)', function () {
     }
   });
 
-  it('logs the creation of an event type\'s pipeline with the id of the request that created it', async () => {
+  it("logs the creation of an event type's pipeline with the id of the request that created it", async () => {
     const type = newEventType();
     const capture = capturingLogger('debug');
     const logged = await TestIngest.start(fixture.server, {}, capture.logger);
@@ -132,8 +145,10 @@ describe('event API (POST /api/event/v1)', function () {
     const second = await TestIngest.start(fixture.server, {}, b.logger);
     try {
       const replies = await Promise.all([
-        first.post('/api/event/v1', event(type, 1)), second.post('/api/event/v1', event(type, 1)),
-        first.post('/api/event/v1', event(type, 1)), second.post('/api/event/v1', event(type, 1)),
+        first.post('/api/event/v1', event(type, 1)),
+        second.post('/api/event/v1', event(type, 1)),
+        first.post('/api/event/v1', event(type, 1)),
+        second.post('/api/event/v1', event(type, 1)),
       ]);
       expect(replies.map((r) => r.status)).to.deep.equal([200, 200, 200, 200]);
       expect(replies.map((r) => r.json.seq).sort()).to.deep.equal([1, 2, 3, 4]);
@@ -168,7 +183,7 @@ describe('event API (POST /api/event/v1)', function () {
       expect(refused.headers.get('content-type')).to.match(/^text\/plain/);
       expect(refused.text).to.equal(
         `cannot queue the event: pipeline events-${c} would be a new pipeline and the registry holds ${held + 2}, ` +
-        `the most MAX_PIPELINES (${held + 2}) allows: raise MAX_PIPELINES or delete pipelines no longer used`,
+          `the most MAX_PIPELINES (${held + 2}) allows: raise MAX_PIPELINES or delete pipelines no longer used`,
       );
       expect(await getPipeline(fixture.redis, `events-${c}`)).to.equal(undefined);
       expect((await capped.post('/api/event/v1', event(a, 1))).status).to.equal(200);
@@ -195,9 +210,15 @@ describe('event API (POST /api/event/v1)', function () {
 
   it('refuses a body nested past MAX_DEPTH or giving a key twice with a plain-text 400', async () => {
     const type = newEventType();
-    const deep = await fixture.ingest.post('/api/event/v1', `{"user_id":1,"priority":0,"event_type_id":${type},"event_data":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+    const deep = await fixture.ingest.post(
+      '/api/event/v1',
+      `{"user_id":1,"priority":0,"event_type_id":${type},"event_data":${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
+    );
     expect([deep.status, deep.text]).to.deep.equal([400, '(body): nests arrays and objects deeper than MAX_DEPTH (32)']);
-    const twice = await fixture.ingest.post('/api/event/v1', `{"user_id":1,"priority":0,"priority":-1000,"event_data":{},"event_type_id":${type}}`);
+    const twice = await fixture.ingest.post(
+      '/api/event/v1',
+      `{"user_id":1,"priority":0,"priority":-1000,"event_data":{},"event_type_id":${type}}`,
+    );
     expect([twice.status, twice.text]).to.deep.equal([400, 'priority: is given twice: the keys of a JSON object must be unique']);
     expect(await getPipeline(fixture.redis, `events-${type}`)).to.equal(undefined);
   });

@@ -20,13 +20,16 @@ describe('ingest HTTP API: answers and errors', function () {
 
   it('takes the seqs of a batch as given and assigns none', async () => {
     const pipeline = await newPipeline(fixture.redis);
-    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 5, payload: 'a' }, { seq: 3, payload: 'b' }]);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [
+      { seq: 5, payload: 'a' },
+      { seq: 3, payload: 'b' },
+    ]);
     expect(reply.status).to.equal(202);
     expect(reply.json.seqs).to.deep.equal([5, 3]);
     expect((await inputOf(pipeline)).map((r) => JSON.parse(r).seq)).to.deep.equal([5, 3]);
   });
 
-  it('refuses malformed JSON with 400 naming the body and the parser\'s reason', async () => {
+  it("refuses malformed JSON with 400 naming the body and the parser's reason", async () => {
     const pipeline = await newPipeline(fixture.redis);
     const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, '{"payload": 1,');
     expect(reply.status).to.equal(400);
@@ -69,8 +72,12 @@ describe('ingest HTTP API: answers and errors', function () {
   it('refuses a non-integer seq and a seq below 1', async () => {
     const pipeline = await newPipeline(fixture.redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    expect((await fixture.ingest.post(path, { seq: 1.5, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be an integer' }]);
-    expect((await fixture.ingest.post(path, { seq: 0, payload: 1 })).json.issues).to.deep.equal([{ field: 'seq', reason: 'must be at least 1' }]);
+    expect((await fixture.ingest.post(path, { seq: 1.5, payload: 1 })).json.issues).to.deep.equal([
+      { field: 'seq', reason: 'must be an integer' },
+    ]);
+    expect((await fixture.ingest.post(path, { seq: 0, payload: 1 })).json.issues).to.deep.equal([
+      { field: 'seq', reason: 'must be at least 1' },
+    ]);
   });
 
   it('refuses a batch where some messages give a seq and others do not (400, nothing enqueued)', async () => {
@@ -84,7 +91,10 @@ describe('ingest HTTP API: answers and errors', function () {
 
   it('refuses the same seq twice in one batch', async () => {
     const pipeline = await newPipeline(fixture.redis);
-    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 4, payload: 1 }, { seq: 4, payload: 2 }]);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [
+      { seq: 4, payload: 1 },
+      { seq: 4, payload: 2 },
+    ]);
     expect(reply.status).to.equal(400);
     expect(reply.json.issues).to.deep.equal([{ field: '[1].seq', reason: '4 is already the seq of message [0]' }]);
   });
@@ -99,7 +109,10 @@ describe('ingest HTTP API: answers and errors', function () {
 
   it('takes a batch of exactly MAX_BATCH messages', async () => {
     const pipeline = await newPipeline(fixture.redis);
-    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, Array.from({ length: 5 }, (_, i) => ({ payload: i })));
+    const reply = await fixture.ingest.post(
+      `/v1/pipelines/${pipeline}/messages`,
+      Array.from({ length: 5 }, (_, i) => ({ payload: i })),
+    );
     expect(reply.status).to.equal(202);
     expect(reply.json.seqs).to.deep.equal([1, 2, 3, 4, 5]);
     expect(await inputOf(pipeline)).to.have.length(5);
@@ -134,9 +147,12 @@ describe('ingest HTTP API: answers and errors', function () {
     const pipeline = await newPipeline(fixture.redis, 'strict');
     const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2, priority: 3 }]);
     expect(reply.status).to.equal(400);
-    expect(reply.json.issues).to.deep.equal([{
-      field: '[1].priority', reason: `pipeline ${pipeline} is ordered (ordering strict): priority applies to unordered pipelines only`,
-    }]);
+    expect(reply.json.issues).to.deep.equal([
+      {
+        field: '[1].priority',
+        reason: `pipeline ${pipeline} is ordered (ordering strict): priority applies to unordered pipelines only`,
+      },
+    ]);
     expect(await inputOf(pipeline)).to.deep.equal([]);
   });
 
@@ -197,12 +213,16 @@ describe('ingest HTTP API: answers and errors', function () {
     const doc = await fixture.ingest.get('/docs/json');
     expect(doc.status).to.equal(200);
     expect(Object.keys(doc.json.paths)).to.include.members([
-      '/v1/pipelines/{pipeline}/messages', '/v1/pipelines/{pipeline}', '/api/event/v1', '/healthz', '/readyz',
+      '/v1/pipelines/{pipeline}/messages',
+      '/v1/pipelines/{pipeline}',
+      '/api/event/v1',
+      '/healthz',
+      '/readyz',
     ]);
     expect(doc.json.paths['/v1/pipelines/{pipeline}/messages'].post.responses).to.include.keys('202', '400', '401', '404', '413', '503');
   });
 
-  it('reports a pipeline\'s status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped, stall', async () => {
+  it("reports a pipeline's status: depth, in-flight, backlog, next seq, leader and fence, dead letters, skipped, stall", async () => {
     const pipeline = await newPipeline(fixture.redis);
     await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
     const k = keysFor(pipeline, 0);
@@ -223,12 +243,32 @@ describe('ingest HTTP API: answers and errors', function () {
     expect(reply.json).to.deep.equal({
       pipeline,
       ordering: 'strict',
-      partitions: [{
-        partition: 0, inputDepth: 3, parked: 0, inFlight: 2, claims: 1, processors: 1, retrying: 0, resultsBacklog: 1, nextSeq: 1,
-        accepted: 3, lastAssignedSeq: 3, seqSource: 'assigned', leader: { owner: 'seq-host-1', epoch: 4, fence: 'seq-host-1:4', leaseHeld: true },
-        outputLength: 0, deadLetters: 1, deadTotal: 2, skipped: 1, lost: 1, emitted: 0, duplicates: 0, movedAt: null,
-        stalled: { reason: stall.reason, seq: 1, since: 1234 },
-      }],
+      partitions: [
+        {
+          partition: 0,
+          inputDepth: 3,
+          parked: 0,
+          inFlight: 2,
+          claims: 1,
+          processors: 1,
+          retrying: 0,
+          resultsBacklog: 1,
+          nextSeq: 1,
+          accepted: 3,
+          lastAssignedSeq: 3,
+          seqSource: 'assigned',
+          leader: { owner: 'seq-host-1', epoch: 4, fence: 'seq-host-1:4', leaseHeld: true },
+          outputLength: 0,
+          deadLetters: 1,
+          deadTotal: 2,
+          skipped: 1,
+          lost: 1,
+          emitted: 0,
+          duplicates: 0,
+          movedAt: null,
+          stalled: { reason: stall.reason, seq: 1, since: 1234 },
+        },
+      ],
     });
   });
 
@@ -238,8 +278,17 @@ describe('ingest HTTP API: answers and errors', function () {
     const reply = await fixture.ingest.get(`/v1/pipelines/${pipeline}`);
     expect(reply.status).to.equal(200);
     expect(reply.json.ordering).to.equal('none');
-    expect(reply.json.partitions.map((p: { partition: number; inputDepth: number; lastAssignedSeq: number | null; leader: unknown }) => (
-      [p.partition, p.inputDepth, p.lastAssignedSeq, p.leader]))).to.deep.equal([[0, 0, null, null], [1, 2, 2, null]]);
+    expect(
+      reply.json.partitions.map((p: { partition: number; inputDepth: number; lastAssignedSeq: number | null; leader: unknown }) => [
+        p.partition,
+        p.inputDepth,
+        p.lastAssignedSeq,
+        p.leader,
+      ]),
+    ).to.deep.equal([
+      [0, 0, null, null],
+      [1, 2, 2, null],
+    ]);
   });
 
   it('puts the request id on every log line of a request, errors included', async () => {
@@ -262,7 +311,10 @@ describe('ingest HTTP API: answers and errors', function () {
     const ids = ['r-submit', 'r-malformed', 'r-large', 'r-unknown', 'r-status'];
     expect(capture.lines.filter((l) => !ids.includes(l.requestId as string))).to.deep.equal([]);
     for (const id of ids) {
-      expect(capture.lines.filter((l) => l.requestId === id).map((l) => l.message), id).to.include.members(['request received', 'request']);
+      expect(
+        capture.lines.filter((l) => l.requestId === id).map((l) => l.message),
+        id,
+      ).to.include.members(['request received', 'request']);
     }
     expect(capture.lines.find((l) => l.message === 'submitted')).to.include({ requestId: 'r-submit', pipeline, firstSeq: 1 });
   });
@@ -283,9 +335,10 @@ describe('ingest HTTP API: answers and errors', function () {
       const path = `/v1/pipelines/${pipeline}/messages`;
       for (const depth of [32, 1000, 1_000_000]) {
         const reply = await roomy.post(path, `{"payload":${nested(depth)}}`);
-        expect([reply.status, reply.json?.issues], `depth ${depth + 1}`).to.deep.equal([400, [
-          { field: '(body)', reason: 'nests arrays and objects deeper than MAX_DEPTH (32)' },
-        ]]);
+        expect([reply.status, reply.json?.issues], `depth ${depth + 1}`).to.deep.equal([
+          400,
+          [{ field: '(body)', reason: 'nests arrays and objects deeper than MAX_DEPTH (32)' }],
+        ]);
       }
       // Brackets inside strings are text, not nesting.
       expect((await roomy.post(path, { payload: `${nested(40)}{{{` })).status).to.equal(202);
@@ -302,7 +355,12 @@ describe('ingest HTTP API: answers and errors', function () {
       expect(reply.status).to.equal(400);
       expect(reply.text.length).to.be.below(16_384);
       expect(reply.json.issues).to.have.length(21);
-      expect(reply.json.issues.slice(0, 4).map((i: { field: string }) => i.field)).to.have.members(['[0].payload', '[0].seq', '[0].colour', `[0].k${'x'.repeat(194)}…`]);
+      expect(reply.json.issues.slice(0, 4).map((i: { field: string }) => i.field)).to.have.members([
+        '[0].payload',
+        '[0].seq',
+        '[0].colour',
+        `[0].k${'x'.repeat(194)}…`,
+      ]);
       expect(reply.json.issues[20]).to.deep.equal({ field: '(body)', reason: `and ${1990 * 4 - 20} more issues, not listed` });
       expect(await inputOf(pipeline)).to.deep.equal([]);
     });
@@ -323,7 +381,9 @@ describe('ingest HTTP API: answers and errors', function () {
       expect(twice.status).to.equal(400);
       expect(twice.json.issues).to.deep.equal([{ field: 'seq', reason: 'is given twice: the keys of a JSON object must be unique' }]);
       const nestedTwice = await fixture.ingest.post(path, '[{"payload":1},{"payload":{"a":[{"b":1,"\\u0062":2}]}}]');
-      expect(nestedTwice.json.issues).to.deep.equal([{ field: '[1].payload.a[0].b', reason: 'is given twice: the keys of a JSON object must be unique' }]);
+      expect(nestedTwice.json.issues).to.deep.equal([
+        { field: '[1].payload.a[0].b', reason: 'is given twice: the keys of a JSON object must be unique' },
+      ]);
       // The same key in sibling objects is fine.
       expect((await fixture.ingest.post(path, '[{"payload":{"a":1}},{"payload":{"a":2,"b":{"a":3}}}]')).status).to.equal(202);
       expect(await inputOf(pipeline)).to.have.length(2);
@@ -344,8 +404,19 @@ describe('ingest HTTP API: answers and errors', function () {
   it('takes only a canonical decimal partition number from the query, given once', async () => {
     const pipeline = await newPipeline(fixture.redis, 'strict', 'parts', 2);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    for (const query of ['partition=0x0', 'partition=%200', 'partition=', 'partition=%2B1', 'partition=1e0', 'partition=01', 'partition=-1',
-      'partition=1.0', 'partition=one', 'partition=0&partition=0', 'partition=99999999999999999999']) {
+    for (const query of [
+      'partition=0x0',
+      'partition=%200',
+      'partition=',
+      'partition=%2B1',
+      'partition=1e0',
+      'partition=01',
+      'partition=-1',
+      'partition=1.0',
+      'partition=one',
+      'partition=0&partition=0',
+      'partition=99999999999999999999',
+    ]) {
       const reply = await fixture.ingest.post(`${path}?${query}`, { payload: 1 });
       expect([reply.status, reply.json.issues?.[0]?.field], query).to.deep.equal([400, 'partition']);
     }
@@ -354,7 +425,9 @@ describe('ingest HTTP API: answers and errors', function () {
     expect((await fixture.ingest.post(`${path}?partition=1`, { payload: 1 })).status).to.equal(202);
     expect((await fixture.ingest.post(`${path}?partition=0`, { payload: 1 })).status).to.equal(202);
     expect((await fixture.ingest.post(path, { payload: 1 })).status).to.equal(202);
-    expect([await fixture.redis.llen(keysFor(pipeline, 0).input), await fixture.redis.llen(keysFor(pipeline, 1).input)]).to.deep.equal([2, 1]);
+    expect([await fixture.redis.llen(keysFor(pipeline, 0).input), await fixture.redis.llen(keysFor(pipeline, 1).input)]).to.deep.equal([
+      2, 1,
+    ]);
   });
 
   it('lists the readable pipelines when a registry entry is unreadable, and answers 500 naming that one', async () => {
@@ -371,12 +444,20 @@ describe('ingest HTTP API: answers and errors', function () {
       expect(list.json.pipelines).to.not.have.property(notJson);
       expect(list.json.skipped.map((s: { pipeline: string }) => s.pipeline)).to.have.members([notJson, badSchema]);
       const warned = capture.lines.filter((l) => l.message === 'unreadable registry entry skipped');
-      expect(warned.map((l) => [l.level, l.pipeline])).to.have.deep.members([['warn', notJson], ['warn', badSchema]]);
-      expect(warned.every((l) => typeof l.reason === 'string' && (l.reason).length > 0)).to.equal(true);
+      expect(warned.map((l) => [l.level, l.pipeline])).to.have.deep.members([
+        ['warn', notJson],
+        ['warn', badSchema],
+      ]);
+      expect(warned.every((l) => typeof l.reason === 'string' && l.reason.length > 0)).to.equal(true);
 
-      for (const reply of [await logged.get(`/v1/pipelines/${notJson}`), await logged.post(`/v1/pipelines/${badSchema}/messages`, { payload: 1 })]) {
+      for (const reply of [
+        await logged.get(`/v1/pipelines/${notJson}`),
+        await logged.post(`/v1/pipelines/${badSchema}/messages`, { payload: 1 }),
+      ]) {
         expect(reply.status).to.equal(500);
-        expect(reply.json.message).to.match(/^pipeline broken-[0-9a-f]+: its registry entry .* cannot be read: .*; fix or delete the registry entry$/);
+        expect(reply.json.message).to.match(
+          /^pipeline broken-[0-9a-f]+: its registry entry .* cannot be read: .*; fix or delete the registry entry$/,
+        );
       }
       expect((await logged.get(`/v1/pipelines/${good}`)).status).to.equal(200);
     } finally {
@@ -401,7 +482,9 @@ describe('ingest HTTP API: answers and errors', function () {
     const text = capture.lines.map((l) => JSON.stringify(l)).join('\n');
     for (const secret of [...secrets, 'header-key-123']) expect(text).to.not.contain(secret);
     const urls = capture.lines.filter((l) => l.message === 'request').map((l) => l.url);
-    expect(urls[0]).to.equal(`/v1/pipelines/${pipeline}/messages?api_key=[redacted]&Token=[redacted]&KEY=[redacted]&access_token=[redacted]&Api%5FKey=[redacted]&partition=0`);
+    expect(urls[0]).to.equal(
+      `/v1/pipelines/${pipeline}/messages?api_key=[redacted]&Token=[redacted]&KEY=[redacted]&access_token=[redacted]&Api%5FKey=[redacted]&partition=0`,
+    );
   });
 
   describe('with API_KEYS set', () => {
@@ -430,8 +513,12 @@ describe('ingest HTTP API: answers and errors', function () {
 
     it('accepts either key as a bearer token or in x-api-key, and leaves health and docs open', async () => {
       const pipeline = await newPipeline(fixture.redis);
-      expect((await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 }, { authorization: 'Bearer key-two-12345' })).status).to.equal(202);
-      expect((await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 }, { 'x-api-key': 'key-one-12345' })).status).to.equal(202);
+      expect(
+        (await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 1 }, { authorization: 'Bearer key-two-12345' })).status,
+      ).to.equal(202);
+      expect((await secured.post(`/v1/pipelines/${pipeline}/messages`, { payload: 2 }, { 'x-api-key': 'key-one-12345' })).status).to.equal(
+        202,
+      );
       expect((await secured.get('/healthz')).status).to.equal(200);
       expect((await secured.get('/readyz')).status).to.equal(200);
       expect((await secured.get('/docs/json')).status).to.equal(200);

@@ -36,7 +36,10 @@ describe('ingest HTTP API: ordering keys', function () {
     }
     for (let p = 0; p < 4; p++) {
       const got = await envelopes(pipeline, p);
-      expect(got.map((e) => e.key), `partition ${p}`).to.deep.equal(expected.get(p) ?? []);
+      expect(
+        got.map((e) => e.key),
+        `partition ${p}`,
+      ).to.deep.equal(expected.get(p) ?? []);
       expect(got.map((e) => e.seq)).to.deep.equal(got.map((_, i) => i + 1));
     }
   });
@@ -47,7 +50,11 @@ describe('ingest HTTP API: ordering keys', function () {
       if (found.length === 0 || (found.length === 1 && partitionForKey(k, 4) !== partitionForKey(found[0]!, 4))) found.push(k);
       return found;
     }, []);
-    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1, key: a }, { payload: 2, key: b }, { payload: 3, key: a }]);
+    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [
+      { payload: 1, key: a },
+      { payload: 2, key: b },
+      { payload: 3, key: a },
+    ]);
     expect(reply.status).to.equal(400);
     expect(reply.json.issues).to.have.length(1);
     expect(reply.json.issues[0].field).to.equal('[1].key');
@@ -57,9 +64,14 @@ describe('ingest HTTP API: ordering keys', function () {
 
   it('takes a batch whose different keys share one partition, in one atomic step', async () => {
     const pipeline = await newPipeline(fixture.redis, 'strict', 'keyed', 4);
-    const keys = keysCovering(4, 40).filter((k) => partitionForKey(k, 4) === 2).slice(0, 3);
+    const keys = keysCovering(4, 40)
+      .filter((k) => partitionForKey(k, 4) === 2)
+      .slice(0, 3);
     expect(keys).to.have.length(3);
-    const reply = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, keys.map((key, i) => ({ payload: i, key })));
+    const reply = await fixture.ingest.post(
+      `/v1/pipelines/${pipeline}/messages`,
+      keys.map((key, i) => ({ payload: i, key })),
+    );
     expect(reply.status, reply.text).to.equal(202);
     expect(reply.json).to.deep.equal({ partition: 2, seqs: [1, 2, 3], duplicates: [false, false, false] });
     expect((await envelopes(pipeline, 2)).map((e) => e.key)).to.deep.equal(keys);
@@ -69,10 +81,12 @@ describe('ingest HTTP API: ordering keys', function () {
     const pipeline = await newPipeline(fixture.redis, 'strict', 'keyed', 4);
     const partial = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1, key: 'x' }, { payload: 2 }]);
     expect(partial.status).to.equal(400);
-    expect(partial.json.issues).to.deep.equal([{
-      field: '[1].key',
-      reason: 'is missing while 1 other message(s) of the batch give one: give a key on every message of a batch or on none',
-    }]);
+    expect(partial.json.issues).to.deep.equal([
+      {
+        field: '[1].key',
+        reason: 'is missing while 1 other message(s) of the batch give one: give a key on every message of a batch or on none',
+      },
+    ]);
     const both = await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages?partition=1`, { payload: 1, key: 'x' });
     expect(both.status).to.equal(400);
     expect(both.json.issues[0].field).to.equal('partition');
@@ -93,7 +107,9 @@ describe('ingest HTTP API: ordering keys', function () {
     }
     let total = 0;
     for (let p = 0; p < 3; p++) {
-      const got = (await fixture.redis.zrange(keysFor(`events-${type}`, p).queue, 0, -1)).map((raw) => JSON.parse(raw) as Record<string, unknown>);
+      const got = (await fixture.redis.zrange(keysFor(`events-${type}`, p).queue, 0, -1)).map(
+        (raw) => JSON.parse(raw) as Record<string, unknown>,
+      );
       for (const e of got) {
         expect(e.key).to.equal(String((e.payload as { user_id: number }).user_id));
         expect(partitionForKey(e.key as string, 3)).to.equal(p);

@@ -5,7 +5,7 @@ import { useRedis } from '@inorder/testkit';
 import { PipelineDirectory } from '../src/pipelines.js';
 import { newPipeline } from './support/ingest.js';
 
-describe('PipelineDirectory (the ingest\'s registry cache)', function () {
+describe("PipelineDirectory (the ingest's registry cache)", function () {
   const fixture = useRedis();
   afterEach(() => sinon.restore());
 

@@ -31,35 +31,54 @@ const messageText = fc
   .map((fields) => `{${fields.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
 
 /** A well-formed message, so that some requests succeed and the counts are tested. */
-const goodMessage = fc.record(
-  {
-    payload: fc.jsonValue({ maxDepth: 2 }),
-    id: fc.constantFrom('a', 'b', 'c', 'd'),
-    seq: fc.integer({ min: 1, max: 60 }),
-    priority: fc.integer({ min: -2, max: 2 }),
-    maxRetries: fc.integer({ min: -1, max: 5 }),
-  },
-  { requiredKeys: ['payload'] },
-).map((m) => JSON.stringify(m));
+const goodMessage = fc
+  .record(
+    {
+      payload: fc.jsonValue({ maxDepth: 2 }),
+      id: fc.constantFrom('a', 'b', 'c', 'd'),
+      seq: fc.integer({ min: 1, max: 60 }),
+      priority: fc.integer({ min: -2, max: 2 }),
+      maxRetries: fc.integer({ min: -1, max: 5 }),
+    },
+    { requiredKeys: ['payload'] },
+  )
+  .map((m) => JSON.stringify(m));
 
 const eventText = fc
-  .record({
-    user_id: fc.oneof(fc.integer(), hugeNumber, text.map((s) => JSON.stringify(s))),
-    priority: fc.oneof(fc.integer({ min: -1001, max: 1001 }), hugeNumber),
-    event_type_id: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: -2, max: 20_000 }), hugeNumber),
-    event_data: fc.json({ maxDepth: 3 }),
-  }, { requiredKeys: [] })
-  .map((e) => `{${Object.entries(e).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
+  .record(
+    {
+      user_id: fc.oneof(
+        fc.integer(),
+        hugeNumber,
+        text.map((s) => JSON.stringify(s)),
+      ),
+      priority: fc.oneof(fc.integer({ min: -1001, max: 1001 }), hugeNumber),
+      event_type_id: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: -2, max: 20_000 }), hugeNumber),
+      event_data: fc.json({ maxDepth: 3 }),
+    },
+    { requiredKeys: [] },
+  )
+  .map(
+    (e) =>
+      `{${Object.entries(e)
+        .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+        .join(',')}}`,
+  );
 
 const nested = fc.integer({ min: 1, max: 200_000 }).map((n) => `{"payload":${'['.repeat(n)}${']'.repeat(n)}}`);
 const duplicateKeys = fc.constantFrom(
-  '{"payload":1,"payload":2}', '{"seq":1,"seq":2,"payload":1}', '[{"payload":{"a":1,"\\u0061":2}}]',
+  '{"payload":1,"payload":2}',
+  '{"seq":1,"seq":2,"payload":1}',
+  '[{"payload":{"a":1,"\\u0061":2}}]',
   '{"user_id":1,"user_id":2,"priority":0,"event_data":{},"event_type_id":1}',
 );
 
 const body = fc.oneof(
   { weight: 3, arbitrary: goodMessage },
-  { weight: 3, arbitrary: fc.array(fc.oneof(goodMessage, messageText), { minLength: 1, maxLength: 8 }).map((items) => `[${items.join(',')}]`) },
+  {
+    weight: 3,
+    arbitrary: fc.array(fc.oneof(goodMessage, messageText), { minLength: 1, maxLength: 8 }).map((items) => `[${items.join(',')}]`),
+  },
   { weight: 3, arbitrary: messageText },
   { weight: 2, arbitrary: eventText },
   { weight: 1, arbitrary: fc.json({ maxDepth: 4 }) },
@@ -74,16 +93,37 @@ const pct = (s: string): string => [...Buffer.from(s)].map((b) => `%${b.toString
 
 const query = fc.oneof(
   fc.constant(''),
-  fc.constantFrom('?partition=0', '?partition=1', '?partition=2', '?partition=0x0', '?partition=%200', '?partition=', '?partition=%2B1',
-    '?partition=1e0', '?partition=01', '?partition=0&partition=1', '?partition=-1', '?partition=99999999999999999999999', '?api_key=secret-1'),
+  fc.constantFrom(
+    '?partition=0',
+    '?partition=1',
+    '?partition=2',
+    '?partition=0x0',
+    '?partition=%200',
+    '?partition=',
+    '?partition=%2B1',
+    '?partition=1e0',
+    '?partition=01',
+    '?partition=0&partition=1',
+    '?partition=-1',
+    '?partition=99999999999999999999999',
+    '?api_key=secret-1',
+  ),
   text.map((s) => `?${pct(s)}=${pct(s)}`),
   text.map((s) => `?partition=${pct(s)}`),
   fc.string({ maxLength: 20 }).map((s) => `?partition=${s.replace(/[#\s]/g, '')}`),
 );
 
 const contentType = fc.constantFrom(
-  'application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json; charset=latin1', 'text/plain',
-  'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', '*/*', 'application/octet-stream',
+  'application/json',
+  'application/json; charset=utf-8',
+  'APPLICATION/JSON',
+  'application/json; charset=latin1',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/jsonx',
+  '*/*',
+  'application/octet-stream',
 );
 
 describe('ingest HTTP API under random and hostile requests (property)', function () {
@@ -101,7 +141,12 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
     const strict = await newPipeline(redis, 'strict', 'prop', 2);
     const unordered = await newPipeline(redis, 'none', 'prop', 1);
     pipelines = { strict, unordered };
-    paths = [`/v1/pipelines/${strict}/messages`, `/v1/pipelines/${unordered}/messages`, '/api/event/v1', '/v1/pipelines/no-such-pipeline/messages'];
+    paths = [
+      `/v1/pipelines/${strict}/messages`,
+      `/v1/pipelines/${unordered}/messages`,
+      '/api/event/v1',
+      '/v1/pipelines/no-such-pipeline/messages',
+    ];
   });
   after(async () => {
     await ingest.close();
@@ -130,9 +175,19 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
       query: fc.constantFrom('', '?partition=0', '?partition=1'),
       contentType: fc.constant('application/json'),
       body: fc.oneof(
-        fc.array(fc.record({ payload: fc.jsonValue({ maxDepth: 2 }), id: fc.constantFrom('x', 'y', 'z') }, { requiredKeys: ['payload'] }), { minLength: 1, maxLength: 4 })
+        fc
+          .array(fc.record({ payload: fc.jsonValue({ maxDepth: 2 }), id: fc.constantFrom('x', 'y', 'z') }, { requiredKeys: ['payload'] }), {
+            minLength: 1,
+            maxLength: 4,
+          })
           .map((items) => JSON.stringify(items)),
-        fc.record({ user_id: fc.integer(), priority: fc.integer({ min: -5, max: 5 }), event_type_id: fc.integer({ min: 0, max: 3 }), event_data: fc.jsonValue({ maxDepth: 2 }) })
+        fc
+          .record({
+            user_id: fc.integer(),
+            priority: fc.integer({ min: -5, max: 5 }),
+            event_type_id: fc.integer({ min: 0, max: 3 }),
+            event_data: fc.jsonValue({ maxDepth: 2 }),
+          })
           .map((e) => JSON.stringify(e)),
       ),
     });
@@ -147,7 +202,7 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
         if (reply.status === 202) added = (reply.json.duplicates as boolean[]).filter((d) => !d).length;
         if (reply.status === 200) added = 1;
         if (added > 0) succeeded++;
-        expect(await waiting() - before, `${reply.status} ${reply.text.slice(0, 300)}`).to.equal(added);
+        expect((await waiting()) - before, `${reply.status} ${reply.text.slice(0, 300)}`).to.equal(added);
         expect(reply.text.length, 'a small answer').to.be.below(20_000);
       }),
       { numRuns: 1000 },
@@ -160,15 +215,32 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
     // Lists to read: results, dead letters with and without an envelope, and text that is not JSON.
     const events = await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 1 });
     expect(events.status).to.equal(200);
-    for (const [pipeline, partition] of [[strict, 0], [strict, 1], [unordered, 0], ['events-1', 0]] as const) {
+    for (const [pipeline, partition] of [
+      [strict, 0],
+      [strict, 1],
+      [unordered, 0],
+      ['events-1', 0],
+    ] as const) {
       const k = keysFor(pipeline, partition);
       await redis.rpush(k.output, ...Array.from({ length: 30 }, (_, i) => JSON.stringify({ seq: i + 1, result: i })), 'not json');
-      await redis.rpush(k.dead, ...Array.from({ length: 12 }, (_, i) => JSON.stringify(
-        i % 3 === 0 ? { seq: i + 1, reason: 'malformed', raw: '{', deadAt: 1 }
-          : { seq: i + 1, reason: 'max-retries', attempts: 2, deadAt: 1, envelope: makeEnvelope({ seq: i + 1, payload: i }) },
-      )), '{"unreadable');
+      await redis.rpush(
+        k.dead,
+        ...Array.from({ length: 12 }, (_, i) =>
+          JSON.stringify(
+            i % 3 === 0
+              ? { seq: i + 1, reason: 'malformed', raw: '{', deadAt: 1 }
+              : { seq: i + 1, reason: 'max-retries', attempts: 2, deadAt: 1, envelope: makeEnvelope({ seq: i + 1, payload: i }) },
+          ),
+        ),
+        '{"unreadable',
+      );
     }
-    const lists = [[strict, 0], [strict, 1], [unordered, 0], ['events-1', 0]].flatMap(([p, n]) => [keysFor(p as string, n as number).output, keysFor(p as string, n as number).dead]);
+    const lists = [
+      [strict, 0],
+      [strict, 1],
+      [unordered, 0],
+      ['events-1', 0],
+    ].flatMap(([p, n]) => [keysFor(p as string, n as number).output, keysFor(p as string, n as number).dead]);
     const lengths = async (): Promise<number[]> => Promise.all(lists.map((key) => redis.llen(key)));
 
     const pipelinePart = fc.oneof(
@@ -186,34 +258,59 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
     const query = fc.array(param, { maxLength: 4 }).map((ps) => (ps.length ? `?${ps.join('&')}` : ''));
     const seq = fc.oneof(fc.integer({ min: 1, max: 14 }).map(String), value);
     const redriveBody = fc.oneof(
-      fc.constant(undefined), fc.constantFrom('', '{}', 'null', '[]', '{"newSeq":1.5}', '{"newSeq":-1}', '{"newSeq":1,"newSeq":2}', '{'),
-      fc.integer({ min: 1, max: 100 }).map((n) => JSON.stringify({ newSeq: n })), fc.json({ maxDepth: 2 }), nested.map((b) => b.slice(0, 5000)),
+      fc.constant(undefined),
+      fc.constantFrom('', '{}', 'null', '[]', '{"newSeq":1.5}', '{"newSeq":-1}', '{"newSeq":1,"newSeq":2}', '{'),
+      fc.integer({ min: 1, max: 100 }).map((n) => JSON.stringify({ newSeq: n })),
+      fc.json({ maxDepth: 2 }),
+      nested.map((b) => b.slice(0, 5000)),
     );
     // Reads of lists that exist, with every edge value of from and limit.
     const wellFormedRead = fc.record({
       kind: fc.constant('read' as const),
-      path: fc.tuple(fc.constantFrom(`/v1/pipelines/${strict}`, `/v1/pipelines/${unordered}`, '/api/event/v1/1'), fc.constantFrom('output', 'dead'))
+      path: fc
+        .tuple(
+          fc.constantFrom(`/v1/pipelines/${strict}`, `/v1/pipelines/${unordered}`, '/api/event/v1/1'),
+          fc.constantFrom('output', 'dead'),
+        )
         .map(([base, l]) => `${base}/${l}`),
       query: fc.tuple(value, value).map(([from, limit]) => `?from=${from}&limit=${limit}`),
     });
     const request = fc.oneof(
       wellFormedRead,
-      fc.record({ kind: fc.constant('read' as const), path: fc.tuple(pipelinePart, fc.constantFrom('output', 'dead')).map(([p, l]) => `/v1/pipelines/${p}/${l}`), query }),
-      fc.record({ kind: fc.constant('read' as const), path: fc.tuple(typePart, fc.constantFrom('output', 'dead')).map(([t, l]) => `/api/event/v1/${t}/${l}`), query }),
+      fc.record({
+        kind: fc.constant('read' as const),
+        path: fc.tuple(pipelinePart, fc.constantFrom('output', 'dead')).map(([p, l]) => `/v1/pipelines/${p}/${l}`),
+        query,
+      }),
+      fc.record({
+        kind: fc.constant('read' as const),
+        path: fc.tuple(typePart, fc.constantFrom('output', 'dead')).map(([t, l]) => `/api/event/v1/${t}/${l}`),
+        query,
+      }),
       fc.record({
         kind: fc.constant('redrive' as const),
         path: fc.oneof(
           fc.tuple(pipelinePart, seq).map(([p, n]) => `/v1/pipelines/${p}/dead/${n}/redrive`),
           fc.tuple(typePart, seq).map(([t, n]) => `/api/event/v1/${t}/dead/${n}/redrive`),
         ),
-        query, body: redriveBody, contentType,
+        query,
+        body: redriveBody,
+        contentType,
       }),
       fc.record({
         kind: fc.constant('redrive' as const),
-        path: fc.tuple(fc.constantFrom(`/v1/pipelines/${strict}`, `/v1/pipelines/${unordered}`, '/api/event/v1/1'), fc.integer({ min: 1, max: 12 }))
+        path: fc
+          .tuple(
+            fc.constantFrom(`/v1/pipelines/${strict}`, `/v1/pipelines/${unordered}`, '/api/event/v1/1'),
+            fc.integer({ min: 1, max: 12 }),
+          )
           .map(([base, n]) => `${base}/dead/${n}/redrive`),
         query: fc.constant(''),
-        body: fc.oneof(fc.constant(undefined), fc.constant('{}'), fc.integer({ min: 100, max: 10_000 }).map((n) => JSON.stringify({ newSeq: n }))),
+        body: fc.oneof(
+          fc.constant(undefined),
+          fc.constant('{}'),
+          fc.integer({ min: 100, max: 10_000 }).map((n) => JSON.stringify({ newSeq: n })),
+        ),
         contentType: fc.constant('application/json'),
       }),
     );
@@ -222,9 +319,10 @@ describe('ingest HTTP API under random and hostile requests (property)', functio
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const before = await lengths();
-        const reply = r.kind === 'read'
-          ? await ingest.get(`${r.path}${r.query}`)
-          : await ingest.request('POST', `${r.path}${r.query}`, r.body, r.body === undefined ? {} : { 'content-type': r.contentType });
+        const reply =
+          r.kind === 'read'
+            ? await ingest.get(`${r.path}${r.query}`)
+            : await ingest.request('POST', `${r.path}${r.query}`, r.body, r.body === undefined ? {} : { 'content-type': r.contentType });
         const what = `${r.kind} ${r.path}${r.query} -> ${reply.status} ${reply.text.slice(0, 300)}`;
         expect(reply.status, what).to.be.below(500);
         if (r.kind === 'redrive') {

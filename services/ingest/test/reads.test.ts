@@ -5,8 +5,13 @@ import { newPipeline, TestIngest, type Reply, useIngest } from './support/ingest
 /** A dead-letter record as fail.lua writes it, for the message of `seq` that a submit enqueued. */
 function deadRecord(seq: number, payload: unknown, extra: Partial<DeadLetter> = {}): string {
   const record: DeadLetter = {
-    seq, reason: 'max-retries', attempts: 4, lastError: 'refused', deadAt: 1_700_000_000_000 + seq,
-    envelope: makeEnvelope({ seq, payload, maxRetries: 3 }), ...extra,
+    seq,
+    reason: 'max-retries',
+    attempts: 4,
+    lastError: 'refused',
+    deadAt: 1_700_000_000_000 + seq,
+    envelope: makeEnvelope({ seq, payload, maxRetries: 3 }),
+    ...extra,
   };
   return JSON.stringify(record);
 }
@@ -17,7 +22,9 @@ describe('ingest reads: output and dead letters over HTTP', function () {
   /** A strict pipeline whose output holds seqs 1..count. */
   async function withOutput(count: number, partitions = 1, partition = 0): Promise<string> {
     const pipeline = await newPipeline(fixture.redis, 'strict', 'reads', partitions);
-    const entries = Array.from({ length: count }, (_, i) => serializeEnvelope({ ...makeEnvelope({ seq: i + 1, payload: { n: i + 1 } }), result: i + 1, attempts: 1 }));
+    const entries = Array.from({ length: count }, (_, i) =>
+      serializeEnvelope({ ...makeEnvelope({ seq: i + 1, payload: { n: i + 1 } }), result: i + 1, attempts: 1 }),
+    );
     if (count > 0) await fixture.redis.rpush(keysFor(pipeline, partition).output, ...entries);
     return pipeline;
   }
@@ -73,10 +80,24 @@ describe('ingest reads: output and dead letters over HTTP', function () {
     it('refuses a malformed from or limit, and a limit of 0 or over 1000, with 400 naming the parameter', async () => {
       const pipeline = await withOutput(3, 2);
       const cases: Array<[string, string]> = [
-        ['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=abc', 'limit'], ['limit=1.5', 'limit'], ['limit=-1', 'limit'],
-        ['limit=01', 'limit'], ['limit=', 'limit'], ['limit=1e2', 'limit'], ['limit=%201', 'limit'], ['limit=5&limit=6', 'limit'],
-        ['from=-1', 'from'], ['from=x', 'from'], ['from=0x1', 'from'], ['from=99999999999999999999', 'from'], ['from=+1', 'from'],
-        ['partition=2', 'partition'], ['partition=01', 'partition'], ['partition=0&partition=1', 'partition'],
+        ['limit=0', 'limit'],
+        ['limit=1001', 'limit'],
+        ['limit=abc', 'limit'],
+        ['limit=1.5', 'limit'],
+        ['limit=-1', 'limit'],
+        ['limit=01', 'limit'],
+        ['limit=', 'limit'],
+        ['limit=1e2', 'limit'],
+        ['limit=%201', 'limit'],
+        ['limit=5&limit=6', 'limit'],
+        ['from=-1', 'from'],
+        ['from=x', 'from'],
+        ['from=0x1', 'from'],
+        ['from=99999999999999999999', 'from'],
+        ['from=+1', 'from'],
+        ['partition=2', 'partition'],
+        ['partition=01', 'partition'],
+        ['partition=0&partition=1', 'partition'],
       ];
       for (const [query, field] of cases) {
         const reply = await fixture.ingest.get(`/v1/pipelines/${pipeline}/output?${query}`);
@@ -88,7 +109,10 @@ describe('ingest reads: output and dead letters over HTTP', function () {
 
     it('answers 404 for an unknown pipeline and 400 for a name that cannot be one', async () => {
       const unknown = await fixture.ingest.get('/v1/pipelines/no-such-pipeline/output');
-      expect([unknown.status, unknown.json.message]).to.deep.equal([404, 'no pipeline named "no-such-pipeline": register it (PIPELINES on the ingest, or start its processors)']);
+      expect([unknown.status, unknown.json.message]).to.deep.equal([
+        404,
+        'no pipeline named "no-such-pipeline": register it (PIPELINES on the ingest, or start its processors)',
+      ]);
       expect((await fixture.ingest.get('/v1/pipelines/no-such-pipeline/dead')).status).to.equal(404);
       const bad = await fixture.ingest.get(`/v1/pipelines/${encodeURIComponent('a{b}')}/output`);
       expect([bad.status, bad.json.issues[0].field]).to.deep.equal([400, 'pipeline']);
@@ -108,7 +132,9 @@ describe('ingest reads: output and dead letters over HTTP', function () {
       const pipeline = await newPipeline(fixture.redis);
       const k = keysFor(pipeline, 0);
       const records = Array.from({ length: 7 }, (_, i) => deadRecord(i + 1, { n: i + 1 }));
-      records.push(JSON.stringify({ readSeq: 3, reason: 'conflict', raw: '{"seq":3,"payload":"other"}', lastError: 'another message', deadAt: 5 }));
+      records.push(
+        JSON.stringify({ readSeq: 3, reason: 'conflict', raw: '{"seq":3,"payload":"other"}', lastError: 'another message', deadAt: 5 }),
+      );
       await fixture.redis.rpush(k.dead, ...records);
       const pages = [];
       for (let from: number | null = 0; from !== null;) {
@@ -145,7 +171,9 @@ describe('ingest reads: output and dead letters over HTTP', function () {
       expect([reply.status, reply.json]).to.deep.equal([200, { seq: 4, duplicate: false }]);
       const k = keysFor(pipeline, 0);
       expect(await fixture.redis.llen(k.dead)).to.equal(0);
-      const input = (await fixture.redis.lrange(k.input, 0, -1)).map((r) => JSON.parse(r) as { seq: number; originalSeq?: number; payload: unknown });
+      const input = (await fixture.redis.lrange(k.input, 0, -1)).map(
+        (r) => JSON.parse(r) as { seq: number; originalSeq?: number; payload: unknown },
+      );
       expect(input.map((e) => e.seq)).to.deep.equal([1, 3, 4]);
       expect(input[2]).to.deep.include({ originalSeq: 2, payload: { n: 2 }, maxRetries: 3 });
       // The next submit takes the seq after it.
@@ -163,7 +191,7 @@ describe('ingest reads: output and dead letters over HTTP', function () {
       expect((await fixture.ingest.post(other.path, {})).status).to.equal(200);
     });
 
-    it('answers 409 when producers number the partition\'s seqs and no newSeq is given, 200 with one', async () => {
+    it("answers 409 when producers number the partition's seqs and no newSeq is given, 200 with one", async () => {
       const { pipeline, path } = await withDeadLetter('given');
       const refused = await fixture.ingest.request('POST', path, undefined);
       expect(refused.status).to.equal(409);
@@ -177,9 +205,15 @@ describe('ingest reads: output and dead letters over HTTP', function () {
     it('answers 409 to a newSeq on a partition whose seqs the ingest assigns, and to a dead letter with no envelope', async () => {
       const { pipeline, path } = await withDeadLetter('assigned');
       const refused = await fixture.ingest.post(path, { newSeq: 100 });
-      expect([refused.status, refused.json.message]).to.deep.equal([409, 'this partition takes seqs from the ingest counter: omit the new seq']);
+      expect([refused.status, refused.json.message]).to.deep.equal([
+        409,
+        'this partition takes seqs from the ingest counter: omit the new seq',
+      ]);
       expect(await fixture.redis.llen(keysFor(pipeline, 0).dead)).to.equal(1);
-      await fixture.redis.rpush(keysFor(pipeline, 0).dead, JSON.stringify({ seq: 3, reason: 'malformed', raw: '{"seq":3,', lastError: 'not JSON', deadAt: 1 }));
+      await fixture.redis.rpush(
+        keysFor(pipeline, 0).dead,
+        JSON.stringify({ seq: 3, reason: 'malformed', raw: '{"seq":3,', lastError: 'not JSON', deadAt: 1 }),
+      );
       const malformed = await fixture.ingest.request('POST', `/v1/pipelines/${pipeline}/dead/3/redrive`, undefined);
       expect(malformed.status).to.equal(409);
       expect(malformed.json.message).to.match(/no readable envelope/);
@@ -218,7 +252,7 @@ describe('ingest reads: output and dead letters over HTTP', function () {
   describe('event API reads', () => {
     let type = 500;
 
-    it('reads an event type\'s output and dead letters, and redrives a dead letter', async () => {
+    it("reads an event type's output and dead letters, and redrives a dead letter", async () => {
       const t = type++;
       const queued = await fixture.ingest.post('/api/event/v1', { user_id: 1, priority: 2, event_data: { a: 1 }, event_type_id: t });
       expect(queued.json.seq).to.equal(1);
@@ -227,7 +261,10 @@ describe('ingest reads: output and dead letters over HTTP', function () {
       await fixture.redis.rpush(k.output, ...[1, 2, 3].map((seq) => JSON.stringify({ seq, result: seq })));
       const output = await fixture.ingest.get(`/api/event/v1/${t}/output?from=1&limit=1`);
       expect([output.status, output.json]).to.deep.equal([200, { entries: [{ seq: 2, result: 2 }], next: 2, length: 3 }]);
-      await fixture.redis.rpush(k.dead, deadRecord(1, { user_id: 1 }, { envelope: { ...makeEnvelope({ seq: 1, payload: { user_id: 1 } }), priority: 2 } }));
+      await fixture.redis.rpush(
+        k.dead,
+        deadRecord(1, { user_id: 1 }, { envelope: { ...makeEnvelope({ seq: 1, payload: { user_id: 1 } }), priority: 2 } }),
+      );
       const dead = await fixture.ingest.get(`/api/event/v1/${t}/dead`);
       expect([dead.status, dead.json.length, dead.json.entries[0].reason]).to.deep.equal([200, 1, 'max-retries']);
       const redriven = await fixture.ingest.request('POST', `/api/event/v1/${t}/dead/1/redrive`, undefined);
@@ -256,7 +293,9 @@ describe('ingest reads: output and dead letters over HTTP', function () {
         expect(reply.text, path).to.match(text);
         expect(reply.headers.get('content-type'), path).to.match(/^text\/plain/);
       }
-      const body = await fixture.ingest.request('POST', '/api/event/v1/0/dead/1/redrive', '{"newSeq":"x"}', { 'content-type': 'text/plain' });
+      const body = await fixture.ingest.request('POST', '/api/event/v1/0/dead/1/redrive', '{"newSeq":"x"}', {
+        'content-type': 'text/plain',
+      });
       expect([body.status, body.text]).to.deep.equal([400, 'newSeq: must be a number']);
     });
   });
@@ -276,7 +315,10 @@ describe('ingest reads: output and dead letters over HTTP', function () {
       const json = [`/v1/pipelines/${pipeline}/output`, `/v1/pipelines/${pipeline}/dead`];
       for (const path of json) {
         const reply = await secured.get(path);
-        expect([reply.status, reply.json.message], path).to.deep.equal([401, 'missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"']);
+        expect([reply.status, reply.json.message], path).to.deep.equal([
+          401,
+          'missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"',
+        ]);
         expect(reply.headers.get('www-authenticate')).to.match(/^Bearer/);
         expect((await secured.get(path, { authorization: 'Bearer key-one-12345' })).status, path).to.equal(200);
         expect((await secured.get(path, { authorization: 'Bearer wrong-key-1234' })).status, path).to.equal(401);
@@ -285,7 +327,10 @@ describe('ingest reads: output and dead letters over HTTP', function () {
       expect(redrive.status).to.equal(401);
       for (const path of ['/api/event/v1/1/output', '/api/event/v1/1/dead']) {
         const reply = await secured.get(path);
-        expect([reply.status, reply.text], path).to.deep.equal([401, 'missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"']);
+        expect([reply.status, reply.text], path).to.deep.equal([
+          401,
+          'missing API key: send "authorization: Bearer <key>" or "x-api-key: <key>"',
+        ]);
         expect((await secured.get(path, { 'x-api-key': 'key-one-12345' })).status, path).to.equal(200);
       }
       expect((await secured.request('POST', '/api/event/v1/1/dead/1/redrive', undefined)).status).to.equal(401);
@@ -295,8 +340,12 @@ describe('ingest reads: output and dead letters over HTTP', function () {
   it('documents every read in the OpenAPI document', async () => {
     const doc = await fixture.ingest.get('/docs/json');
     expect(Object.keys(doc.json.paths)).to.include.members([
-      '/v1/pipelines/{pipeline}/output', '/v1/pipelines/{pipeline}/dead', '/v1/pipelines/{pipeline}/dead/{seq}/redrive',
-      '/api/event/v1/{type}/output', '/api/event/v1/{type}/dead', '/api/event/v1/{type}/dead/{seq}/redrive',
+      '/v1/pipelines/{pipeline}/output',
+      '/v1/pipelines/{pipeline}/dead',
+      '/v1/pipelines/{pipeline}/dead/{seq}/redrive',
+      '/api/event/v1/{type}/output',
+      '/api/event/v1/{type}/dead',
+      '/api/event/v1/{type}/dead/{seq}/redrive',
     ]);
     const output = doc.json.paths['/v1/pipelines/{pipeline}/output'].get;
     expect(output.parameters.map((p: { name: string }) => p.name)).to.include.members(['pipeline', 'partition', 'from', 'limit']);

@@ -18,7 +18,10 @@ describe('ingest with REPLICA_ACKS', function () {
     replica = await RedisServer.start({ replicaOf: primary.port });
     admin = primary.client();
     // Attached, synced, and acknowledging: a write confirmed at once.
-    await waitFor(async () => (await admin.set('replica-ready', '1')) && (await admin.wait(1, 100)) === 1, { timeoutMs: 10_000, message: 'the replica did not attach' });
+    await waitFor(async () => (await admin.set('replica-ready', '1')) && (await admin.wait(1, 100)) === 1, {
+      timeoutMs: 10_000,
+      message: 'the replica did not attach',
+    });
   });
   afterEach(async () => {
     primary.resume();
@@ -33,19 +36,33 @@ describe('ingest with REPLICA_ACKS', function () {
     await primary.destroy();
   });
 
-  async function start(timeoutMs: number, redisTimeoutMs = 5000): Promise<{ url: string; lines: Array<Record<string, unknown>>; pipeline: string }> {
+  async function start(
+    timeoutMs: number,
+    redisTimeoutMs = 5000,
+  ): Promise<{ url: string; lines: Array<Record<string, unknown>>; pipeline: string }> {
     const capture = capturingLogger('warn');
     const pipeline = uniquePipeline('acks');
-    running = await startIngest(defaultIngestConfig({
-      redisUrl: primary.url, host: '127.0.0.1', port: 0, replicaAcks: 1, replicaAcksTimeoutMs: timeoutMs, redisTimeoutMs,
-      pipelines: [{ name: pipeline, ordering: 'strict' }],
-    }), capture.logger);
+    running = await startIngest(
+      defaultIngestConfig({
+        redisUrl: primary.url,
+        host: '127.0.0.1',
+        port: 0,
+        replicaAcks: 1,
+        replicaAcksTimeoutMs: timeoutMs,
+        redisTimeoutMs,
+        pipelines: [{ name: pipeline, ordering: 'strict' }],
+      }),
+      capture.logger,
+    );
     return { url: `http://127.0.0.1:${running.port}`, lines: capture.lines, pipeline };
   }
 
-  const post = (url: string, pipeline: string, body: unknown): Promise<Response> => fetch(`${url}/v1/pipelines/${pipeline}/messages`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
+  const post = (url: string, pipeline: string, body: unknown): Promise<Response> =>
+    fetch(`${url}/v1/pipelines/${pipeline}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('answers 202 once the replica holds the batch; with the replica stopped, after the timeout, logging and counting the short wait', async () => {
     const { url, lines, pipeline } = await start(300);
@@ -65,17 +82,25 @@ describe('ingest with REPLICA_ACKS', function () {
     const { url, pipeline } = await start(2000);
     replica.pause();
     const reply = post(url, pipeline, [{ payload: 1, id: 'order-1' }]);
-    await waitFor(async () => /name=inorder-ingest .*cmd=wait/.test(String(await admin.client('LIST'))), { timeoutMs: 5000, message: 'no WAIT under way' });
+    await waitFor(async () => /name=inorder-ingest .*cmd=wait/.test(String(await admin.client('LIST'))), {
+      timeoutMs: 5000,
+      message: 'no WAIT under way',
+    });
     await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     const answer = await reply;
     expect(answer.status).to.equal(503);
-    expect((await answer.json() as { message: string }).message).to.match(/may have been enqueued: send it again with the same message ids/);
+    expect(((await answer.json()) as { message: string }).message).to.match(
+      /may have been enqueued: send it again with the same message ids/,
+    );
     // It was: sent again with its id, it is answered as a duplicate of the seq it got.
     replica.resume();
-    const again = await waitFor(async () => {
-      const r = await post(url, pipeline, [{ payload: 1, id: 'order-1' }]);
-      return r.status === 202 ? r.json() : undefined;
-    }, { timeoutMs: 10_000, message: 'the submit sent again was not taken' });
+    const again = await waitFor(
+      async () => {
+        const r = await post(url, pipeline, [{ payload: 1, id: 'order-1' }]);
+        return r.status === 202 ? r.json() : undefined;
+      },
+      { timeoutMs: 10_000, message: 'the submit sent again was not taken' },
+    );
     expect(again).to.deep.include({ seqs: [1], duplicates: [true] });
     expect(await admin.llen(keysFor(pipeline, 0).input)).to.equal(1);
   });
@@ -91,7 +116,7 @@ describe('ingest with REPLICA_ACKS', function () {
     clearTimeout(resume);
     primary.resume();
     expect(reply.status).to.equal(503);
-    expect((await reply.json() as { message: string }).message).to.match(/nothing was enqueued/);
+    expect(((await reply.json()) as { message: string }).message).to.match(/nothing was enqueued/);
     expect(await admin.llen(keysFor(pipeline, 0).input)).to.equal(1);
   });
 });

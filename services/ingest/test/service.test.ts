@@ -30,8 +30,12 @@ describe('ingest service process (npm run ingest)', function () {
     const orders = uniquePipeline('orders');
     const audit = uniquePipeline('audit');
     ingest = new ServiceProcess('ingest', {
-      REDIS_URL: server.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug',
-      PIPELINES: `${orders}:strict,${audit}:none:2`, REDIS_TIMEOUT_MS: '20000',
+      REDIS_URL: server.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      PIPELINES: `${orders}:strict,${audit}:none:2`,
+      REDIS_TIMEOUT_MS: '20000',
     });
     await waitFor(() => ingest!.logged('"message":"listening"'), { timeoutMs: 20_000, message: 'ingest did not start' });
     expect(await getPipeline(redis, orders)).to.include({ ordering: 'strict', partitions: 1 });
@@ -41,18 +45,23 @@ describe('ingest service process (npm run ingest)', function () {
 
     server.pause();
     const inFlight = fetch(`${base}/v1/pipelines/${orders}/messages`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'in-flight-1' }, body: JSON.stringify({ payload: 'last' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'in-flight-1' },
+      body: JSON.stringify({ payload: 'last' }),
     });
     await waitFor(() => ingest!.logs.some((l) => l.includes('"request received"') && l.includes('in-flight-1')), { timeoutMs: 5000 });
     ingest.signal('SIGTERM');
     await waitFor(() => ingest!.logged('"signal":"SIGTERM"'), { timeoutMs: 5000 });
-    await waitFor(async () => {
-      try {
-        return (await fetch(`${base}/healthz`)).status === 503;
-      } catch {
-        return true; // refused: no longer listening
-      }
-    }, { timeoutMs: 5000, message: 'the ingest still accepts requests after SIGTERM' });
+    await waitFor(
+      async () => {
+        try {
+          return (await fetch(`${base}/healthz`)).status === 503;
+        } catch {
+          return true; // refused: no longer listening
+        }
+      },
+      { timeoutMs: 5000, message: 'the ingest still accepts requests after SIGTERM' },
+    );
 
     server.resume();
     const reply = await inFlight;
@@ -67,7 +76,11 @@ describe('ingest service process (npm run ingest)', function () {
 
   it('refuses to start on bad settings, naming every bad variable, and exits 2', async () => {
     ingest = new ServiceProcess('ingest', {
-      REDIS_URL: 'http://x', PORT: 'eighty', MAX_BATCH: '5000', PIPELINES: 'orders:sorted', API_KEYS: 'short',
+      REDIS_URL: 'http://x',
+      PORT: 'eighty',
+      MAX_BATCH: '5000',
+      PIPELINES: 'orders:sorted',
+      API_KEYS: 'short',
     });
     expect(await ingest.exited).to.equal(2);
     const text = ingest.logs.join('\n');
@@ -77,7 +90,10 @@ describe('ingest service process (npm run ingest)', function () {
   it('refuses to start, exit 2, when PIPELINES names another partition count than the pipeline has, naming the command', async () => {
     const pipeline = await newPipeline(redis, 'strict', 'count', 4);
     ingest = new ServiceProcess('ingest', {
-      REDIS_URL: server.url, PORT: String(await freePort()), HOST: '127.0.0.1', PIPELINES: `${pipeline}:strict:8`,
+      REDIS_URL: server.url,
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      PIPELINES: `${pipeline}:strict:8`,
     });
     expect(await ingest.exited).to.equal(2);
     expect(ingest.logs.join('\n')).to.contain(`npm run partitions -- --pipeline ${pipeline} --to 8`);
@@ -98,7 +114,10 @@ describe('ingest service process (npm run ingest)', function () {
 
     it('exits 1 at once on a wrong password, naming the cause, instead of waiting STARTUP_TIMEOUT_MS, and never logs the password', async () => {
       ingest = new ServiceProcess('ingest', {
-        REDIS_URL: `redis://app:wr@ng:pw@127.0.0.1:${locked.port}`, PORT: String(await freePort()), HOST: '127.0.0.1', STARTUP_TIMEOUT_MS: '30000',
+        REDIS_URL: `redis://app:wr@ng:pw@127.0.0.1:${locked.port}`,
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        STARTUP_TIMEOUT_MS: '30000',
       });
       const started = Date.now();
       expect(await ingest.exited).to.equal(1);
@@ -117,17 +136,26 @@ describe('ingest service process (npm run ingest)', function () {
       writeFileSync(urlFile, `${locked.url}\n`);
       writeFileSync(keysFile, 'key-from-a-file-1234\n');
       ingest = new ServiceProcess('ingest', {
-        REDIS_URL_FILE: urlFile, API_KEYS_FILE: keysFile, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug',
+        REDIS_URL_FILE: urlFile,
+        API_KEYS_FILE: keysFile,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'debug',
       });
       await waitFor(() => ingest!.logged('"message":"listening"'), { timeoutMs: 20_000, message: 'ingest did not start' });
       // Only once it is known to be on the test's server (never the shared one on 6379) does the test write.
-      expect(ingest.logs.some((l) => l.includes('"event":"redis-connection-ready"') && l.includes(`127.0.0.1:${locked.port}`))).to.equal(true);
+      expect(ingest.logs.some((l) => l.includes('"event":"redis-connection-ready"') && l.includes(`127.0.0.1:${locked.port}`))).to.equal(
+        true,
+      );
       const admin = locked.client();
       const pipeline = await newPipeline(admin, 'strict', 'secrets');
       admin.disconnect();
-      const submit = (key?: string): Promise<Response> => fetch(`http://127.0.0.1:${port}/v1/pipelines/${pipeline}/messages`, {
-        method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: '{"payload":1}',
-      });
+      const submit = (key?: string): Promise<Response> =>
+        fetch(`http://127.0.0.1:${port}/v1/pipelines/${pipeline}/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+          body: '{"payload":1}',
+        });
       expect((await submit()).status).to.equal(401);
       expect((await submit('key-from-a-file-1234')).status).to.equal(202);
     });

@@ -29,21 +29,23 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     let total = 0;
     const jobs: Promise<number[]>[] = [];
     for (let c = 0; c < clients; c++) {
-      jobs.push((async () => {
-        const got: number[] = [];
-        for (let r = 0; r < requestsPerClient; r++) {
-          const size = 1 + ((c * 7 + r * 3) % 5);
-          const batch = Array.from({ length: size }, (_, i) => ({ payload: { c, r, i } }));
-          const reply = await ingests[c % 2]!.post(`/v1/pipelines/${pipeline}/messages`, size === 1 ? batch[0] : batch);
-          expect(reply.status, reply.text).to.equal(202);
-          const seqs = reply.json.seqs as number[];
-          expect(seqs).to.have.length(size);
-          // A batch gets a contiguous run, in the order of its messages.
-          expect(seqs).to.deep.equal(range(seqs[0]!, seqs[0]! + size - 1));
-          got.push(...seqs);
-        }
-        return got;
-      })());
+      jobs.push(
+        (async () => {
+          const got: number[] = [];
+          for (let r = 0; r < requestsPerClient; r++) {
+            const size = 1 + ((c * 7 + r * 3) % 5);
+            const batch = Array.from({ length: size }, (_, i) => ({ payload: { c, r, i } }));
+            const reply = await ingests[c % 2]!.post(`/v1/pipelines/${pipeline}/messages`, size === 1 ? batch[0] : batch);
+            expect(reply.status, reply.text).to.equal(202);
+            const seqs = reply.json.seqs as number[];
+            expect(seqs).to.have.length(size);
+            // A batch gets a contiguous run, in the order of its messages.
+            expect(seqs).to.deep.equal(range(seqs[0]!, seqs[0]! + size - 1));
+            got.push(...seqs);
+          }
+          return got;
+        })(),
+      );
       for (let r = 0; r < requestsPerClient; r++) total += 1 + ((c * 7 + r * 3) % 5);
     }
     const all = (await Promise.all(jobs)).flat().sort((a, b) => a - b);
@@ -71,19 +73,30 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
   it('answers the first seq for a known id when producers give seqs, even if the resend gives another seq', async () => {
     const pipeline = await newPipeline(redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    const first = await ingests[0]!.post(path, [{ seq: 10, payload: 'a', id: 'invoice-9' }, { seq: 11, payload: 'b' }]);
+    const first = await ingests[0]!.post(path, [
+      { seq: 10, payload: 'a', id: 'invoice-9' },
+      { seq: 11, payload: 'b' },
+    ]);
     expect(first.json).to.deep.equal({ partition: 0, seqs: [10, 11], duplicates: [false, false] });
-    const resent = await ingests[1]!.post(path, [{ seq: 12, payload: 'a (resent)', id: 'invoice-9' }, { seq: 13, payload: 'c' }]);
+    const resent = await ingests[1]!.post(path, [
+      { seq: 12, payload: 'a (resent)', id: 'invoice-9' },
+      { seq: 13, payload: 'c' },
+    ]);
     expect(resent.status).to.equal(202);
     expect(resent.json).to.deep.equal({ partition: 0, seqs: [10, 13], duplicates: [true, false] });
     const input = await redis.lrange(keysFor(pipeline, 0).input, 0, -1);
-    expect(input.map((r) => [JSON.parse(r).seq, JSON.parse(r).payload])).to.deep.equal([[10, 'a'], [11, 'b'], [13, 'c']]);
+    expect(input.map((r) => [JSON.parse(r).seq, JSON.parse(r).payload])).to.deep.equal([
+      [10, 'a'],
+      [11, 'b'],
+      [13, 'c'],
+    ]);
   });
 
   it('enqueues once when many clients race with the same id', async () => {
     const pipeline = await newPipeline(redis);
-    const replies = await Promise.all(range(1, 20).map((n) =>
-      ingests[n % 2]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: n, id: 'same' })));
+    const replies = await Promise.all(
+      range(1, 20).map((n) => ingests[n % 2]!.post(`/v1/pipelines/${pipeline}/messages`, { payload: n, id: 'same' })),
+    );
     expect(replies.every((r) => r.status === 202)).to.equal(true);
     expect(new Set(replies.map((r) => r.json.seqs[0]))).to.deep.equal(new Set([1]));
     expect(replies.filter((r) => r.json.duplicates[0] === false)).to.have.length(1);
@@ -93,7 +106,9 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
   it('treats a repeated id inside one batch as a duplicate of its first message', async () => {
     const pipeline = await newPipeline(redis);
     const reply = await ingests[0]!.post(`/v1/pipelines/${pipeline}/messages`, [
-      { payload: 1, id: 'x' }, { payload: 2 }, { payload: 3, id: 'x' },
+      { payload: 1, id: 'x' },
+      { payload: 2 },
+      { payload: 3, id: 'x' },
     ]);
     expect(reply.json).to.deep.equal({ partition: 0, seqs: [1, 2, 1], duplicates: [false, false, true] });
     expect(await redis.llen(keysFor(pipeline, 0).input)).to.equal(2);
@@ -137,7 +152,10 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     const heard = await wakeUps(async () => {
       await ingests[0]!.post(path, [{ payload: 'p5-a', priority: 5 }, { payload: 'p0-a' }, { payload: 'n3-a', priority: -3 }]);
       await ingests[1]!.post(path, { payload: 'p5-b', priority: 5 });
-      await ingests[0]!.post(path, [{ payload: 'n3-b', priority: -3 }, { payload: 'p0-b', priority: 0 }]);
+      await ingests[0]!.post(path, [
+        { payload: 'n3-b', priority: -3 },
+        { payload: 'p0-b', priority: 0 },
+      ]);
     });
     const queued = await redis.zrange(k.queue, 0, -1);
     expect(queued.map((r) => JSON.parse(r).payload)).to.deep.equal(['n3-a', 'n3-b', 'p0-a', 'p0-b', 'p5-a', 'p5-b']);
@@ -159,15 +177,21 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     expect(heard).to.deep.equal([addressOf(k).tag, addressOf(k).tag]);
   });
 
-  it('refuses a given seq MAX_SEQ_AHEAD or more past the partition\'s next seq with 400, naming the field, the seq, next and the limit', async () => {
+  it("refuses a given seq MAX_SEQ_AHEAD or more past the partition's next seq with 400, naming the field, the seq, next and the limit", async () => {
     const pipeline = await newPipeline(redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    const far = await ingests[0]!.post(path, [{ seq: 1, payload: 'a' }, { seq: 9_007_199_254_740_991, payload: 'bug' }]);
+    const far = await ingests[0]!.post(path, [
+      { seq: 1, payload: 'a' },
+      { seq: 9_007_199_254_740_991, payload: 'bug' },
+    ]);
     expect(far.status).to.equal(400);
-    expect(far.json.issues).to.deep.equal([{
-      field: '[1].seq',
-      reason: 'is 9007199254740991, 10000000 or more past the partition\'s next seq 1 (MAX_SEQ_AHEAD 10000000): check the producer\'s numbering',
-    }]);
+    expect(far.json.issues).to.deep.equal([
+      {
+        field: '[1].seq',
+        reason:
+          "is 9007199254740991, 10000000 or more past the partition's next seq 1 (MAX_SEQ_AHEAD 10000000): check the producer's numbering",
+      },
+    ]);
     expect(await redis.exists(keysFor(pipeline, 0).input, keysFor(pipeline, 0).meta)).to.equal(0);
     expect((await ingests[0]!.post(path, { seq: 10_000_001, payload: 'b' })).json.issues[0].field).to.equal('seq');
     expect((await ingests[0]!.post(path, { seq: 10_000_000, payload: 'c' })).status).to.equal(202);
@@ -185,7 +209,14 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     try {
       const pipeline = await newPipeline(redis);
       const path = `/v1/pipelines/${pipeline}/messages`;
-      expect((await ingest.post(path, range(1, 3).map((n) => ({ payload: n })))).json.seqs).to.deep.equal([1, 2, 3]);
+      expect(
+        (
+          await ingest.post(
+            path,
+            range(1, 3).map((n) => ({ payload: n })),
+          )
+        ).json.seqs,
+      ).to.deep.equal([1, 2, 3]);
       // Redis comes back from an older snapshot: seqs 2 and 3 were acknowledged, then lost.
       const k = keysFor(pipeline, 0);
       await redis.hset(k.meta, 'assigned', '1', 'accepted', '1');
@@ -198,7 +229,9 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
       const events = await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 4242 });
       const ek = keysFor('events-4242', 0);
       await redis.hset(ek.meta, 'assigned', '0');
-      expect((await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 4242 })).json.seq).to.equal(events.json.seq + 1);
+      expect((await ingest.post('/api/event/v1', { user_id: 1, priority: 0, event_data: {}, event_type_id: 4242 })).json.seq).to.equal(
+        events.json.seq + 1,
+      );
     } finally {
       await ingest.close();
     }

@@ -23,7 +23,11 @@ async function slowDrip(url: string, head: string, drip: string): Promise<{ held
     if (!socket.destroyed) socket.write(drip[i++ % drip.length]!);
   }, 1000);
   try {
-    await waitFor(() => socket.destroyed || socket.readableEnded, { timeoutMs: 12_000, intervalMs: 50, message: 'the slow client is still connected' });
+    await waitFor(() => socket.destroyed || socket.readableEnded, {
+      timeoutMs: 12_000,
+      intervalMs: 50,
+      message: 'the slow client is still connected',
+    });
   } finally {
     clearInterval(timer);
     socket.destroy();
@@ -36,7 +40,11 @@ describe('ingest HTTP server: slow clients', function () {
   const fixture = useIngest({ requestTimeoutMs: 3000, headersTimeoutMs: 2000 });
 
   it('cuts a client that drips its headers one byte a second once HEADERS_TIMEOUT_MS has passed', async () => {
-    const { heldMs, answer } = await slowDrip(fixture.ingest.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    const { heldMs, answer } = await slowDrip(
+      fixture.ingest.url,
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n',
+      'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    );
     expect(heldMs).to.be.within(1500, 3500);
     expect(answer).to.match(/^HTTP\/1\.1 408/);
   });

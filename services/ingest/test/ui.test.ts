@@ -9,7 +9,15 @@ import { dashboardPage } from '../src/ui/page.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // headless with a fresh profile directory of its own: playwright adds --headless and --user-data-dir
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** A browser tab on the dashboard that refuses, and records, any request that leaves the ingest. */
 interface Tab {
@@ -38,7 +46,9 @@ async function openTab(browser: Browser, ingest: TestIngest): Promise<Tab> {
     else if (new URL(r.url()).pathname !== '/ui') tab.apiRequests.push({ url: r.url(), authorization: r.headers().authorization });
   });
   tab.page.on('pageerror', (e) => tab.errors.push(e.message));
-  tab.page.on('console', (m) => { if (m.type() === 'error') tab.errors.push(m.text()); });
+  tab.page.on('console', (m) => {
+    if (m.type() === 'error') tab.errors.push(m.text());
+  });
   await tab.page.goto(`${ingest.url}/ui`);
   return tab;
 }
@@ -121,7 +131,7 @@ describe('dashboard (GET /ui)', function () {
     expect(page.csp.match(/'sha256-/g)).to.have.length(1);
   });
 
-  it('shows a running pipeline\'s figures changing, and redrives a dead letter at the click of its button', async function () {
+  it("shows a running pipeline's figures changing, and redrives a dead letter at the click of its button", async function () {
     await launch(this);
     let poisoned = true;
     const handler: Handler = (payload) => {
@@ -143,7 +153,10 @@ describe('dashboard (GET /ui)', function () {
       let producing = true;
       const producer = (async () => {
         for (let n = 0; producing; n++) {
-          await ingest.post(path, Array.from({ length: 5 }, (_, i) => ({ payload: { n: 10_000 + n * 5 + i } })));
+          await ingest.post(
+            path,
+            Array.from({ length: 5 }, (_, i) => ({ payload: { n: 10_000 + n * 5 + i } })),
+          );
           await new Promise((r) => setTimeout(r, 100));
         }
       })();
@@ -153,14 +166,21 @@ describe('dashboard (GET /ui)', function () {
       const id = `${pipeline.name} #0`;
       await page.locator(row(id)).waitFor({ timeout: 15_000 });
       const first = figure(await page.locator(cell(id, 'emitted')).textContent());
-      await waitFor(async () => figure(await page.locator(cell(id, 'emitted')).textContent()) > first, { timeoutMs: 15_000, message: 'emitted did not move' });
-      await waitFor(async () => figure(await page.locator(cell(id, 'emittedRate')).textContent()) > 0, { timeoutMs: 15_000, message: 'no emitted/s' });
+      await waitFor(async () => figure(await page.locator(cell(id, 'emitted')).textContent()) > first, {
+        timeoutMs: 15_000,
+        message: 'emitted did not move',
+      });
+      await waitFor(async () => figure(await page.locator(cell(id, 'emittedRate')).textContent()) > 0, {
+        timeoutMs: 15_000,
+        message: 'no emitted/s',
+      });
       expect(await page.locator(cell(id, 'emitted')).textContent()).to.match(/^\d{1,3}(,\d{3})+$/);
       expect(await page.locator(cell(id, 'lease')).textContent()).to.equal('held');
       expect(await page.locator(cell(id, 'leader')).textContent()).to.match(/^s0-/);
       expect(await page.locator(cell(id, 'status')).textContent()).to.match(/moving|idle/);
       await waitFor(async () => (await page.evaluate<number>('Object.values(Chart.instances)[0].data.datasets[0].data.length')) >= 2, {
-        timeoutMs: 15_000, message: 'the rate chart has no points',
+        timeoutMs: 15_000,
+        message: 'the rate chart has no points',
       });
       expect(await page.locator('#detail-title').textContent()).to.equal(`${pipeline.name} · partition 0`);
       expect(await page.locator('#results tbody tr').count()).to.equal(20);
@@ -174,7 +194,10 @@ describe('dashboard (GET /ui)', function () {
       await deadRow.waitFor({ timeout: 20_000 });
       expect(await deadRow.locator('td').nth(1).textContent()).to.equal('max-retries');
       expect(await deadRow.locator('td').nth(3).textContent()).to.equal('poisoned payload refused');
-      await waitFor(async () => figure(await page.locator(cell(id, 'deadLetters')).textContent()) === 1, { timeoutMs: 10_000, message: 'dead letters not counted' });
+      await waitFor(async () => figure(await page.locator(cell(id, 'deadLetters')).textContent()) === 1, {
+        timeoutMs: 10_000,
+        message: 'dead letters not counted',
+      });
       expect(await page.locator(cell(id, 'deadLetters')).getAttribute('class')).to.include('bad');
 
       poisoned = false;
@@ -183,7 +206,8 @@ describe('dashboard (GET /ui)', function () {
       expect(await page.locator('#redrive-note').textContent()).to.match(new RegExp(`^Seq ${seq} redriven as seq \\d+\\.$`));
       // The message comes out again, under a new seq that remembers the first.
       const again = await waitFor(async () => (await pipeline.output()).find((e) => (e as { originalSeq?: number }).originalSeq === seq), {
-        timeoutMs: 15_000, message: 'the redriven message did not come out',
+        timeoutMs: 15_000,
+        message: 'the redriven message did not come out',
       });
       expect(again.result).to.deep.equal({ ok: 'healed' });
       await page.locator(`#results tr[data-seq="${again.seq}"]`).waitFor({ timeout: 10_000 });
@@ -209,10 +233,20 @@ describe('dashboard (GET /ui)', function () {
     expect(await tab.page.locator(cell(id, 'status')).textContent()).to.match(/^STALLEDno sequencer holds the leader lease/);
     expect(await tab.page.locator(cell(id, 'lag')).textContent()).to.equal('2');
     await redis.set(k.leader, 'lock', 'PX', 60_000);
-    await redis.hset(k.meta, 'fence', 'seq-a:3', 'stall', JSON.stringify({ seq: 1, reason: 'waiting for seq 1: no processor knows it', at: Date.now() }));
-    await waitFor(async () => /waiting for seq 1: no processor knows it/.test((await tab.page.locator(cell(id, 'status')).textContent()) ?? ''), {
-      timeoutMs: 10_000, message: 'the stall reason is not shown',
-    });
+    await redis.hset(
+      k.meta,
+      'fence',
+      'seq-a:3',
+      'stall',
+      JSON.stringify({ seq: 1, reason: 'waiting for seq 1: no processor knows it', at: Date.now() }),
+    );
+    await waitFor(
+      async () => /waiting for seq 1: no processor knows it/.test((await tab.page.locator(cell(id, 'status')).textContent()) ?? ''),
+      {
+        timeoutMs: 10_000,
+        message: 'the stall reason is not shown',
+      },
+    );
     expect(await tab.page.locator(cell(id, 'epoch')).textContent()).to.equal('3');
     expect(tab.offsite).to.deep.equal([]);
   });
@@ -223,7 +257,17 @@ describe('dashboard (GET /ui)', function () {
     await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 1, payload: { n: 1 } }]);
     const k = keysFor(pipeline, 0);
     await redis.del(k.input);
-    await redis.rpush(k.dead, JSON.stringify({ seq: 1, reason: 'max-age', attempts: 2, lastError: 'too old', deadAt: Date.now(), envelope: makeEnvelope({ seq: 1, payload: { n: 1 } }) }));
+    await redis.rpush(
+      k.dead,
+      JSON.stringify({
+        seq: 1,
+        reason: 'max-age',
+        attempts: 2,
+        lastError: 'too old',
+        deadAt: Date.now(),
+        envelope: makeEnvelope({ seq: 1, payload: { n: 1 } }),
+      }),
+    );
     // Entries written into the lists by hand are shown as unreadable, and break nothing.
     await redis.rpush(k.dead, 'null', '42', 'not json');
     await redis.rpush(k.output, 'null', '[1]');
@@ -271,7 +315,9 @@ describe('dashboard (GET /ui)', function () {
       expect(await page.evaluate('sessionStorage.getItem("inorder.apiKey")')).to.equal('ui-key-12345');
       const after = tab.apiRequests.filter((r) => r.authorization === 'Bearer ui-key-12345');
       expect(after.length).to.be.above(0);
-      expect(tab.apiRequests.every((r) => r.authorization === undefined || /^Bearer (wrong|ui)-key-12345$/.test(r.authorization))).to.equal(true);
+      expect(tab.apiRequests.every((r) => r.authorization === undefined || /^Bearer (wrong|ui)-key-12345$/.test(r.authorization))).to.equal(
+        true,
+      );
 
       // A reload in the same tab keeps the key: no prompt.
       await page.reload();

@@ -33,7 +33,10 @@ describe('ingest HTTP API when Redis fails', function () {
   });
 
   async function readyAgain(): Promise<void> {
-    await waitFor(async () => (await ingest!.get('/readyz')).status === 200, { timeoutMs: 10_000, message: 'ingest not ready after restart' });
+    await waitFor(async () => (await ingest!.get('/readyz')).status === 200, {
+      timeoutMs: 10_000,
+      message: 'ingest not ready after restart',
+    });
   }
 
   it('answers 503 with Retry-After at once while Redis is down, enqueues nothing, and recovers without a gap', async () => {
@@ -63,12 +66,22 @@ describe('ingest HTTP API when Redis fails', function () {
     ingest = await TestIngest.start(server, { redisTimeoutMs: 10_000 });
     const pipeline = await newPipeline(redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    expect((await ingest.post(path, range(1, 3).map((n) => ({ payload: n })))).json.seqs).to.deep.equal([1, 2, 3]);
+    expect(
+      (
+        await ingest.post(
+          path,
+          range(1, 3).map((n) => ({ payload: n })),
+        )
+      ).json.seqs,
+    ).to.deep.equal([1, 2, 3]);
 
     // Redis stops reading: the submit is written to its socket and waits there.
     server.pause();
     const submitted = sinon.spy(ingest.redis, 'inorderSubmit');
-    const pending = ingest.post(path, range(4, 503).map((n) => ({ payload: n })));
+    const pending = ingest.post(
+      path,
+      range(4, 503).map((n) => ({ payload: n })),
+    );
     await waitFor(() => submitted.called, { timeoutMs: 5000, message: 'the submit never reached Redis' });
     process.kill(server.pid!, 'SIGKILL');
     await server.stop();

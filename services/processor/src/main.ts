@@ -1,6 +1,19 @@
 import {
-  Metrics, PartitionDiscovery, Processor, Telemetry, connect, createLogger, loadHandler, loadProcessorConfig, redisConnectOptions, redisReady, replicaAcksOption, runService, ShortAckLog,
-  simulatedHandler, waitUntilConnected,
+  Metrics,
+  PartitionDiscovery,
+  Processor,
+  Telemetry,
+  connect,
+  createLogger,
+  loadHandler,
+  loadProcessorConfig,
+  redisConnectOptions,
+  redisReady,
+  replicaAcksOption,
+  runService,
+  ShortAckLog,
+  simulatedHandler,
+  waitUntilConnected,
 } from '@inorder/shared';
 
 const logger = createLogger('processor');
@@ -12,7 +25,8 @@ await runService(logger, async (signal) => {
   const telemetry = new Telemetry(new Metrics());
   // REPLICA_ACKS: the command connection waits for replicas after each write step; a short wait is logged and counted.
   const replicaAcks = replicaAcksOption(config, new ShortAckLog(logger, (short) => telemetry.metrics.noteShortAck(short)).report);
-  const open = (name: string, acks?: typeof replicaAcks) => connect(config.redisUrl, redisConnectOptions(config, { name, logger, replicaAcks: acks }));
+  const open = (name: string, acks?: typeof replicaAcks) =>
+    connect(config.redisUrl, redisConnectOptions(config, { name, logger, replicaAcks: acks }));
   // Two connections whatever the number of partitions served: commands, and wake-ups.
   const redis = open('inorder-processor', replicaAcks);
   // A wrong password or an untrusted certificate stops the start here, naming the cause.
@@ -20,8 +34,15 @@ await runService(logger, async (signal) => {
   const subscriber = open('inorder-processor-wake');
   const processor = new Processor({ telemetry, redis, subscriber, handler, settings: config, logger });
   const discovery = new PartitionDiscovery({
-    redis, pipeline: config.pipeline, partitions: config.partitions, prefix: config.keyPrefix, seqStart: config.seqStart,
-    ordering: config.ordering, strictOnly: false, server: processor, logger,
+    redis,
+    pipeline: config.pipeline,
+    partitions: config.partitions,
+    prefix: config.keyPrefix,
+    seqStart: config.seqStart,
+    ordering: config.ordering,
+    strictOnly: false,
+    server: processor,
+    logger,
   });
   await discovery.start();
   await processor.start();
@@ -30,6 +51,12 @@ await runService(logger, async (signal) => {
     await processor.stop();
   };
   return {
-    stop, close, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort, metrics: telemetry.metrics, shutdownGraceMs: config.shutdownGraceMs,
+    stop,
+    close,
+    connections: [redis, subscriber],
+    ready: () => redisReady(redis),
+    healthPort: config.healthPort,
+    metrics: telemetry.metrics,
+    shutdownGraceMs: config.shutdownGraceMs,
   };
 });

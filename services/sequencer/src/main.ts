@@ -1,5 +1,17 @@
 import {
-  Metrics, PartitionDiscovery, Sequencer, Telemetry, connect, createLogger, loadSequencerConfig, redisConnectOptions, redisReady, replicaAcksOption, runService, ShortAckLog, waitUntilConnected,
+  Metrics,
+  PartitionDiscovery,
+  Sequencer,
+  Telemetry,
+  connect,
+  createLogger,
+  loadSequencerConfig,
+  redisConnectOptions,
+  redisReady,
+  replicaAcksOption,
+  runService,
+  ShortAckLog,
+  waitUntilConnected,
 } from '@inorder/shared';
 
 const logger = createLogger('sequencer');
@@ -10,7 +22,8 @@ await runService(logger, async (signal) => {
   const telemetry = new Telemetry(new Metrics());
   // REPLICA_ACKS: the command connection waits for replicas after each write step; a short wait is logged and counted.
   const replicaAcks = replicaAcksOption(config, new ShortAckLog(logger, (short) => telemetry.metrics.noteShortAck(short)).report);
-  const open = (name: string, acks?: typeof replicaAcks) => connect(config.redisUrl, redisConnectOptions(config, { name, logger, replicaAcks: acks }));
+  const open = (name: string, acks?: typeof replicaAcks) =>
+    connect(config.redisUrl, redisConnectOptions(config, { name, logger, replicaAcks: acks }));
   // Two connections whatever the number of partitions served: commands, and wake-ups.
   const redis = open('inorder-sequencer', replicaAcks);
   // A wrong password or an untrusted certificate stops the start here, naming the cause.
@@ -18,8 +31,15 @@ await runService(logger, async (signal) => {
   const subscriber = open('inorder-sequencer-wake');
   const sequencer = new Sequencer({ telemetry, redis, subscriber, settings: config, logger });
   const discovery = new PartitionDiscovery({
-    redis, pipeline: config.pipeline, partitions: config.partitions, prefix: config.keyPrefix, seqStart: config.seqStart,
-    ordering: 'strict', strictOnly: true, server: sequencer, logger,
+    redis,
+    pipeline: config.pipeline,
+    partitions: config.partitions,
+    prefix: config.keyPrefix,
+    seqStart: config.seqStart,
+    ordering: 'strict',
+    strictOnly: true,
+    server: sequencer,
+    logger,
   });
   await discovery.start();
   await sequencer.start();
@@ -27,5 +47,11 @@ await runService(logger, async (signal) => {
     await discovery.stop();
     await sequencer.stop();
   };
-  return { stop, connections: [redis, subscriber], ready: () => redisReady(redis), healthPort: config.healthPort, metrics: telemetry.metrics };
+  return {
+    stop,
+    connections: [redis, subscriber],
+    ready: () => redisReady(redis),
+    healthPort: config.healthPort,
+    metrics: telemetry.metrics,
+  };
 });

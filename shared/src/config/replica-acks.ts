@@ -27,7 +27,12 @@ export function replicaAcksRule<T extends ReplicaAcksValues>(bound: keyof T & st
     check: (c) => {
       const limit = Math.floor(Number(c[bound]) / 2);
       return c.replicaAcks > 0 && c.replicaAcksTimeoutMs > limit
-        ? [['replicaAcksTimeoutMs', `must be at most half of ${variable} (${limit}) while REPLICA_ACKS is on: a WAIT holds up the connection's other commands`]]
+        ? [
+            [
+              'replicaAcksTimeoutMs',
+              `must be at most half of ${variable} (${limit}) while REPLICA_ACKS is on: a WAIT holds up the connection's other commands`,
+            ],
+          ]
         : [];
     },
   };

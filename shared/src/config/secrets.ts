@@ -33,7 +33,10 @@ export function readSecretFiles(env: Env, variables: readonly string[]): { resol
       resolved[variable] = readFileSync(path, 'utf8').replace(/(\r?\n)+$/, '');
       fromFile.add(variable);
     } catch (error) {
-      problems.push({ variable: fileVariable, message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
+      problems.push({
+        variable: fileVariable,
+        message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      });
     }
   }
   return { resolved, problems, fromFile };

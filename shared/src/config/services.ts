@@ -6,8 +6,18 @@ import { replicaAcksRule, replicaAcksSettings } from './replica-acks.js';
 import { envSchemaOf, loadSettings, setting, type Env, type Rule, type SettingsOf } from './settings.js';
 import { tlsOptionsFrom, tlsRule, tlsSettings } from './tls.js';
 import {
-  durationMs, int, keyPrefixSchema, limit, logLevelSchema, optionalDurationMs, orderingSchema, partitionsSchema,
-  pipelineNameSchema, pipelinePatternSchema, portSchema, redisUrlSchema,
+  durationMs,
+  int,
+  keyPrefixSchema,
+  limit,
+  logLevelSchema,
+  optionalDurationMs,
+  orderingSchema,
+  partitionsSchema,
+  pipelineNameSchema,
+  pipelinePatternSchema,
+  portSchema,
+  redisUrlSchema,
 } from './values.js';
 
 /**
@@ -77,16 +87,18 @@ type WorkerValues = SettingsOf<typeof workerSettings>;
 
 const partitionsRule: Rule<WorkerValues> = {
   reads: ['partition', 'partitionSpec'],
-  check: (c) => (c.partition !== undefined && c.partitionSpec !== undefined
-    ? [['partition', 'set PARTITIONS or PARTITION (one partition, the older name), not both']]
-    : []),
+  check: (c) =>
+    c.partition !== undefined && c.partitionSpec !== undefined
+      ? [['partition', 'set PARTITIONS or PARTITION (one partition, the older name), not both']]
+      : [],
 };
 
 const claimRenewRule: Rule<SettingsOf<typeof processorSettingsTable>> = {
   reads: ['claimLeaseMs', 'claimRenewEveryMs'],
-  check: (c) => (c.claimLeaseMs < claimRenewMs(c) + 200
-    ? [['claimRenewEveryMs', `must be at least 200 ms below CLAIM_LEASE_MS (${c.claimLeaseMs})`]]
-    : []),
+  check: (c) =>
+    c.claimLeaseMs < claimRenewMs(c) + 200
+      ? [['claimRenewEveryMs', `must be at least 200 ms below CLAIM_LEASE_MS (${c.claimLeaseMs})`]]
+      : [],
 };
 
 const backoffRule: Rule<SettingsOf<typeof processorSettingsTable>> = {
@@ -96,20 +108,24 @@ const backoffRule: Rule<SettingsOf<typeof processorSettingsTable>> = {
 
 const leaderRenewRule: Rule<SettingsOf<typeof sequencerSettingsTable>> = {
   reads: ['leaderLeaseMs', 'leaderRenewEveryMs'],
-  check: (c) => (c.leaderLeaseMs < leaderRenewMs(c) + 100
-    ? [['leaderRenewEveryMs', `must be at least 100 ms below LEADER_LEASE_MS (${c.leaderLeaseMs})`]]
-    : []),
+  check: (c) =>
+    c.leaderLeaseMs < leaderRenewMs(c) + 100
+      ? [['leaderRenewEveryMs', `must be at least 100 ms below LEADER_LEASE_MS (${c.leaderLeaseMs})`]]
+      : [],
 };
 
 const strictOnlyRule: Rule<SettingsOf<typeof sequencerSettingsTable>> = {
   reads: ['ordering'],
-  check: (c) => (c.ordering !== 'strict'
-    ? [['ordering', 'must be strict: an unordered pipeline has no sequencer (its processors write the output)']]
-    : []),
+  check: (c) =>
+    c.ordering !== 'strict'
+      ? [['ordering', 'must be strict: an unordered pipeline has no sequencer (its processors write the output)']]
+      : [],
 };
 
-const claimRenewMs = (c: { claimLeaseMs: number; claimRenewEveryMs: number | undefined }): number => c.claimRenewEveryMs ?? Math.floor(c.claimLeaseMs / 4);
-const leaderRenewMs = (c: { leaderLeaseMs: number; leaderRenewEveryMs: number | undefined }): number => c.leaderRenewEveryMs ?? Math.floor(c.leaderLeaseMs / 3);
+const claimRenewMs = (c: { claimLeaseMs: number; claimRenewEveryMs: number | undefined }): number =>
+  c.claimRenewEveryMs ?? Math.floor(c.claimLeaseMs / 4);
+const leaderRenewMs = (c: { leaderLeaseMs: number; leaderRenewEveryMs: number | undefined }): number =>
+  c.leaderRenewEveryMs ?? Math.floor(c.leaderLeaseMs / 3);
 
 /** What the settings derive: the partitions served, the renewal periods, the TLS material. */
 interface Derived {
@@ -120,21 +136,43 @@ interface Derived {
 
 type Raw<T> = Omit<T, 'partition' | 'partitionSpec' | 'tlsCa' | 'tlsCert' | 'tlsKey'>;
 
-export type ProcessorConfig = Raw<Omit<SettingsOf<typeof processorSettingsTable>, 'claimRenewEveryMs'>> & Derived & { claimRenewMs: number };
-export type SequencerConfig = Raw<Omit<SettingsOf<typeof sequencerSettingsTable>, 'leaderRenewEveryMs'>> & Derived & { leaderRenewMs: number };
+export type ProcessorConfig = Raw<Omit<SettingsOf<typeof processorSettingsTable>, 'claimRenewEveryMs'>> &
+  Derived & { claimRenewMs: number };
+export type SequencerConfig = Raw<Omit<SettingsOf<typeof sequencerSettingsTable>, 'leaderRenewEveryMs'>> &
+  Derived & { leaderRenewMs: number };
 
 /** What the processor engine reads (the rest is for the process around it). */
 export type ProcessorSettings = Pick<
   ProcessorConfig,
-  'concurrency' | 'batchSize' | 'claimLeaseMs' | 'claimRenewMs' | 'handlerTimeoutMs' | 'maxRetries' | 'maxAgeMs' | 'backoffBaseMs' | 'backoffMaxMs' | 'window' | 'shutdownGraceMs'
-> & { /** how often an idle partition is looked at without a wake-up (scaled up with the partitions served) */ idlePollMs?: number; prefetch?: number | undefined };
+  | 'concurrency'
+  | 'batchSize'
+  | 'claimLeaseMs'
+  | 'claimRenewMs'
+  | 'handlerTimeoutMs'
+  | 'maxRetries'
+  | 'maxAgeMs'
+  | 'backoffBaseMs'
+  | 'backoffMaxMs'
+  | 'window'
+  | 'shutdownGraceMs'
+> & {
+  /** how often an idle partition is looked at without a wake-up (scaled up with the partitions served) */ idlePollMs?: number;
+  prefetch?: number | undefined;
+};
 
 /** What the sequencer engine reads. */
-export type SequencerSettings = Pick<SequencerConfig, 'leaderLeaseMs' | 'leaderRenewMs' | 'leaderRetryMs' | 'emitBatch' | 'gapTimeoutMs' | 'readBlockMs'>;
+export type SequencerSettings = Pick<
+  SequencerConfig,
+  'leaderLeaseMs' | 'leaderRenewMs' | 'leaderRetryMs' | 'emitBatch' | 'gapTimeoutMs' | 'readBlockMs'
+>;
 
 function derive<T extends WorkerValues>(c: T): Raw<T> & Derived {
   const { partition, partitionSpec, tlsCa, tlsCert, tlsKey, ...rest } = c;
-  return { ...rest, partitions: partition !== undefined ? [partition] : (partitionSpec ?? 'all'), redisTls: tlsOptionsFrom({ tlsCa, tlsCert, tlsKey }) };
+  return {
+    ...rest,
+    partitions: partition !== undefined ? [partition] : (partitionSpec ?? 'all'),
+    redisTls: tlsOptionsFrom({ tlsCa, tlsCert, tlsKey }),
+  };
 }
 
 /** Reads the processor's settings; throws one ConfigError naming every bad variable. */

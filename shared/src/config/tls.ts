@@ -12,7 +12,10 @@ const pemFile = (what: string) =>
       try {
         text = readFileSync(path, 'utf8');
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        });
         return z.NEVER;
       }
       if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) {
@@ -42,8 +45,10 @@ export const tlsRule: Rule<TlsValues> = {
   reads: ['redisUrl', 'tlsCa', 'tlsCert', 'tlsKey'],
   check(c) {
     const problems: Array<[keyof TlsValues, string]> = [];
-    if (c.tlsCert !== undefined && c.tlsKey === undefined) problems.push(['tlsKey', 'must be set with REDIS_TLS_CERT_FILE: a client certificate needs its private key']);
-    if (c.tlsKey !== undefined && c.tlsCert === undefined) problems.push(['tlsCert', 'must be set with REDIS_TLS_KEY_FILE: a private key needs its client certificate']);
+    if (c.tlsCert !== undefined && c.tlsKey === undefined)
+      problems.push(['tlsKey', 'must be set with REDIS_TLS_CERT_FILE: a client certificate needs its private key']);
+    if (c.tlsKey !== undefined && c.tlsCert === undefined)
+      problems.push(['tlsCert', 'must be set with REDIS_TLS_KEY_FILE: a private key needs its client certificate']);
     if (!/^rediss(\+cluster)?:\/\//.test(c.redisUrl)) {
       for (const key of ['tlsCa', 'tlsCert', 'tlsKey'] as const) {
         if (c[key] !== undefined) problems.push([key, 'is set, but REDIS_URL does not use TLS: use rediss:// or rediss+cluster://']);
@@ -54,7 +59,11 @@ export const tlsRule: Rule<TlsValues> = {
 };
 
 /** The TLS material of loaded settings, or undefined when none is set. */
-export function tlsOptionsFrom(c: { tlsCa?: string | undefined; tlsCert?: string | undefined; tlsKey?: string | undefined }): RedisTls | undefined {
+export function tlsOptionsFrom(c: {
+  tlsCa?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+}): RedisTls | undefined {
   const tls: RedisTls = {};
   if (c.tlsCa !== undefined) tls.ca = c.tlsCa;
   if (c.tlsCert !== undefined) tls.cert = c.tlsCert;

@@ -7,7 +7,8 @@ import { redisUrlProblem } from '../redis.js';
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /** A whole number from `min` (to `max`), `fallback` when unset. */
-export const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
+export const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** A count where -1 means no limit. */
 export const limit = (fallback: number) => z.coerce.number().int().min(-1).default(fallback);
@@ -17,7 +18,10 @@ const duration = (min: number) =>
     .number()
     .int()
     .min(min)
-    .max(MAX_DURATION_MS, `must be at most ${MAX_DURATION_MS} ms (about 24.8 days): Node's timers cannot wait longer, and fire at once above it`);
+    .max(
+      MAX_DURATION_MS,
+      `must be at most ${MAX_DURATION_MS} ms (about 24.8 days): Node's timers cannot wait longer, and fire at once above it`,
+    );
 
 /** A `*_MS` setting: whole milliseconds from `min` to the longest delay a timer can wait. */
 export const durationMs = (min: number, fallback: number) => duration(min).default(fallback);

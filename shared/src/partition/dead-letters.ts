@@ -65,12 +65,19 @@ export interface RedriveOptions {
  * never use). Idempotent: a redrive interrupted between the submit and the removal, run again,
  * finds the same seq and enqueues nothing twice.
  */
-export async function redrive(redis: RedisClient, keys: PartitionKeys, seq: number, options: RedriveOptions): Promise<{ seq: number; duplicate: boolean }> {
+export async function redrive(
+  redis: RedisClient,
+  keys: PartitionKeys,
+  seq: number,
+  options: RedriveOptions,
+): Promise<{ seq: number; duplicate: boolean }> {
   const [stored] = await findDeadLetters(redis, keys, seq);
   if (!stored) throw new RedriveError(`no dead letter for seq ${seq}`);
   const { record } = stored;
   if (!record.envelope) {
-    throw new RedriveError(`seq ${seq} was dead-lettered as ${record.reason} with no readable envelope: fix its raw text and submit it again`);
+    throw new RedriveError(
+      `seq ${seq} was dead-lettered as ${record.reason} with no readable envelope: fix its raw text and submit it again`,
+    );
   }
   const source = await redis.hget(keys.meta, 'seqSource');
   if (options.newSeq === undefined && source !== 'assigned') {
@@ -89,9 +96,15 @@ export async function redrive(redis: RedisClient, keys: PartitionKeys, seq: numb
     ...(envelope.priority !== undefined && options.ordering === 'none' ? { priority: envelope.priority } : {}),
     originalSeq: envelope.originalSeq ?? seq,
   };
-  const result = await submit(redis, keys, [message], { ordering: options.ordering, seqStart: options.seqStart, dedupTtlMs: 7 * 24 * 3600 * 1000 });
+  const result = await submit(redis, keys, [message], {
+    ordering: options.ordering,
+    seqStart: options.seqStart,
+    dedupTtlMs: 7 * 24 * 3600 * 1000,
+  });
   if (result.kind === 'seq-source-conflict') {
-    throw new RedriveError(`this partition takes seqs ${result.source === 'given' ? 'from its producers: pass the new seq' : 'from the ingest counter: omit the new seq'}`);
+    throw new RedriveError(
+      `this partition takes seqs ${result.source === 'given' ? 'from its producers: pass the new seq' : 'from the ingest counter: omit the new seq'}`,
+    );
   }
   if (result.kind !== 'submitted') throw new RedriveError('the redrive was not applied');
   await redis.lrem(keys.dead, 1, stored.raw);

@@ -6,8 +6,20 @@ import { registerPipeline } from '../registry.js';
 import { DEFAULT_PREFIX, addressOf, keysFor, wakeChannels, type PartitionKeys } from './keys.js';
 import { readStatus, type PartitionStatus } from './status.js';
 import type {
-  ClaimRequest, ClaimResult, Claimed, CompleteItem, DropKind, Dropped, EmitRequest, EmitResult, FailItem, HeartbeatResult, NextKind,
-  PartitionOptions, Probe, SettledEntry,
+  ClaimRequest,
+  ClaimResult,
+  Claimed,
+  CompleteItem,
+  DropKind,
+  Dropped,
+  EmitRequest,
+  EmitResult,
+  FailItem,
+  HeartbeatResult,
+  NextKind,
+  PartitionOptions,
+  Probe,
+  SettledEntry,
 } from './types.js';
 
 /** The data layout this code reads and writes (README, "Redis keys"). */
@@ -69,8 +81,24 @@ export class Partition {
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const k = this.keys;
     const [flat, droppedFlat, replayed, now, parked, reaped, dueIn] = await this.redis.inorderClaim(
-      k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed, k.held,
-      this.ordering, request.count, request.token, request.owner, request.leaseMs, this.ordered ? request.window : 0, request.floor ?? 0,
+      k.input,
+      k.queue,
+      k.parked,
+      k.state,
+      k.claims,
+      k.owners,
+      k.meta,
+      k.skipped,
+      k.dead,
+      k.delayed,
+      k.held,
+      this.ordering,
+      request.count,
+      request.token,
+      request.owner,
+      request.leaseMs,
+      this.ordered ? request.window : 0,
+      request.floor ?? 0,
     );
     const claimed: Claimed[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {
@@ -91,10 +119,25 @@ export class Partition {
     const k = this.keys;
     const triples: (string | number)[] = [];
     // A done seq keeps its output without the closing brace: emit.lua appends the sequencer's timestamps.
-    for (const item of items) triples.push(item.seq, item.token, this.ordered ? item.body.slice(0, -1) : item.body, item.createdAt, item.processedAt);
+    for (const item of items)
+      triples.push(item.seq, item.token, this.ordered ? item.body.slice(0, -1) : item.body, item.createdAt, item.processedAt);
     const codes = await writeAcked(
-      this.redis, this, 'inorderComplete', k.state, k.results, k.output, k.claims, k.held, k.dead, k.meta, k.input, k.queue,
-      this.ordering, this.ordered ? this.channels.results : '', this.tag, ...triples,
+      this.redis,
+      this,
+      'inorderComplete',
+      k.state,
+      k.results,
+      k.output,
+      k.claims,
+      k.held,
+      k.dead,
+      k.meta,
+      k.input,
+      k.queue,
+      this.ordering,
+      this.ordered ? this.channels.results : '',
+      this.tag,
+      ...triples,
     );
     return codes.map((c) => c === 1);
   }
@@ -105,8 +148,23 @@ export class Partition {
     const tuples: (string | number)[] = [];
     for (const item of items) tuples.push(item.seq, item.token, item.action, item.action === 'retry' ? item.delayMs : 0, item.body);
     const [codes, dueAt] = await writeAcked(
-      this.redis, this, 'inorderFail', k.state, k.delayed, k.results, k.dead, k.claims, k.meta, k.held, k.input, k.queue,
-      this.ordering, this.ordered ? this.channels.results : '', this.tag, this.channels.input, ...tuples,
+      this.redis,
+      this,
+      'inorderFail',
+      k.state,
+      k.delayed,
+      k.results,
+      k.dead,
+      k.claims,
+      k.meta,
+      k.held,
+      k.input,
+      k.queue,
+      this.ordering,
+      this.ordered ? this.channels.results : '',
+      this.tag,
+      this.channels.input,
+      ...tuples,
     );
     return { settled: codes.map((c) => c === 1), dueAt: dueAt === -1 ? undefined : dueAt };
   }
@@ -115,7 +173,17 @@ export class Partition {
   async heartbeat(owner: string, leaseMs: number, tokens: readonly string[]): Promise<HeartbeatResult> {
     const k = this.keys;
     const [alive, gone, returned, now] = await this.redis.inorderHeartbeat(
-      k.owners, k.claims, k.state, k.input, k.queue, this.ordering, owner, leaseMs, this.channels.input, this.tag, ...tokens,
+      k.owners,
+      k.claims,
+      k.state,
+      k.input,
+      k.queue,
+      this.ordering,
+      owner,
+      leaseMs,
+      this.channels.input,
+      this.tag,
+      ...tokens,
     );
     return { alive: alive === 1, gone, returned, now };
   }
@@ -124,7 +192,18 @@ export class Partition {
   async release(tokens: readonly string[], owner = ''): Promise<number> {
     if (tokens.length === 0 && owner === '') return 0;
     const k = this.keys;
-    return this.redis.inorderRelease(k.input, k.queue, k.state, k.claims, k.owners, this.ordering, owner, this.channels.input, this.tag, ...tokens);
+    return this.redis.inorderRelease(
+      k.input,
+      k.queue,
+      k.state,
+      k.claims,
+      k.owners,
+      this.ordering,
+      owner,
+      this.channels.input,
+      this.tag,
+      ...tokens,
+    );
   }
 
   /** Takes a new fencing token for a new leader; `floor` raises meta "accepted" (0 = none). */
@@ -139,8 +218,23 @@ export class Partition {
     const tail: (string | number)[] = [done.length, ...done];
     for (const stretch of request.run) tail.push(stretch.count, stretch.sequencingAt);
     const [code, stored, results, tombstones, detail] = await writeAcked(
-      this.redis, this, 'inorderEmit', k.meta, k.results, k.output, k.state, k.skipped, k.parked,
-      request.fence, request.next, request.now, request.skipTo ?? 0, request.lostUpTo ?? 0, this.channels.input, this.tag, ...tail,
+      this.redis,
+      this,
+      'inorderEmit',
+      k.meta,
+      k.results,
+      k.output,
+      k.state,
+      k.skipped,
+      k.parked,
+      request.fence,
+      request.next,
+      request.now,
+      request.skipTo ?? 0,
+      request.lostUpTo ?? 0,
+      this.channels.input,
+      this.tag,
+      ...tail,
     );
     const next = Number(stored);
     switch (code) {
@@ -169,9 +263,14 @@ export class Partition {
       kind: kind as NextKind,
       owner: owner === '' ? undefined : owner,
       ms: ms === '' ? undefined : Number(ms),
-      inputLength, parkedCount,
+      inputLength,
+      parkedCount,
       parkedMin: parkedMin === '' ? undefined : Number(parkedMin),
-      delayedCount, accepted: Number(accepted), stateSize, now, next: storedNext === '' ? undefined : Number(storedNext),
+      delayedCount,
+      accepted: Number(accepted),
+      stateSize,
+      now,
+      next: storedNext === '' ? undefined : Number(storedNext),
     };
   }
 

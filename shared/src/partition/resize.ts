@@ -31,31 +31,45 @@ export interface ResizeOptions {
   signal?: AbortSignal;
 }
 
-export type ResizeResult =
-  | { kind: 'unchanged'; partitions: number }
-  | { kind: 'resized'; from: number; to: number; drainedMs: number };
+export type ResizeResult = { kind: 'unchanged'; partitions: number } | { kind: 'resized'; from: number; to: number; drainedMs: number };
 
 /** The partitions did not drain in time: the resize was called off and submits are taken again. */
 export class DrainTimeoutError extends InorderError {
-  constructor(readonly pipeline: string, readonly to: number, readonly backlog: PartitionBacklog[], waitedMs: number) {
-    super(`pipeline ${pipeline} did not drain within ${waitedMs} ms, so its count was left as it was and submits are taken again; ` +
-      `still held: ${backlog.map(describeBacklog).join('; ')}. Check that its processors and sequencers run, then try again`);
+  constructor(
+    readonly pipeline: string,
+    readonly to: number,
+    readonly backlog: PartitionBacklog[],
+    waitedMs: number,
+  ) {
+    super(
+      `pipeline ${pipeline} did not drain within ${waitedMs} ms, so its count was left as it was and submits are taken again; ` +
+        `still held: ${backlog.map(describeBacklog).join('; ')}. Check that its processors and sequencers run, then try again`,
+    );
   }
 }
 
 /** Another resize of the pipeline to another count is under way (or was left unfinished). */
 export class ResizeConflictError extends InorderError {
-  constructor(readonly pipeline: string, readonly partition: number, readonly target: string) {
-    super(`partition ${partition} of pipeline ${pipeline} is being resized to ${target} partitions by another run: ` +
-      `let it finish, run the command again with --to ${target} to finish it, or cancel it with --cancel`);
+  constructor(
+    readonly pipeline: string,
+    readonly partition: number,
+    readonly target: string,
+  ) {
+    super(
+      `partition ${partition} of pipeline ${pipeline} is being resized to ${target} partitions by another run: ` +
+        `let it finish, run the command again with --to ${target} to finish it, or cancel it with --cancel`,
+    );
   }
 }
 
 /** "partition 2: 14 waiting, 3 in flight" */
 export function describeBacklog(b: PartitionBacklog): string {
   const parts = [
-    b.waiting && `${b.waiting} waiting`, b.inFlight && `${b.inFlight} in flight`, b.held && `${b.held} held copies`,
-    b.unsettled && `${b.unsettled} results not yet emitted`, b.unemitted && `${b.unemitted} seqs not yet emitted`,
+    b.waiting && `${b.waiting} waiting`,
+    b.inFlight && `${b.inFlight} in flight`,
+    b.held && `${b.held} held copies`,
+    b.unsettled && `${b.unsettled} results not yet emitted`,
+    b.unemitted && `${b.unemitted} seqs not yet emitted`,
   ].filter(Boolean);
   return `partition ${b.partition}: ${parts.join(', ') || 'drained'}`;
 }
@@ -82,7 +96,8 @@ const drained = (b: PartitionBacklog): boolean => b.waiting + b.inFlight + b.hel
  * Running it again with the same target finishes a run that stopped half way.
  */
 export async function resizePipeline(redis: RedisClient, pipeline: string, to: number, options: ResizeOptions = {}): Promise<ResizeResult> {
-  if (!Number.isInteger(to) || to < 1 || to > MAX_PARTITIONS) throw new RangeError(`the partition count must be from 1 to ${MAX_PARTITIONS}, got ${to}`);
+  if (!Number.isInteger(to) || to < 1 || to > MAX_PARTITIONS)
+    throw new RangeError(`the partition count must be from 1 to ${MAX_PARTITIONS}, got ${to}`);
   const { prefix = 'inorder', drainTimeoutMs = 300_000, pollMs = 250 } = options;
   const settings = await getPipeline(redis, pipeline, prefix);
   if (!settings) throw new InorderError(`pipeline ${pipeline} is not registered`);
@@ -114,7 +129,11 @@ export async function resizePipeline(redis: RedisClient, pipeline: string, to: n
  * Calls off a resize left unfinished (its process killed): the partitions take submits again,
  * routed by the registry's count, which is put back into each partition's meta.
  */
-export async function cancelResize(redis: RedisClient, pipeline: string, prefix = 'inorder'): Promise<{ partitions: number; cancelled: number }> {
+export async function cancelResize(
+  redis: RedisClient,
+  pipeline: string,
+  prefix = 'inorder',
+): Promise<{ partitions: number; cancelled: number }> {
   const settings = await getPipeline(redis, pipeline, prefix);
   if (!settings) throw new InorderError(`pipeline ${pipeline} is not registered`);
   const count = settings.partitions;

@@ -55,7 +55,19 @@ const numOrNull = (v: string | null | undefined): number | null => (v ? Number(v
 
 /** What one status read brings back, in the MULTI's order. */
 type StatusReplies = [
-  number, number, number, string[], number, number, number, (string | null)[], number, number, number, string | null, string[],
+  number,
+  number,
+  number,
+  string[],
+  number,
+  number,
+  number,
+  (string | null)[],
+  number,
+  number,
+  number,
+  string | null,
+  string[],
 ];
 
 /** Reads one partition's counters in one MULTI (a consistent snapshot: all keys share a slot). */
@@ -73,7 +85,21 @@ async function readReplies(redis: RedisClient, k: PartitionKeys): Promise<Status
     .zcard(k.owners)
     .zcard(k.delayed)
     .xlen(k.results)
-    .hmget(k.meta, 'next', 'assigned', 'seqSource', 'fence', 'dead', 'skipped', 'emitted', 'accepted', 'lost', 'duplicates', 'movedAt', 'stall')
+    .hmget(
+      k.meta,
+      'next',
+      'assigned',
+      'seqSource',
+      'fence',
+      'dead',
+      'skipped',
+      'emitted',
+      'accepted',
+      'lost',
+      'duplicates',
+      'movedAt',
+      'stall',
+    )
     .pttl(k.leader)
     .llen(k.output)
     .llen(k.dead)

@@ -100,12 +100,26 @@ export async function submitPrepared(redis: RedisClient, keys: PartitionKeys, pr
   const split = tag.lastIndexOf(':');
   const where = { pipeline: tag.slice(0, split), partition: Number(tag.slice(split + 1)) };
   const [code, a, b, c] = await writeAcked(
-    redis, where, 'inorderSubmit', keys.meta, keys.input, keys.queue, keys.dedupe, keys.dedupeAt,
-    ...prepared.args.slice(0, FIXED_ARGS), wakeChannels(prefix).input, tag, ...prepared.args.slice(FIXED_ARGS),
+    redis,
+    where,
+    'inorderSubmit',
+    keys.meta,
+    keys.input,
+    keys.queue,
+    keys.dedupe,
+    keys.dedupeAt,
+    ...prepared.args.slice(0, FIXED_ARGS),
+    wakeChannels(prefix).input,
+    tag,
+    ...prepared.args.slice(FIXED_ARGS),
   );
   switch (code) {
     case 1: {
-      const result: SubmitResult = { kind: 'submitted', seqs: (a as string[]).map(Number), duplicates: ((b ?? []) as number[]).map((f) => f === 1) };
+      const result: SubmitResult = {
+        kind: 'submitted',
+        seqs: (a as string[]).map(Number),
+        duplicates: ((b ?? []) as number[]).map((f) => f === 1),
+      };
       if (typeof c === 'number' && c >= 0) result.rollback = { stored: c, floor: prepared.floor };
       return result;
     }
@@ -141,7 +155,13 @@ export function prepareSubmit(messages: readonly SubmitMessage[], options: Submi
   const now = options.now ?? Date.now();
   const floor = options.floor ?? 0;
   const args: (string | number)[] = [
-    options.ordering, LAYOUT, options.seqStart ?? 1, options.deadline ?? 0, options.dedupTtlMs, options.maxAhead ?? 0, floor,
+    options.ordering,
+    LAYOUT,
+    options.seqStart ?? 1,
+    options.deadline ?? 0,
+    options.dedupTtlMs,
+    options.maxAhead ?? 0,
+    floor,
     options.partitions ?? 0,
   ];
   let highestGiven = 0;

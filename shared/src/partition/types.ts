@@ -53,7 +53,13 @@ export interface CompleteItem {
 
 export type FailItem =
   | { seq: number; token: string; action: 'retry'; delayMs: number; body: string }
-  | { seq: number; token: string; action: 'dead' | 'malformed'; body: string; /** why, for counting (not written: the body says it) */ reason?: string };
+  | {
+      seq: number;
+      token: string;
+      action: 'dead' | 'malformed';
+      body: string;
+      /** why, for counting (not written: the body says it) */ reason?: string;
+    };
 
 export interface HeartbeatResult {
   /** false: this owner was presumed dead and its claims here were reaped */

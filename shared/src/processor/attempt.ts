@@ -52,15 +52,31 @@ export async function runAttempt(parts: AttemptParts, input: AttemptInput): Prom
     if (!read.ok) {
       // An entry that does not own its seq names it as readSeq: its dead letter does not account for it.
       const seqField = read.ownsSeq ? { seq: claimed.seq } : { readSeq: claimed.seq };
-      const record = { ...seqField, reason: 'malformed', attempts: claimed.attempts, lastError: read.error, raw: claimed.raw, deadAt: parts.clock() };
+      const record = {
+        ...seqField,
+        reason: 'malformed',
+        attempts: claimed.attempts,
+        lastError: read.error,
+        raw: claimed.raw,
+        deadAt: parts.clock(),
+      };
       const body = JSON.stringify(record);
-      return read.ownsSeq ? { action: 'dead', reason: 'malformed', body, error: read.error } : { action: 'malformed', body, error: read.error };
+      return read.ownsSeq
+        ? { action: 'dead', reason: 'malformed', body, error: read.error }
+        : { action: 'malformed', body, error: read.error };
     }
     return await attempt(parts, input, read.envelope);
   } catch (error) {
     // Only a bug of ours lands here; keep the raw text so nothing is lost.
     const message = `processing failed: ${describe(error)}`;
-    const body = JSON.stringify({ seq: claimed.seq, reason: 'malformed', attempts: claimed.attempts, lastError: message, raw: claimed.raw, deadAt: Date.now() });
+    const body = JSON.stringify({
+      seq: claimed.seq,
+      reason: 'malformed',
+      attempts: claimed.attempts,
+      lastError: message,
+      raw: claimed.raw,
+      deadAt: Date.now(),
+    });
     return { action: 'dead', reason: 'malformed', body, error: message };
   }
 }
@@ -69,7 +85,14 @@ async function attempt(parts: AttemptParts, input: AttemptInput, envelope: Envel
   const { claimed } = input;
   const lost = exhausted(parts.settings, envelope, claimed.attempts - 1, input.redisNow());
   if (claimed.attempts > 1 && lost) {
-    return deadLetter(parts, envelope, claimed.attempts, lost, envelope.lastError ?? 'attempt lost (its processor stopped or lost its claim)', undefined);
+    return deadLetter(
+      parts,
+      envelope,
+      claimed.attempts,
+      lost,
+      envelope.lastError ?? 'attempt lost (its processor stopped or lost its claim)',
+      undefined,
+    );
   }
   const processingAt = parts.clock();
   let result: unknown;
@@ -83,15 +106,26 @@ async function attempt(parts: AttemptParts, input: AttemptInput, envelope: Envel
   }
   const processedAt = parts.clock();
   const body = outputBody(envelope, claimed.attempts, processingAt, processedAt, result);
-  if (body === undefined) return failed(parts, input, envelope, processingAt, 'the handler\'s result is not JSON-serialisable');
+  if (body === undefined) return failed(parts, input, envelope, processingAt, "the handler's result is not JSON-serialisable");
   return { action: 'complete', body, createdAt: envelope.createdAt, processingAt, processedAt };
 }
 
 /** The output envelope, built as one literal (no spread: see STYLE.md), or undefined when the result cannot be serialised. */
 function outputBody(e: Envelope, attempts: number, processingAt: number, processedAt: number, result: unknown): string | undefined {
   const output = {
-    seq: e.seq, payload: e.payload, id: e.id, key: e.key, maxRetries: e.maxRetries, maxAgeMs: e.maxAgeMs, priority: e.priority,
-    originalSeq: e.originalSeq, attempts, createdAt: e.createdAt, processingAt, processedAt, result: result === undefined ? null : result,
+    seq: e.seq,
+    payload: e.payload,
+    id: e.id,
+    key: e.key,
+    maxRetries: e.maxRetries,
+    maxAgeMs: e.maxAgeMs,
+    priority: e.priority,
+    originalSeq: e.originalSeq,
+    attempts,
+    createdAt: e.createdAt,
+    processingAt,
+    processedAt,
+    result: result === undefined ? null : result,
   };
   try {
     const body = JSON.stringify(output);
@@ -112,10 +146,18 @@ function failed(parts: AttemptParts, input: AttemptInput, envelope: Envelope, pr
 }
 
 function deadLetter(
-  parts: AttemptParts, envelope: Envelope, attempts: number, reason: DeadLetterReason, error: string, processingAt: number | undefined,
+  parts: AttemptParts,
+  envelope: Envelope,
+  attempts: number,
+  reason: DeadLetterReason,
+  error: string,
+  processingAt: number | undefined,
 ): Outcome {
   const record: DeadLetter = {
-    seq: envelope.seq, reason, attempts, lastError: error,
+    seq: envelope.seq,
+    reason,
+    attempts,
+    lastError: error,
     envelope: { ...envelope, attempts, lastError: error, ...(processingAt !== undefined ? { processingAt } : {}) },
     deadAt: parts.clock(),
   };
@@ -152,8 +194,13 @@ function invoke(parts: AttemptParts, input: AttemptInput, envelope: Envelope): P
     let value: unknown;
     try {
       value = parts.handler(envelope.payload, {
-        seq: envelope.seq, attempt: input.claimed.attempts, signal, envelope,
-        get logger() { return logger.child({ seq: envelope.seq }); },
+        seq: envelope.seq,
+        attempt: input.claimed.attempts,
+        signal,
+        envelope,
+        get logger() {
+          return logger.child({ seq: envelope.seq });
+        },
       });
     } catch (error) {
       failed(error);

@@ -60,7 +60,11 @@ export class PartitionWork {
   /** the highest seq this process claimed here: after a Redis rollback, what Redis forgot */
   highestClaimed = 0;
 
-  constructor(readonly partition: Partition, readonly tell: PartitionTelemetry, settle: (work: PartitionWork) => SettleQueue) {
+  constructor(
+    readonly partition: Partition,
+    readonly tell: PartitionTelemetry,
+    settle: (work: PartitionWork) => SettleQueue,
+  ) {
     this.settle = settle(this);
   }
 
@@ -88,8 +92,17 @@ export class PartitionWork {
 
 export function newBatch(work: PartitionWork, token: string, claimed: Claimed[], redisAt: number, claimedAt: number): ClaimBatch {
   return {
-    token, work, queued: claimed, parts: new Set(), open: claimed.length, unsettled: 0,
-    gone: false, releaseOnClose: false, abandoned: 0, redisAt, claimedAt,
+    token,
+    work,
+    queued: claimed,
+    parts: new Set(),
+    open: claimed.length,
+    unsettled: 0,
+    gone: false,
+    releaseOnClose: false,
+    abandoned: 0,
+    redisAt,
+    claimedAt,
   };
 }
 
@@ -168,7 +181,8 @@ export async function summarise(works: Iterable<PartitionWork>, intervalMs: numb
 
 /** A processor's id as claim tokens need it ("owner:n": the scripts find an owner's claims by that prefix). */
 export function ownerId(owner: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(owner)) throw new RangeError(`processor owner id ${JSON.stringify(owner)} must be 1-100 of A-Z a-z 0-9 _ . -`);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(owner))
+    throw new RangeError(`processor owner id ${JSON.stringify(owner)} must be 1-100 of A-Z a-z 0-9 _ . -`);
   return owner;
 }
 
@@ -182,4 +196,3 @@ export function closeIfDone(batch: ClaimBatch): void {
     });
   }
 }
-

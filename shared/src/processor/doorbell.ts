@@ -28,10 +28,13 @@ export class Doorbell {
         resolve();
       };
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => {
-          this.waiter = undefined;
-          resolve();
-        }, Math.max(0, timeoutMs));
+        timer = setTimeout(
+          () => {
+            this.waiter = undefined;
+            resolve();
+          },
+          Math.max(0, timeoutMs),
+        );
       }
     });
   }

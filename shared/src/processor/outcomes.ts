@@ -23,7 +23,19 @@ export interface ProcessorStats {
 }
 
 export function newStats(): ProcessorStats {
-  return { claimed: 0, completed: 0, retried: 0, deadLettered: 0, malformed: 0, duplicates: 0, conflicts: 0, stale: 0, abandoned: 0, reaped: 0, parked: 0 };
+  return {
+    claimed: 0,
+    completed: 0,
+    retried: 0,
+    deadLettered: 0,
+    malformed: 0,
+    duplicates: 0,
+    conflicts: 0,
+    stale: 0,
+    abandoned: 0,
+    reaped: 0,
+    parked: 0,
+  };
 }
 
 type Failure = Exclude<Outcome, { action: 'complete' | 'abandoned' }>;
@@ -39,12 +51,20 @@ export class PartitionTelemetry {
   /** counts since the last summary */
   private window = { claimed: 0, completed: 0, failed: 0, dead: 0 };
 
-  constructor(private readonly telemetry: Telemetry, readonly scope: Required<Scope>, private readonly stats: ProcessorStats) {
+  constructor(
+    private readonly telemetry: Telemetry,
+    readonly scope: Required<Scope>,
+    private readonly stats: ProcessorStats,
+  ) {
     const m = telemetry.metrics;
     const l = labels(scope.pipeline, scope.partition);
     this.counters = {
-      claimed: m.claimed.labels(l), completed: m.completed.labels(l), failed: m.failed.labels(l), retried: m.retried.labels(l),
-      duplicates: m.duplicates.labels(l), reaped: m.reaped.labels(l),
+      claimed: m.claimed.labels(l),
+      completed: m.completed.labels(l),
+      failed: m.failed.labels(l),
+      retried: m.retried.labels(l),
+      duplicates: m.duplicates.labels(l),
+      reaped: m.reaped.labels(l),
     };
     this.stage = { queueWait: m.stage.labels({ ...l, stage: 'queue_wait' }), work: m.stage.labels({ ...l, stage: 'work' }) };
   }
@@ -57,7 +77,8 @@ export class PartitionTelemetry {
     this.stats.claimed += claimed.length;
     this.window.claimed += claimed.length;
     this.counters.claimed.inc(claimed.length);
-    if (this.logger.isDebugEnabled()) for (const c of claimed) this.logger.debug('claimed', { event: 'claimed', seq: c.seq, attempt: c.attempts });
+    if (this.logger.isDebugEnabled())
+      for (const c of claimed) this.logger.debug('claimed', { event: 'claimed', seq: c.seq, attempt: c.attempts });
   }
 
   reaped(seqs: number): void {
@@ -70,7 +91,10 @@ export class PartitionTelemetry {
   dropped(dropped: readonly Dropped[]): void {
     for (const d of dropped) {
       if (d.kind === 'held') {
-        this.telemetry.note(this.scope, 'info', 'copy held until the claim of its seq is judged', 'copy-held', { seq: d.seq, detail: d.reason });
+        this.telemetry.note(this.scope, 'info', 'copy held until the claim of its seq is judged', 'copy-held', {
+          seq: d.seq,
+          detail: d.reason,
+        });
       } else if (d.kind === 'duplicate') {
         this.stats.duplicates++;
         this.counters.duplicates.inc();
@@ -138,8 +162,14 @@ export class PartitionTelemetry {
     if (w.claimed + w.completed + w.failed + w.dead + inFlight + status.inputDepth === 0) return;
     const perSecond = (n: number): number => Math.round((n * 10_000) / intervalMs) / 10;
     this.telemetry.note(this.scope, 'info', 'summary', 'summary', {
-      claimedPerS: perSecond(w.claimed), completedPerS: perSecond(w.completed), failed: w.failed, deadLettered: w.dead,
-      inFlight, backlog: status.inputDepth, parked: status.parked, retrying: status.retrying,
+      claimedPerS: perSecond(w.claimed),
+      completedPerS: perSecond(w.completed),
+      failed: w.failed,
+      deadLettered: w.dead,
+      inFlight,
+      backlog: status.inputDepth,
+      parked: status.parked,
+      retrying: status.retrying,
     });
   }
 
@@ -148,12 +178,20 @@ export class PartitionTelemetry {
     if (outcome.action !== 'malformed') this.counters.failed.inc();
     if (outcome.action === 'retry') {
       this.telemetry.note(this.scope, 'info', 'attempt failed; retry scheduled', 'retry-scheduled', {
-        seq: claimed.seq, attempts: claimed.attempts, delayMs: outcome.delayMs, error: outcome.error,
+        seq: claimed.seq,
+        attempts: claimed.attempts,
+        delayMs: outcome.delayMs,
+        error: outcome.error,
       });
       return;
     }
     const reason = outcome.action === 'malformed' ? 'malformed' : outcome.reason;
-    this.telemetry.note(this.scope, 'warn', `dead-lettered: ${reason}`, 'dead-lettered', { reason, seq: claimed.seq, attempts: claimed.attempts, error: outcome.error });
+    this.telemetry.note(this.scope, 'warn', `dead-lettered: ${reason}`, 'dead-lettered', {
+      reason,
+      seq: claimed.seq,
+      attempts: claimed.attempts,
+      error: outcome.error,
+    });
   }
 
   /** A dead letter the claim itself wrote. */

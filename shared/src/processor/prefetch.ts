@@ -29,7 +29,10 @@ export class Prefetch {
   private windowWorkMs = 0;
   private workMs = 0;
 
-  constructor(private readonly max: number, private readonly fixed: number | undefined) {}
+  constructor(
+    private readonly max: number,
+    private readonly fixed: number | undefined,
+  ) {}
 
   /** Messages claimed and not started. */
   get size(): number {

@@ -9,7 +9,20 @@ import { WakeListener } from '../wake.js';
 import { wakeChannels } from '../partition/keys.js';
 import { runAttempt, type AttemptParts, type Outcome } from './attempt.js';
 import {
-  PartitionWork, abortPart, closeIfDone, msUntilNextLook, newBatch, newPart, ownerId, pollMs, readyWorks, returnClaims, running, summarise, type ClaimBatch, type Part,
+  PartitionWork,
+  abortPart,
+  closeIfDone,
+  msUntilNextLook,
+  newBatch,
+  newPart,
+  ownerId,
+  pollMs,
+  readyWorks,
+  returnClaims,
+  running,
+  summarise,
+  type ClaimBatch,
+  type Part,
 } from './claim-batch.js';
 import { Prefetch } from './prefetch.js';
 import { Doorbell } from './doorbell.js';
@@ -73,7 +86,13 @@ export class Processor {
     const { concurrency, batchSize, prefetch } = parts.settings;
     this.prefetch = new Prefetch(Math.min(concurrency, batchSize), prefetch);
     this.owner = ownerId(parts.owner ?? instanceId);
-    this.attemptParts = { handler: parts.handler, settings: parts.settings, logger: parts.logger, clock: parts.clock ?? systemClock, random: parts.random ?? Math.random };
+    this.attemptParts = {
+      handler: parts.handler,
+      settings: parts.settings,
+      logger: parts.logger,
+      clock: parts.clock ?? systemClock,
+      random: parts.random ?? Math.random,
+    };
     this.wake = new WakeListener(parts.subscriber, parts.logger);
     this.upkeep = new Upkeep(this.owner, parts.settings, parts.logger, (batch, reason, release) => this.giveUp(batch, reason, release));
   }
@@ -120,7 +139,9 @@ export class Processor {
     this.claimLoopDone = this.claimLoop();
     this.summaryTimer = setInterval(() => void summarise(this.works.values(), SUMMARY_EVERY_MS), SUMMARY_EVERY_MS);
     this.telemetry.note({ logger: this.parts.logger }, 'info', 'processor started', 'started', {
-      owner: this.owner, concurrency: this.parts.settings.concurrency, partitions: this.served,
+      owner: this.owner,
+      concurrency: this.parts.settings.concurrency,
+      partitions: this.served,
     });
   }
 
@@ -183,7 +204,12 @@ export class Processor {
     let result: ClaimResult;
     try {
       result = await work.partition.claim({
-        count, token, owner: this.owner, leaseMs: settings.claimLeaseMs, window: settings.window, floor: work.highestClaimed,
+        count,
+        token,
+        owner: this.owner,
+        leaseMs: settings.claimLeaseMs,
+        window: settings.window,
+        floor: work.highestClaimed,
       });
     } catch (error) {
       work.claims.delete(token);

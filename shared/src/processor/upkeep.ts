@@ -69,7 +69,11 @@ export class Upkeep {
     if (sentAt - work.lastBeatAt >= claimLeaseMs) {
       const silent = Math.round(sentAt - work.lastBeatAt);
       for (const batch of work.batches()) {
-        this.giveUp(batch, new Error(`claim given up: this process was not heard from by Redis for ${silent} ms (paused, blocked or Redis slow)`), true);
+        this.giveUp(
+          batch,
+          new Error(`claim given up: this process was not heard from by Redis for ${silent} ms (paused, blocked or Redis slow)`),
+          true,
+        );
       }
     }
     let reply;
@@ -80,7 +84,8 @@ export class Upkeep {
       return;
     }
     if (!reply.alive) {
-      for (const batch of work.batches()) this.giveUp(batch, new Error('claims lost: this process was presumed dead and its claims reaped'), false);
+      for (const batch of work.batches())
+        this.giveUp(batch, new Error('claims lost: this process was presumed dead and its claims reaped'), false);
       return;
     }
     work.lastBeatAt = sentAt;

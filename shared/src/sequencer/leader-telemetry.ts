@@ -17,7 +17,10 @@ export class LeaderTelemetry {
   private readonly l: { pipeline: string; partition: string };
   private window = 0;
 
-  constructor(private readonly telemetry: Telemetry, readonly scope: Required<Scope>) {
+  constructor(
+    private readonly telemetry: Telemetry,
+    readonly scope: Required<Scope>,
+  ) {
     const m = telemetry.metrics;
     this.l = labels(scope.pipeline, scope.partition);
     this.emittedCount = m.emitted.labels(this.l);
@@ -32,7 +35,12 @@ export class LeaderTelemetry {
     return this.scope.logger;
   }
 
-  note(level: 'error' | 'warn' | 'info' | 'debug', message: string, event: Parameters<Telemetry['note']>[3], fields: Record<string, unknown> = {}): void {
+  note(
+    level: 'error' | 'warn' | 'info' | 'debug',
+    message: string,
+    event: Parameters<Telemetry['note']>[3],
+    fields: Record<string, unknown> = {},
+  ): void {
     this.telemetry.note(this.scope, level, message, event, fields);
   }
 
@@ -57,9 +65,12 @@ export class LeaderTelemetry {
         this.stage.endToEnd.observe(Math.max(0, now - settled.createdAt!) / 1000);
       }
       if (debug) {
-        this.logger.debug('emitted', timed
-          ? { event: 'emitted', seq, endToEndMs: now - settled.createdAt!, reorderWaitMs: now - settled.readAt }
-          : { event: 'emitted', seq });
+        this.logger.debug(
+          'emitted',
+          timed
+            ? { event: 'emitted', seq, endToEndMs: now - settled.createdAt!, reorderWaitMs: now - settled.readAt }
+            : { event: 'emitted', seq },
+        );
       }
     }
   }
@@ -69,9 +80,14 @@ export class LeaderTelemetry {
     const m = this.telemetry.metrics.skipped;
     if (gap > 0) m.inc({ ...this.l, cause: 'gap' }, gap);
     if (lost > 0) m.inc({ ...this.l, cause: 'lost' }, lost);
-    this.note('warn', lost > 0
-      ? `skipped seqs ${from}..${to}: accepted into the partition, then lost by Redis (${lost} lost)`
-      : `gap skipped: seqs ${from}..${to} never arrived within GAP_TIMEOUT_MS`, 'gap-skipped', { from, to, lost, gap });
+    this.note(
+      'warn',
+      lost > 0
+        ? `skipped seqs ${from}..${to}: accepted into the partition, then lost by Redis (${lost} lost)`
+        : `gap skipped: seqs ${from}..${to} never arrived within GAP_TIMEOUT_MS`,
+      'gap-skipped',
+      { from, to, lost, gap },
+    );
   }
 
   stalled(stall: Stall): void {
@@ -95,8 +111,13 @@ export class LeaderTelemetry {
     this.window = 0;
     if (emitted === 0 && lag === 0 && bufferSize === 0) return;
     this.note('info', 'summary', 'summary', {
-      emittedPerS: Math.round((emitted * 10_000) / intervalMs) / 10, next: status.nextSeq, lag, reorderBuffer: bufferSize,
-      backlog: status.inputDepth, inFlight: status.inFlight, deadLetters: status.deadLetters,
+      emittedPerS: Math.round((emitted * 10_000) / intervalMs) / 10,
+      next: status.nextSeq,
+      lag,
+      reorderBuffer: bufferSize,
+      backlog: status.inputDepth,
+      inFlight: status.inFlight,
+      deadLetters: status.deadLetters,
     });
   }
 }

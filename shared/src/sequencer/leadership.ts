@@ -108,8 +108,12 @@ export class Leadership {
     const { fence, next } = await partition.fence(this.parts.owner, memory.highestSeen);
     if (next < memory.emittedUpTo) {
       this.parts.stats.rollbacks++;
-      tell.note('error', `next is ${next}, below the ${memory.emittedUpTo} this process emitted up to: Redis rolled back; what it lost is counted once skipped`,
-        'rollback-detected', { next, emittedUpTo: memory.emittedUpTo });
+      tell.note(
+        'error',
+        `next is ${next}, below the ${memory.emittedUpTo} this process emitted up to: Redis rolled back; what it lost is counted once skipped`,
+        'rollback-detected',
+        { next, emittedUpTo: memory.emittedUpTo },
+      );
     }
     memory.emittedUpTo = next;
     this.fence = fence;
@@ -188,7 +192,11 @@ export class Leadership {
     const next = this.buffer.next;
     const now = this.parts.clock();
     const result = await partition.emit({
-      fence: this.fence, next, now, run: stretches(run), done: this.buffer.drained(run),
+      fence: this.fence,
+      next,
+      now,
+      run: stretches(run),
+      done: this.buffer.drained(run),
       ...(skip ? { skipTo: skip.to, lostUpTo: skip.lostUpTo } : {}),
     });
     switch (result.kind) {
@@ -213,9 +221,13 @@ export class Leadership {
         stats.fenced++;
         throw new FencedError(this.fence);
       case 'stale-next':
-        throw new ResyncError(`next moved under this leader from ${next} to ${result.next ?? 'nothing'}: Redis rolled back; rebuilding as a new leader`);
+        throw new ResyncError(
+          `next moved under this leader from ${next} to ${result.next ?? 'nothing'}: Redis rolled back; rebuilding as a new leader`,
+        );
       case 'not-settled':
-        throw new ResyncError(`seq ${result.seq} was read as settled but Redis does not hold it so: Redis rolled back; rebuilding as a new leader`);
+        throw new ResyncError(
+          `seq ${result.seq} was read as settled but Redis does not hold it so: Redis rolled back; rebuilding as a new leader`,
+        );
       case 'gap-known':
         tell.logger.info('a seq of the gap became known; not skipping it', { seq: result.seq });
         this.waitingSince = undefined;
@@ -244,7 +256,9 @@ export class Leadership {
       this.probedAt = now;
       this.probe = await partition.probe(this.buffer.next);
       if (this.probe.next !== this.buffer.next) {
-        throw new ResyncError(`next is ${this.probe.next ?? 'gone'} in Redis, not the ${this.buffer.next} this leader reached: Redis rolled back; rebuilding as a new leader`);
+        throw new ResyncError(
+          `next is ${this.probe.next ?? 'gone'} in Redis, not the ${this.buffer.next} this leader reached: Redis rolled back; rebuilding as a new leader`,
+        );
       }
       if (this.probe.kind === 'settled') {
         // Settled since the last read: its stream entry carries its timestamps. One the stream no
@@ -262,7 +276,8 @@ export class Leadership {
     }
     const next = this.buffer.next;
     const lowest = this.buffer.lowest();
-    const tailLost = lowest === undefined && next <= probe.accepted && probe.inputLength === 0 && probe.stateSize === 0 && probe.delayedCount === 0;
+    const tailLost =
+      lowest === undefined && next <= probe.accepted && probe.inputLength === 0 && probe.stateSize === 0 && probe.delayedCount === 0;
     if (lowest === undefined && !tailLost) {
       this.waitingSince = undefined;
       return undefined;

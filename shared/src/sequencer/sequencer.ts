@@ -99,11 +99,24 @@ export class Sequencer {
     const { leaderLeaseMs, leaderRenewMs } = this.parts.settings;
     const logger = this.parts.logger.child({ pipeline: partition.pipeline, partition: partition.partition });
     const tell = new LeaderTelemetry(this.telemetry, { logger, pipeline: partition.pipeline, partition: partition.partition });
-    const lease = this.parts.leaseFor?.(partition)
-      ?? new LeaderLease(this.redlock, partition.keys.leader, { leaseMs: leaderLeaseMs, renewMs: leaderRenewMs, onRenewed: (ms) => tell.renewed(ms) }, logger, this.clock);
+    const lease =
+      this.parts.leaseFor?.(partition) ??
+      new LeaderLease(
+        this.redlock,
+        partition.keys.leader,
+        { leaseMs: leaderLeaseMs, renewMs: leaderRenewMs, onRenewed: (ms) => tell.renewed(ms) },
+        logger,
+        this.clock,
+      );
     const seat: Seat = {
-      partition, tell, memory: { highestSeen: 0, emittedUpTo: 0 }, lease,
-      score: rendezvous(this.owner, partition.tag), leadership: undefined, running: undefined, freeSince: undefined,
+      partition,
+      tell,
+      memory: { highestSeen: 0, emittedUpTo: 0 },
+      lease,
+      score: rendezvous(this.owner, partition.tag),
+      leadership: undefined,
+      running: undefined,
+      freeSince: undefined,
     };
     this.seats.set(partition.tag, seat);
     this.wake.on(wakeChannels(partition.prefix).results, partition.tag, () => seat.leadership?.wake());
@@ -123,7 +136,10 @@ export class Sequencer {
     this.state = 'running';
     this.loop = this.run();
     this.summaryTimer = setInterval(() => void this.summarise(), SUMMARY_EVERY_MS);
-    this.telemetry.note({ logger: this.parts.logger }, 'info', 'sequencer started', 'started', { owner: this.owner, partitions: this.served });
+    this.telemetry.note({ logger: this.parts.logger }, 'info', 'sequencer started', 'started', {
+      owner: this.owner,
+      partitions: this.served,
+    });
   }
 
   /** Stops, releasing every lease at once so that the others take over without waiting. */
@@ -189,8 +205,15 @@ export class Sequencer {
     seat.freeSince = undefined;
     seat.tell.leading(true);
     const leadership = new Leadership({
-      partition: seat.partition, lease: seat.lease, settings: this.parts.settings, tell: seat.tell, owner: this.owner, clock: this.clock,
-      memory: seat.memory, stats: this.stats, stopping: this.abort.signal,
+      partition: seat.partition,
+      lease: seat.lease,
+      settings: this.parts.settings,
+      tell: seat.tell,
+      owner: this.owner,
+      clock: this.clock,
+      memory: seat.memory,
+      stats: this.stats,
+      stopping: this.abort.signal,
       onFirstEmit: (ms) => (this.lastFirstEmitMs = ms),
     });
     seat.leadership = leadership;
@@ -198,7 +221,9 @@ export class Sequencer {
       .run()
       .catch((error: unknown) => {
         if (!this.abort.signal.aborted && seat.leadership === leadership) {
-          seat.tell.note('warn', 'leadership ended', error instanceof FencedError ? 'leader-fenced' : 'leader-lost', { error: (error as Error).message });
+          seat.tell.note('warn', 'leadership ended', error instanceof FencedError ? 'leader-fenced' : 'leader-lost', {
+            error: (error as Error).message,
+          });
         }
       })
       .finally(async () => {

@@ -12,7 +12,10 @@ export class HistogramSeries {
   sum = 0;
   count = 0;
 
-  constructor(private readonly buckets: readonly number[], readonly labels: Readonly<Record<string, string>>) {
+  constructor(
+    private readonly buckets: readonly number[],
+    readonly labels: Readonly<Record<string, string>>,
+  ) {
     this.counts = new Array<number>(buckets.length).fill(0);
   }
 
@@ -50,7 +53,10 @@ export class FastHistogram {
 
   /** The series of one label set, made on first use. */
   labels(labels: Record<string, string>): HistogramSeries {
-    const key = Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
+    const key = Object.keys(labels)
+      .sort()
+      .map((k) => `${k}=${labels[k]}`)
+      .join(',');
     let s = this.series.get(key);
     if (!s) {
       s = new HistogramSeries(this.buckets, { ...labels });

@@ -36,16 +36,23 @@ export class Metrics {
     const part = ['pipeline', 'partition'] as const;
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
       new Counter({ name, help, labelNames, registers: [registry] });
-    const gauge = (name: string, help: string): Gauge<'pipeline' | 'partition'> => new Gauge({ name, help, labelNames: part, registers: [registry] });
+    const gauge = (name: string, help: string): Gauge<'pipeline' | 'partition'> =>
+      new Gauge({ name, help, labelNames: part, registers: [registry] });
     this.claimed = counter('inorder_messages_claimed_total', 'Messages claimed by this processor', part);
     this.completed = counter('inorder_messages_completed_total', 'Attempts completed (results written)', part);
     this.failed = counter('inorder_messages_failed_total', 'Attempts that failed (the handler threw, rejected or timed out)', part);
     this.retried = counter('inorder_messages_retried_total', 'Failed attempts scheduled for a retry', part);
-    this.deadLettered = counter('inorder_messages_dead_lettered_total', 'Messages moved to the dead-letter list, by reason', [...part, 'reason']);
+    this.deadLettered = counter('inorder_messages_dead_lettered_total', 'Messages moved to the dead-letter list, by reason', [
+      ...part,
+      'reason',
+    ]);
     this.duplicates = counter('inorder_messages_duplicate_total', 'Copies of a seq dropped as duplicates', part);
     this.reaped = counter('inorder_claims_reaped_total', 'Seqs returned to the input from processors that stopped beating', part);
     this.emitted = counter('inorder_messages_emitted_total', 'Results appended to the output in order', part);
-    this.skipped = counter('inorder_messages_skipped_total', 'Seqs skipped: never produced (gap) or lost by Redis (lost)', [...part, 'cause']);
+    this.skipped = counter('inorder_messages_skipped_total', 'Seqs skipped: never produced (gap) or lost by Redis (lost)', [
+      ...part,
+      'cause',
+    ]);
     this.stage = new FastHistogram(
       'inorder_stage_duration_seconds',
       'Time each message spent in each stage, from its five timestamps: queue_wait, work (processors); hand_off, reorder_wait, end_to_end (sequencer)',

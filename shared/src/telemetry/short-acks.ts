@@ -13,7 +13,11 @@ const LOG_EVERY_MS = 5000;
 export class ShortAckLog {
   private readonly lastLogged = new Map<string, { at: number; unlogged: number }>();
 
-  constructor(private readonly logger: Logger, private readonly count: (short: ShortAck) => void, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly count: (short: ShortAck) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   readonly report = (short: ShortAck): void => {
     this.count(short);
@@ -25,8 +29,13 @@ export class ShortAckLog {
       return;
     }
     this.lastLogged.set(key, { at: now, unlogged: 0 });
-    this.logger.warn('a write was not confirmed by the replicas REPLICA_ACKS asks for: it stands on the primary only, which loses it if a replica is promoted before it gets there', {
-      event: 'replica-acks-short', ...short, notLoggedBefore: seen?.unlogged ?? 0,
-    });
+    this.logger.warn(
+      'a write was not confirmed by the replicas REPLICA_ACKS asks for: it stands on the primary only, which loses it if a replica is promoted before it gets there',
+      {
+        event: 'replica-acks-short',
+        ...short,
+        notLoggedBefore: seen?.unlogged ?? 0,
+      },
+    );
   };
 }

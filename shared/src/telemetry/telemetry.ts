@@ -4,10 +4,23 @@ import { Metrics } from './metrics.js';
 
 /** What a processor or sequencer tells about itself: each one is a log line's `event` field too. */
 export type InorderEventName =
-  | 'started' | 'stopped'
-  | 'claims-reaped' | 'claim-lost' | 'stale-settle' | 'duplicate-dropped' | 'copy-held' | 'retry-scheduled' | 'dead-lettered'
-  | 'leader-acquired' | 'leader-lost' | 'leader-fenced' | 'leader-handover'
-  | 'gap-skipped' | 'stalled' | 'rollback-detected' | 'summary';
+  | 'started'
+  | 'stopped'
+  | 'claims-reaped'
+  | 'claim-lost'
+  | 'stale-settle'
+  | 'duplicate-dropped'
+  | 'copy-held'
+  | 'retry-scheduled'
+  | 'dead-lettered'
+  | 'leader-acquired'
+  | 'leader-lost'
+  | 'leader-fenced'
+  | 'leader-handover'
+  | 'gap-skipped'
+  | 'stalled'
+  | 'rollback-detected'
+  | 'summary';
 
 /** An event: its name, the partition it concerns (when it does) and its own fields. */
 export interface InorderEvent {

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { PRIORITY_SHIFT, type ClaimRequest, type Partition } from '@inorder/shared';
-import {
-  claimed, deadLetters, envelopeRaw, freshPartition, lapse, redisNow, snapshot,
-} from '../support/lua.js';
+import { claimed, deadLetters, envelopeRaw, freshPartition, lapse, redisNow, snapshot } from '../support/lua.js';
 import { waitFor, useRedis } from '@inorder/testkit';
 
 const LEASE = 5000;
@@ -31,7 +29,12 @@ describe('claim.lua', function () {
       const result = await p.claim(request('p1:1', 3));
       expect(result).to.deep.equal({
         claimed: [1, 2, 3].map((seq) => ({ seq, attempts: 1, raw: raws[seq - 1] })),
-        dropped: [], replayed: false, now: result.now, parked: 0, reaped: 0, dueInMs: undefined,
+        dropped: [],
+        replayed: false,
+        now: result.now,
+        parked: 0,
+        reaped: 0,
+        dueInMs: undefined,
       });
       expect(await snapshot(fixture.redis, p)).to.deep.equal({
         [p.keys.input]: raws.slice(3),
@@ -42,7 +45,7 @@ describe('claim.lua', function () {
       });
     });
 
-    it('sets the owner\'s liveness deadline on Redis\'s clock: TIME + leaseMs', async () => {
+    it("sets the owner's liveness deadline on Redis's clock: TIME + leaseMs", async () => {
       const p = freshPartition(fixture.redis);
       await push(p, envelopeRaw(1));
       const before = await redisNow(fixture.redis);
@@ -92,7 +95,9 @@ describe('claim.lua', function () {
       await push(p, raw);
       const result = await p.claim(request('t:1'));
       expect(result.claimed).to.deep.equal([]);
-      expect(result.dropped).to.deep.equal([{ kind: 'malformed', seq: undefined, reason: 'unreadable entry: the seq key appears more than once (8, then 9)' }]);
+      expect(result.dropped).to.deep.equal([
+        { kind: 'malformed', seq: undefined, reason: 'unreadable entry: the seq key appears more than once (8, then 9)' },
+      ]);
       expect(await fixture.redis.exists(p.keys.state)).to.equal(0);
     });
 
@@ -126,14 +131,26 @@ describe('claim.lua', function () {
       const k = p.keys;
       await push(p, envelopeRaw(1), 'junk');
       const reply = await fixture.redis.inorderClaim(
-        k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed, k.held,
-        'strict', 10, 't:1', 't', LEASE, 0, 0,
+        k.input,
+        k.queue,
+        k.parked,
+        k.state,
+        k.claims,
+        k.owners,
+        k.meta,
+        k.skipped,
+        k.dead,
+        k.delayed,
+        k.held,
+        'strict',
+        10,
+        't:1',
+        't',
+        LEASE,
+        0,
+        0,
       );
-      expect(reply).to.deep.equal([
-        ['1', 1, envelopeRaw(1)],
-        ['malformed', '', 'unreadable entry: not JSON'],
-        0, reply[3], 0, 0, -2,
-      ]);
+      expect(reply).to.deep.equal([['1', 1, envelopeRaw(1)], ['malformed', '', 'unreadable entry: not JSON'], 0, reply[3], 0, 0, -2]);
       expect(reply[3]).to.be.a('number');
     });
   });
@@ -190,7 +207,10 @@ describe('claim.lua', function () {
       await push(p, ...raws);
       const result = await p.claim(request('t:1'));
       expect(result.claimed).to.deep.equal([]);
-      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([['malformed', undefined], ['malformed', undefined]]);
+      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([
+        ['malformed', undefined],
+        ['malformed', undefined],
+      ]);
       expect((await deadLetters(fixture.redis, p)).map((d) => d.raw)).to.deep.equal(raws);
       expect(await fixture.redis.exists(p.keys.state, p.keys.claims)).to.equal(0);
     });
@@ -314,7 +334,7 @@ describe('claim.lua', function () {
       });
     });
 
-    it('dead-letters a copy carrying another payload or id as conflict once its seq\'s message is proven, naming the seq it read', async () => {
+    it("dead-letters a copy carrying another payload or id as conflict once its seq's message is proven, naming the seq it read", async () => {
       const p = freshPartition(fixture.redis);
       const states = await settledStates(p);
       const copies = [envelopeRaw(2, { id: 'another-id' }), envelopeRaw(3, { payload: [3] })];
@@ -364,7 +384,10 @@ describe('claim.lua', function () {
       await push(p, envelopeRaw(3), envelopeRaw(4), envelopeRaw(3, { createdAt: 7 }), other);
       const result = await p.claim(request('t:1'));
       expect(result.claimed.map((c) => c.seq)).to.deep.equal([3, 4]);
-      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([['duplicate', 3], ['held', 4]]);
+      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([
+        ['duplicate', 3],
+        ['held', 4],
+      ]);
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 3: `C|t:1|1|${envelopeRaw(3)}`, 4: `C|t:1|1|${envelopeRaw(4)}` });
       expect(await fixture.redis.hget(p.keys.claims, 't:1')).to.equal('2|3,4');
       expect(await fixture.redis.hgetall(p.keys.held)).to.deep.equal({ 4: other });
@@ -392,17 +415,26 @@ describe('claim.lua', function () {
       const result = await p.claim(request('t:1'));
       expect(result.claimed).to.deep.equal([]);
       expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([
-        ['duplicate', 2], ['late', 3], ['late', 5], ['duplicate', 6], ['late', 7], ['duplicate', 8], ['late', 15], ['duplicate', 16],
+        ['duplicate', 2],
+        ['late', 3],
+        ['late', 5],
+        ['duplicate', 6],
+        ['late', 7],
+        ['duplicate', 8],
+        ['late', 15],
+        ['duplicate', 16],
       ]);
       const late = result.dropped.find((d) => d.seq === 15);
       expect(late?.reason).to.equal('seq 15 arrived after it was skipped as a gap (skipped 12-15)');
-      expect(await deadLetters(fixture.redis, p)).to.deep.equal([3, 5, 7, 15].map((seq) => ({
-        reason: 'late',
-        raw: envelopeRaw(seq),
-        lastError: `seq ${seq} arrived after it was skipped as a gap (skipped ${seq <= 5 ? '3-5' : seq === 7 ? '7-7' : '12-15'})`,
-        readSeq: seq,
-        deadAt: result.now,
-      })));
+      expect(await deadLetters(fixture.redis, p)).to.deep.equal(
+        [3, 5, 7, 15].map((seq) => ({
+          reason: 'late',
+          raw: envelopeRaw(seq),
+          lastError: `seq ${seq} arrived after it was skipped as a gap (skipped ${seq <= 5 ? '3-5' : seq === 7 ? '7-7' : '12-15'})`,
+          readSeq: seq,
+          deadAt: result.now,
+        })),
+      );
       expect(await fixture.redis.hmget(p.keys.meta, 'duplicates', 'dead')).to.deep.equal(['4', '4']);
       expect(await fixture.redis.exists(p.keys.state, p.keys.claims, p.keys.owners)).to.equal(0);
     });
@@ -438,7 +470,12 @@ describe('claim.lua', function () {
       await lapse(fixture.redis, p, 'dead');
       const result = await p.claim(request('next:1'));
       expect(result.reaped).to.equal(3);
-      expect(result.claimed.map((c) => [c.seq, c.attempts]).sort((a, b) => a[0]! - b[0]!)).to.deep.equal([[1, 2], [2, 2], [3, 2], [5, 1]]);
+      expect(result.claimed.map((c) => [c.seq, c.attempts]).sort((a, b) => a[0]! - b[0]!)).to.deep.equal([
+        [1, 2],
+        [2, 2],
+        [3, 2],
+        [5, 1],
+      ]);
       expect(result.claimed.map((c) => c.seq).at(-1), 'reaped seqs go to the head, ahead of the waiting input').to.equal(5);
       expect(await fixture.redis.hkeys(p.keys.claims)).to.have.members(['live:1', 'next:1']);
       expect(await fixture.redis.zrange(p.keys.owners, 0, -1)).to.have.members(['live', 'next']);
@@ -454,7 +491,7 @@ describe('claim.lua', function () {
       expect(result.claimed.map((c) => c.seq)).to.deep.equal([1, 2, 3, 4]);
     });
 
-    it('leaves the seqs of a dead owner\'s claim that were settled since', async () => {
+    it("leaves the seqs of a dead owner's claim that were settled since", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'dead:1', [1, 2, 3, 4]);
       await p.complete([{ seq: 1, token: 'dead:1', body: '{"seq":1,"result":1}', createdAt: 1, processedAt: 2 }]);
@@ -473,7 +510,7 @@ describe('claim.lua', function () {
       expect(await fixture.redis.hgetall(p.keys.claims)).to.deep.equal({ 'next:1': '1|4' });
     });
 
-    it('reaps on Redis\'s clock: a lease of 1 ms lapses with no deadline written by hand', async () => {
+    it("reaps on Redis's clock: a lease of 1 ms lapses with no deadline written by hand", async () => {
       const p = freshPartition(fixture.redis);
       const first = await claimed(fixture.redis, p, 'quick:1', [1], { leaseMs: 1 });
       await waitFor(async () => (await redisNow(fixture.redis)) > first.now + 1, { timeoutMs: 2000 });
@@ -518,7 +555,11 @@ describe('claim.lua', function () {
     it('moves due retries to the head of the input as Q and claims them, earliest due first, counting the attempt', async () => {
       const p = freshPartition(fixture.redis);
       await push(p, envelopeRaw(9));
-      await waiting(p, [[3, -10, 2], [1, -30], [2, -20]]);
+      await waiting(p, [
+        [3, -10, 2],
+        [1, -30],
+        [2, -20],
+      ]);
       const result = await p.claim(request('t:1', 10));
       expect(result.claimed).to.deep.equal([
         { seq: 1, attempts: 2, raw: retryBody(1) },
@@ -532,7 +573,11 @@ describe('claim.lua', function () {
 
     it('promotes no more than it claims, the earliest due first, and leaves the others due', async () => {
       const p = freshPartition(fixture.redis);
-      await waiting(p, [[2, -10], [1, -30], [3, -20]]);
+      await waiting(p, [
+        [2, -10],
+        [1, -30],
+        [3, -20],
+      ]);
       const result = await p.claim(request('t:1', 1));
       expect(result.claimed.map((c) => c.seq)).to.deep.equal([1]);
       expect(result.dueInMs, 'not looked up when the call claimed something').to.equal(undefined);
@@ -557,7 +602,10 @@ describe('claim.lua', function () {
 
     it('answers dueIn for the earliest retry still waiting and leaves it alone', async () => {
       const p = freshPartition(fixture.redis);
-      await waiting(p, [[1, 60_000], [2, 5000]]);
+      await waiting(p, [
+        [1, 60_000],
+        [2, 5000],
+      ]);
       const before = await snapshot(fixture.redis, p);
       const result = await p.claim(request('t:1'));
       expect(result.claimed).to.deep.equal([]);
@@ -584,11 +632,35 @@ describe('claim.lua', function () {
       const p = freshPartition(fixture.redis, { ordering: 'none' });
       const k = p.keys;
       await fixture.redis.hset(k.meta, 'next', '500');
-      await fixture.redis.zadd(k.queue, 5 * PRIORITY_SHIFT + 1, envelopeRaw(1), -2 * PRIORITY_SHIFT + 2, envelopeRaw(100_000), 5 * PRIORITY_SHIFT + 3, envelopeRaw(3));
+      await fixture.redis.zadd(
+        k.queue,
+        5 * PRIORITY_SHIFT + 1,
+        envelopeRaw(1),
+        -2 * PRIORITY_SHIFT + 2,
+        envelopeRaw(100_000),
+        5 * PRIORITY_SHIFT + 3,
+        envelopeRaw(3),
+      );
       await fixture.redis.rpush(k.input, envelopeRaw(7)); // not this pipeline's input
       const reply = await fixture.redis.inorderClaim(
-        k.input, k.queue, k.parked, k.state, k.claims, k.owners, k.meta, k.skipped, k.dead, k.delayed, k.held,
-        'none', 2, 't:1', 't', LEASE, 1, 0,
+        k.input,
+        k.queue,
+        k.parked,
+        k.state,
+        k.claims,
+        k.owners,
+        k.meta,
+        k.skipped,
+        k.dead,
+        k.delayed,
+        k.held,
+        'none',
+        2,
+        't:1',
+        't',
+        LEASE,
+        1,
+        0,
       );
       expect(reply[0]).to.deep.equal(['100000', 1, envelopeRaw(100_000), '1', 1, envelopeRaw(1)]);
       expect(reply[4]).to.equal(0);
@@ -605,7 +677,10 @@ describe('claim.lua', function () {
       await fixture.redis.zadd(p.keys.queue, 1, 'junk', 2, envelopeRaw(2), 3, envelopeRaw(3));
       const result = await p.claim(request('t:1'));
       expect(result.claimed.map((c) => c.seq)).to.deep.equal([3]);
-      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([['malformed', undefined], ['duplicate', 2]]);
+      expect(result.dropped.map((d) => [d.kind, d.seq])).to.deep.equal([
+        ['malformed', undefined],
+        ['duplicate', 2],
+      ]);
       expect(await fixture.redis.llen(p.keys.dead)).to.equal(1);
     });
 
@@ -621,7 +696,12 @@ describe('claim.lua', function () {
       await fixture.redis.zadd(p.keys.queue, 7, envelopeRaw(3), -5 * PRIORITY_SHIFT + 9, envelopeRaw(4, { priority: -5 }));
       const result = await p.claim(request('next:1', 10));
       expect(result.reaped).to.equal(1);
-      expect(result.claimed.map((c) => [c.seq, c.attempts])).to.deep.equal([[1, 2], [4, 1], [2, 2], [3, 1]]);
+      expect(result.claimed.map((c) => [c.seq, c.attempts])).to.deep.equal([
+        [1, 2],
+        [4, 1],
+        [2, 2],
+        [3, 1],
+      ]);
     });
 
     it('writes nothing when the queue is empty', async () => {

@@ -7,7 +7,8 @@ describe('complete.lua', function () {
   const fixture = useRedis();
 
   const body = (seq: number): string => JSON.stringify({ seq, payload: { n: seq }, result: `r${seq}`, attempts: 1 });
-  const items = (token: string, ...seqs: number[]): CompleteItem[] => seqs.map((seq) => ({ seq, token, body: body(seq), createdAt: 1, processedAt: 2 }));
+  const items = (token: string, ...seqs: number[]): CompleteItem[] =>
+    seqs.map((seq) => ({ seq, token, body: body(seq), createdAt: 1, processedAt: 2 }));
 
   /** The results stream's entries, each as its fields. */
   async function stream(p: Partition): Promise<Array<Record<string, string>>> {
@@ -22,11 +23,15 @@ describe('complete.lua', function () {
       await claimed(fixture.redis, p, 't:1', [1, 2, 3]);
       expect(await p.complete(items('t:1', 3, 1, 2))).to.deep.equal([true, true, true]);
       expect(await stream(p)).to.deep.equal([{ s: '3,1,2', c: '1,1,1', p: '2,2,2' }]);
-      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: body(1).slice(0, -1), 2: body(2).slice(0, -1), 3: body(3).slice(0, -1) });
+      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({
+        1: body(1).slice(0, -1),
+        2: body(2).slice(0, -1),
+        3: body(3).slice(0, -1),
+      });
       expect(await fixture.redis.exists(p.keys.claims, p.keys.output)).to.equal(0);
     });
 
-    it('counts the claim\'s remaining seqs down and removes the claim when the last one settles', async () => {
+    it("counts the claim's remaining seqs down and removes the claim when the last one settles", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2, 3]);
       await p.complete(items('t:1', 2));
@@ -34,7 +39,10 @@ describe('complete.lua', function () {
       expect(await fixture.redis.hget(p.keys.state, '1')).to.match(/^C\|t:1\|1\|/);
       await p.complete(items('t:1', 1, 3));
       expect(await fixture.redis.exists(p.keys.claims)).to.equal(0);
-      expect(await stream(p)).to.deep.equal([{ s: '2', c: '1', p: '2' }, { s: '1,3', c: '1,1', p: '2,2' }]);
+      expect(await stream(p)).to.deep.equal([
+        { s: '2', c: '1', p: '2' },
+        { s: '1,3', c: '1,1', p: '2,2' },
+      ]);
     });
 
     it('settles each claim of a call by its own count', async () => {
@@ -46,7 +54,7 @@ describe('complete.lua', function () {
       expect(await stream(p)).to.deep.equal([{ s: '3,1', c: '1,1', p: '2,2' }]);
     });
 
-    it('publishes the partition\'s tag on the sequencers\' wake channel', async () => {
+    it("publishes the partition's tag on the sequencers' wake channel", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2]);
       await listener.wakes.published();
@@ -65,7 +73,7 @@ describe('complete.lua', function () {
       expect(await listener.wakes.published(), 'nothing settled, nobody woken').to.deep.equal([]);
     });
 
-    it('refuses a token that is a prefix of the claim\'s token', async () => {
+    it("refuses a token that is a prefix of the claim's token", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:11', [1]);
       const before = await snapshot(fixture.redis, p);
@@ -85,7 +93,9 @@ describe('complete.lua', function () {
     it('completes a seq given twice in one call once', async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2]);
-      expect(await p.complete([...items('t:1', 1), { seq: 1, token: 't:1', body: '{"seq":1,"second":true}', createdAt: 1, processedAt: 2 }])).to.deep.equal([true, false]);
+      expect(
+        await p.complete([...items('t:1', 1), { seq: 1, token: 't:1', body: '{"seq":1,"second":true}', createdAt: 1, processedAt: 2 }]),
+      ).to.deep.equal([true, false]);
       expect(await stream(p)).to.deep.equal([{ s: '1', c: '1', p: '2' }]);
       expect(await fixture.redis.hget(p.keys.state, '1')).to.equal(body(1).slice(0, -1));
       expect(await fixture.redis.hget(p.keys.claims, 't:1')).to.equal('1|1,2');
@@ -117,7 +127,7 @@ describe('complete.lua', function () {
       expect(await snapshot(fixture.redis, p)).to.deep.equal({});
     });
 
-    it('dead-letters the copies held behind the completed claims as conflicts: the seq was their message\'s', async () => {
+    it("dead-letters the copies held behind the completed claims as conflicts: the seq was their message's", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2]);
       const other = envelopeRaw(2, { payload: 'other' });

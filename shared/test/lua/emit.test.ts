@@ -75,12 +75,21 @@ describe('emit.lua', function () {
       const fence = await leader(p);
       await settled(p, [1, 3, 4, 5], [2]);
       const reply = await p.emit({
-        fence, next: 1, now: NOW,
-        run: [{ count: 1, sequencingAt: 100 }, { count: 2, sequencingAt: 200 }, { count: 2, sequencingAt: 300 }],
+        fence,
+        next: 1,
+        now: NOW,
+        run: [
+          { count: 1, sequencingAt: 100 },
+          { count: 2, sequencingAt: 200 },
+          { count: 2, sequencingAt: 300 },
+        ],
       });
       expect(reply).to.deep.equal({ kind: 'emitted', next: 6, results: 4, tombstones: 1 });
       expect(await fixture.redis.lrange(p.keys.output, 0, -1)).to.deep.equal([
-        emitted(1, 100), emitted(3, 200), emitted(4, 300), emitted(5, 300),
+        emitted(1, 100),
+        emitted(3, 200),
+        emitted(4, 300),
+        emitted(5, 300),
       ]);
     });
 
@@ -103,12 +112,18 @@ describe('emit.lua', function () {
       expect(await fixture.redis.hmget(p.keys.meta, 'stall', 'movedAt')).to.deep.equal([null, String(NOW)]);
     });
 
-    it('counts emitted across calls and starts at the partition\'s configured first seq', async () => {
+    it("counts emitted across calls and starts at the partition's configured first seq", async () => {
       const p = freshPartition(fixture.redis, { seqStart: 100 });
       const fence = await leader(p);
       await settled(p, [100, 101, 102]);
-      expect(await p.emit({ fence, next: 100, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.include({ kind: 'emitted', next: 101 });
-      expect(await p.emit({ fence, next: 101, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.include({ kind: 'emitted', next: 103 });
+      expect(await p.emit({ fence, next: 100, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.include({
+        kind: 'emitted',
+        next: 101,
+      });
+      expect(await p.emit({ fence, next: 101, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.include({
+        kind: 'emitted',
+        next: 103,
+      });
       expect(await fixture.redis.hmget(p.keys.meta, 'next', 'emitted')).to.deep.equal(['103', '3']);
     });
   });
@@ -118,7 +133,14 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       const ids = await settled(p, [5, 6]);
-      const reply = await p.emit({ fence, next: 1, now: NOW, skipTo: 5, done: entryIds(ids, 5, 6), run: [{ count: 2, sequencingAt: READ }] });
+      const reply = await p.emit({
+        fence,
+        next: 1,
+        now: NOW,
+        skipTo: 5,
+        done: entryIds(ids, 5, 6),
+        run: [{ count: 2, sequencingAt: READ }],
+      });
       expect(reply).to.deep.equal({ kind: 'emitted', next: 7, results: 2, tombstones: 0 });
       expect(await fixture.redis.zrange(p.keys.skipped, 0, -1, 'WITHSCORES')).to.deep.equal(['1-4', '1']);
       expect(await fixture.redis.hmget(p.keys.meta, 'skipped', 'lost', 'emitted', 'next')).to.deep.equal(['4', null, '2', '7']);
@@ -128,8 +150,18 @@ describe('emit.lua', function () {
     it('skips with no run and adds a member per skipped range', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
-      expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 3, run: [] })).to.deep.equal({ kind: 'emitted', next: 3, results: 0, tombstones: 0 });
-      expect(await p.emit({ fence, next: 3, now: NOW, skipTo: 4, run: [] })).to.deep.equal({ kind: 'emitted', next: 4, results: 0, tombstones: 0 });
+      expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 3, run: [] })).to.deep.equal({
+        kind: 'emitted',
+        next: 3,
+        results: 0,
+        tombstones: 0,
+      });
+      expect(await p.emit({ fence, next: 3, now: NOW, skipTo: 4, run: [] })).to.deep.equal({
+        kind: 'emitted',
+        next: 4,
+        results: 0,
+        tombstones: 0,
+      });
       expect(await fixture.redis.zrange(p.keys.skipped, 0, -1, 'WITHSCORES')).to.deep.equal(['1-2', '1', '3-3', '3']);
       expect(await fixture.redis.hget(p.keys.meta, 'skipped')).to.equal('3');
       expect(await fixture.redis.exists(p.keys.output)).to.equal(0);
@@ -166,8 +198,9 @@ describe('emit.lua', function () {
       const fence = await leader(p);
       await fixture.redis.hset(p.keys.state, '2', 'Q|1');
       const k = p.keys;
-      expect(await fixture.redis.inorderEmit(k.meta, k.results, k.output, k.state, k.skipped, k.parked, fence, 1, NOW, 4, 0, '', '', 0))
-        .to.deep.equal([-3, '1', 0, 0, '2']);
+      expect(
+        await fixture.redis.inorderEmit(k.meta, k.results, k.output, k.state, k.skipped, k.parked, fence, 1, NOW, 4, 0, '', '', 0),
+      ).to.deep.equal([-3, '1', 0, 0, '2']);
     });
   });
 
@@ -180,7 +213,23 @@ describe('emit.lua', function () {
       const before = await snapshot(fixture.redis, p);
       const k = p.keys;
       const reply = await fixture.redis.inorderEmit(
-        k.meta, k.results, k.output, k.state, k.skipped, k.parked, old, 1, NOW, 0, 0, '', '', 1, ids.get(1)!, 2, READ,
+        k.meta,
+        k.results,
+        k.output,
+        k.state,
+        k.skipped,
+        k.parked,
+        old,
+        1,
+        NOW,
+        0,
+        0,
+        '',
+        '',
+        1,
+        ids.get(1)!,
+        2,
+        READ,
       );
       expect(reply).to.deep.equal([-1, '1', 0, 0, '']);
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
@@ -192,8 +241,9 @@ describe('emit.lua', function () {
       const ids = await settled(p, [1]);
       const before = await snapshot(fixture.redis, p);
       for (const fence of ['b:1', 'a:2', 'a:1 ', 'a', ':1', '']) {
-        expect(await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1), skipTo: 0, run: [{ count: 1, sequencingAt: READ }] }))
-          .to.deep.equal({ kind: 'fenced' });
+        expect(
+          await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1), skipTo: 0, run: [{ count: 1, sequencingAt: READ }] }),
+        ).to.deep.equal({ kind: 'fenced' });
       }
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
@@ -214,8 +264,14 @@ describe('emit.lua', function () {
       await settled(p, [1, 2, 3]);
       await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({ kind: 'stale-next', next: 2 });
-      expect(await p.emit({ fence, next: 3, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.equal({ kind: 'stale-next', next: 2 });
+      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
+        kind: 'stale-next',
+        next: 2,
+      });
+      expect(await p.emit({ fence, next: 3, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.equal({
+        kind: 'stale-next',
+        next: 2,
+      });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
@@ -225,14 +281,34 @@ describe('emit.lua', function () {
       const ids = await settled(p, [1, 3]);
       await claimed(fixture.redis, p, 'p:1', [2]);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1, 3), run: [{ count: 3, sequencingAt: READ }] }))
-        .to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
-      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }, { count: 4, sequencingAt: READ }] }))
-        .to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      expect(await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1, 3), run: [{ count: 3, sequencingAt: READ }] })).to.deep.equal({
+        kind: 'not-settled',
+        next: 1,
+        seq: 2,
+      });
+      expect(
+        await p.emit({
+          fence,
+          next: 1,
+          now: NOW,
+          run: [
+            { count: 1, sequencingAt: READ },
+            { count: 4, sequencingAt: READ },
+          ],
+        }),
+      ).to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
       await fixture.redis.hset(p.keys.state, '2', 'Q|1');
-      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
+        kind: 'not-settled',
+        next: 1,
+        seq: 2,
+      });
       await fixture.redis.hdel(p.keys.state, '2');
-      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
+        kind: 'not-settled',
+        next: 1,
+        seq: 2,
+      });
       await fixture.redis.hset(p.keys.state, '2', `C|p:1|1|${envelopeRaw(2)}`);
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
@@ -242,8 +318,11 @@ describe('emit.lua', function () {
       const fence = await leader(p);
       await settled(p, [5]);
       const before = await snapshot(fixture.redis, p);
-      expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 5, lostUpTo: 9, run: [{ count: 2, sequencingAt: READ }] }))
-        .to.deep.equal({ kind: 'not-settled', next: 1, seq: 6 });
+      expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 5, lostUpTo: 9, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
+        kind: 'not-settled',
+        next: 1,
+        seq: 6,
+      });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
@@ -261,7 +340,7 @@ describe('emit.lua', function () {
   });
 
   describe('wake-ups', () => {
-    it('publishes the partition\'s tag on the processors\' wake channel when parked entries may now be admitted', async () => {
+    it("publishes the partition's tag on the processors' wake channel when parked entries may now be admitted", async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       await settled(p, [1, 2]);

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { wakeChannels, type FailItem, type Partition } from '@inorder/shared';
-import {
-  claimed, envelopeRaw, fields, freshPartition, listen, redisNow, snapshot, useListener,
-} from '../support/lua.js';
+import { claimed, envelopeRaw, fields, freshPartition, listen, redisNow, snapshot, useListener } from '../support/lua.js';
 import { useRedis } from '@inorder/testkit';
 
 describe('fail.lua', function () {
@@ -11,7 +9,13 @@ describe('fail.lua', function () {
 
   const retryBody = (seq: number): string => envelopeRaw(seq, { attempts: 1, lastError: 'boom' });
   const deadBody = (seq: number, reason = 'max-retries'): string => JSON.stringify({ seq, reason, attempts: 3, deadAt: 1 });
-  const retry = (token: string, seq: number, delayMs = 60_000): FailItem => ({ seq, token, action: 'retry', delayMs, body: retryBody(seq) });
+  const retry = (token: string, seq: number, delayMs = 60_000): FailItem => ({
+    seq,
+    token,
+    action: 'retry',
+    delayMs,
+    body: retryBody(seq),
+  });
   const dead = (token: string, seq: number): FailItem => ({ seq, token, action: 'dead', body: deadBody(seq) });
   const malformed = (token: string, seq: number): FailItem => ({ seq, token, action: 'malformed', body: deadBody(seq, 'malformed') });
 
@@ -20,7 +24,7 @@ describe('fail.lua', function () {
   }
 
   describe('retry', () => {
-    it('keeps the attempt count and the next attempt\'s envelope (R|attempts|body) and schedules it at Redis now + delay', async () => {
+    it("keeps the attempt count and the next attempt's envelope (R|attempts|body) and schedules it at Redis now + delay", async () => {
       const p = freshPartition(fixture.redis);
       const claim = await claimed(fixture.redis, p, 't:1', [1]);
       const before = await redisNow(fixture.redis);
@@ -74,7 +78,7 @@ describe('fail.lua', function () {
       expect(await fixture.redis.exists(p.keys.delayed, p.keys.output)).to.equal(0);
     });
 
-    it('strict: publishes the partition\'s tag on the sequencers\' wake channel for tombstones only', async () => {
+    it("strict: publishes the partition's tag on the sequencers' wake channel for tombstones only", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2, 3]);
       await listener.wakes.published();
@@ -123,7 +127,9 @@ describe('fail.lua', function () {
       // Written seq first and balanced, so the claim reads it without decoding; the processor finds it is not JSON.
       const impostor = '{"seq":8,payload}';
       await fixture.redis.rpush(p.keys.input, impostor);
-      expect((await p.claim({ count: 1, token: 't:1', owner: 't', leaseMs: 60_000, window: 0 })).claimed.map((c) => c.seq)).to.deep.equal([8]);
+      expect((await p.claim({ count: 1, token: 't:1', owner: 't', leaseMs: 60_000, window: 0 })).claimed.map((c) => c.seq)).to.deep.equal([
+        8,
+      ]);
       await p.fail([malformed('t:1', 8)]);
       const real = await claimed(fixture.redis, p, 't:2', [8]);
       expect(real.claimed).to.deep.equal([{ seq: 8, attempts: 1, raw: envelopeRaw(8) }]);
@@ -157,7 +163,8 @@ describe('fail.lua', function () {
       await p.fail([retry('t:1', 5), dead('t:1', 6)]);
       const records = (await fixture.redis.lrange(p.keys.dead, 0, -1)).map((r) => JSON.parse(r) as Record<string, unknown>);
       expect(records.filter((r) => r.reason === 'conflict').map((r) => [r.readSeq, r.raw])).to.deep.equal([
-        [5, envelopeRaw(5, { payload: 'other' })], [6, envelopeRaw(6, { payload: 'other' })],
+        [5, envelopeRaw(5, { payload: 'other' })],
+        [6, envelopeRaw(6, { payload: 'other' })],
       ]);
       expect(await fixture.redis.exists(p.keys.held)).to.equal(0);
       expect(await fixture.redis.hget(p.keys.meta, 'dead')).to.equal('3');
@@ -177,7 +184,7 @@ describe('fail.lua', function () {
       expect(await listener.wakes.published()).to.deep.equal([]);
     });
 
-    it('answers per item and counts the claim\'s remaining seqs down, removing it at 0', async () => {
+    it("answers per item and counts the claim's remaining seqs down, removing it at 0", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 't:1', [1, 2, 3, 4]);
       await claimed(fixture.redis, p, 't:2', [5]);

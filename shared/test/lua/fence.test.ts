@@ -45,7 +45,7 @@ describe('fence.lua', function () {
     expect(await fixture.redis.hexists(p.keys.meta, 'accepted')).to.equal(0);
   });
 
-  it('refuses the former leader\'s emits from the moment it is taken', async () => {
+  it("refuses the former leader's emits from the moment it is taken", async () => {
     const p = freshPartition(fixture.redis);
     const old = await p.fence('a');
     expect(await p.emit({ fence: old.fence, next: old.next, now: 1, skipTo: 2, run: [] })).to.deep.include({ kind: 'emitted', next: 2 });

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { PRIORITY_SHIFT, wakeChannels } from '@inorder/shared';
-import {
-  claimed, envelopeRaw, freshPartition, lapse, redisNow, snapshot, useListener,
-} from '../support/lua.js';
+import { claimed, envelopeRaw, freshPartition, lapse, redisNow, snapshot, useListener } from '../support/lua.js';
 import { waitFor, useRedis } from '@inorder/testkit';
 
 const LEASE = 60_000;
@@ -12,7 +10,7 @@ describe('heartbeat.lua', function () {
   const listener = useListener(fixture, wakeChannels().input);
 
   describe('liveness', () => {
-    it('renews the owner\'s liveness to Redis now + leaseMs and answers alive', async () => {
+    it("renews the owner's liveness to Redis now + leaseMs and answers alive", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:1', [1], { leaseMs: 1000 });
       const before = await redisNow(fixture.redis);
@@ -73,7 +71,7 @@ describe('heartbeat.lua', function () {
       expect(await fixture.redis.zrange(p.keys.owners, 0, -1)).to.have.members(['live', 'p']);
     });
 
-    it('changes nothing but the owner\'s deadline when it beats again after a reap', async () => {
+    it("changes nothing but the owner's deadline when it beats again after a reap", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'dead:1', [1, 2]);
       await claimed(fixture.redis, p, 'p:1', [3]);
@@ -85,13 +83,16 @@ describe('heartbeat.lua', function () {
       expect(await snapshot(fixture.redis, p)).to.deep.equal({ ...after, [p.keys.owners]: ['p', String(beat.now + LEASE)] });
     });
 
-    it('reaps on Redis\'s clock: a lease of 1 ms lapses with no deadline written by hand', async () => {
+    it("reaps on Redis's clock: a lease of 1 ms lapses with no deadline written by hand", async () => {
       const p = freshPartition(fixture.redis);
       const claim = await claimed(fixture.redis, p, 'quick:1', [1], { leaseMs: 1 });
-      const beat = await waitFor(async () => {
-        const b = await p.heartbeat('p', LEASE, []);
-        return b.now > claim.now + 1 ? b : undefined;
-      }, { timeoutMs: 2000, message: 'Redis\'s clock passing the 1 ms lease' });
+      const beat = await waitFor(
+        async () => {
+          const b = await p.heartbeat('p', LEASE, []);
+          return b.now > claim.now + 1 ? b : undefined;
+        },
+        { timeoutMs: 2000, message: "Redis's clock passing the 1 ms lease" },
+      );
       expect(beat.returned).to.equal(1);
       expect(await fixture.redis.hget(p.keys.state, '1')).to.equal('Q|1');
     });
@@ -141,7 +142,7 @@ describe('heartbeat.lua', function () {
       expect(await fixture.redis.zrange(p.keys.owners, 0, -1)).to.have.members(['p', 'pp', 'q']);
     });
 
-    it('leaves the claims of an owner whose id extends this one\'s with a colon', async () => {
+    it("leaves the claims of an owner whose id extends this one's with a colon", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:east:1', [1]);
       await claimed(fixture.redis, p, 'p:1', [2]);
@@ -162,7 +163,7 @@ describe('heartbeat.lua', function () {
   });
 
   describe('wake-ups', () => {
-    it('publishes the partition\'s tag on the processors\' wake channel when something went back, and only then', async () => {
+    it("publishes the partition's tag on the processors' wake channel when something went back, and only then", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:1', [1]);
       await claimed(fixture.redis, p, 'dead:1', [2]);
@@ -186,7 +187,12 @@ describe('heartbeat.lua', function () {
       await fixture.redis.zadd(p.keys.queue, 3, envelopeRaw(3));
       expect((await p.heartbeat('p', LEASE, [])).returned).to.equal(2);
       expect(await fixture.redis.zrange(p.keys.queue, 0, -1, 'WITHSCORES')).to.deep.equal([
-        urgent, String(-5 * PRIORITY_SHIFT), envelopeRaw(2), '0', envelopeRaw(3), '3',
+        urgent,
+        String(-5 * PRIORITY_SHIFT),
+        envelopeRaw(2),
+        '0',
+        envelopeRaw(3),
+        '3',
       ]);
       expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: 'Q|0', 2: 'Q|0' });
       expect(await fixture.redis.exists(p.keys.input, p.keys.claims)).to.equal(0);

@@ -34,7 +34,7 @@ describe('init.lua', function () {
     expect(await fixture.redis.inorderInit(p.keys.meta, '2', 1)).to.deep.equal(['2', '7']);
   });
 
-  it('Partition.init writes this code\'s layout (2) and the configured first seq', async () => {
+  it("Partition.init writes this code's layout (2) and the configured first seq", async () => {
     const p = freshPartition(fixture.redis, { seqStart: 100 });
     expect(LAYOUT).to.equal('2');
     expect(await p.init()).to.deep.equal({ next: 100 });

@@ -17,7 +17,7 @@ describe('members.lua', function () {
     expect(Number(await fixture.redis.zscore(key, 'b'))).to.be.within(before + 5000, after + 5000);
   });
 
-  it('renews a member\'s deadline', async () => {
+  it("renews a member's deadline", async () => {
     const key = group();
     await fixture.redis.inorderMembers(key, 'a', 1000);
     const first = Number(await fixture.redis.zscore(key, 'a'));
@@ -41,7 +41,7 @@ describe('members.lua', function () {
     expect(await fixture.redis.zscore(key, 'gone')).to.equal(null);
   });
 
-  it('lets a lease of 1 ms lapse on Redis\'s clock', async () => {
+  it("lets a lease of 1 ms lapse on Redis's clock", async () => {
     const key = group();
     await fixture.redis.inorderMembers(key, 'quick', 1);
     const deadline = Number(await fixture.redis.zscore(key, 'quick'));

@@ -1,15 +1,23 @@
 import { expect } from 'chai';
 import { wakeChannels } from '@inorder/shared';
-import {
-  claimed, envelopeRaw, freshPartition, lapse, snapshot, useListener,
-} from '../support/lua.js';
+import { claimed, envelopeRaw, freshPartition, lapse, snapshot, useListener } from '../support/lua.js';
 import { useRedis } from '@inorder/testkit';
 
 describe('probe.lua', function () {
   const fixture = useRedis();
   const listener = useListener(fixture, wakeChannels().input);
 
-  const empty = { owner: undefined, ms: undefined, inputLength: 0, parkedCount: 0, parkedMin: undefined, delayedCount: 0, accepted: 0, stateSize: 0, next: undefined };
+  const empty = {
+    owner: undefined,
+    ms: undefined,
+    inputLength: 0,
+    parkedCount: 0,
+    parkedMin: undefined,
+    delayedCount: 0,
+    accepted: 0,
+    stateSize: 0,
+    next: undefined,
+  };
 
   describe('the state of next', () => {
     it('answers unknown, with every count at zero, for a seq nothing knows', async () => {
@@ -19,7 +27,7 @@ describe('probe.lua', function () {
       expect(await snapshot(fixture.redis, p)).to.deep.equal({});
     });
 
-    it('answers claimed with the claim\'s owner and the ms to its liveness deadline on Redis\'s clock', async () => {
+    it("answers claimed with the claim's owner and the ms to its liveness deadline on Redis's clock", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:east:1', [1], { leaseMs: 5000 });
       const before = await snapshot(fixture.redis, p);
@@ -30,7 +38,7 @@ describe('probe.lua', function () {
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });
 
-    it('answers a negative ms for a claim whose owner\'s liveness lapsed', async () => {
+    it("answers a negative ms for a claim whose owner's liveness lapsed", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:1', [1]);
       await lapse(fixture.redis, p, 'p');
@@ -83,8 +91,17 @@ describe('probe.lua', function () {
       await fixture.redis.hset(p.keys.meta, 'accepted', '99');
       const probe = await p.probe(1);
       expect(probe).to.deep.equal({
-        kind: 'unknown', owner: undefined, ms: undefined,
-        inputLength: 2, parkedCount: 2, parkedMin: 60, delayedCount: 1, accepted: 99, stateSize: 3, now: probe.now, next: undefined,
+        kind: 'unknown',
+        owner: undefined,
+        ms: undefined,
+        inputLength: 2,
+        parkedCount: 2,
+        parkedMin: 60,
+        delayedCount: 1,
+        accepted: 99,
+        stateSize: 3,
+        now: probe.now,
+        next: undefined,
       });
     });
   });
@@ -115,7 +132,7 @@ describe('probe.lua', function () {
       expect(await listener.wakes.published()).to.deep.equal([]);
     });
 
-    it('leaves a claim whose token still holds its claim, whatever its owner\'s liveness', async () => {
+    it("leaves a claim whose token still holds its claim, whatever its owner's liveness", async () => {
       const p = freshPartition(fixture.redis);
       await claimed(fixture.redis, p, 'p:1', [1]);
       await lapse(fixture.redis, p, 'p');

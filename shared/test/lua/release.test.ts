@@ -24,7 +24,11 @@ describe('release.lua', function () {
     expect(await fixture.redis.hmget(p.keys.state, '1', '2', '3')).to.deep.equal(['Q|0', 'Q|0', 'Q|1']);
     expect(await fixture.redis.hgetall(p.keys.claims)).to.deep.equal({ 'p:2': '1|4' });
     const again = await p.claim({ count: 3, token: 'q:1', owner: 'q', leaseMs: LEASE, window: 0 });
-    expect(again.claimed.map((c) => [c.seq, c.attempts]).sort((a, b) => a[0]! - b[0]!)).to.deep.equal([[1, 1], [2, 1], [3, 2]]);
+    expect(again.claimed.map((c) => [c.seq, c.attempts]).sort((a, b) => a[0]! - b[0]!)).to.deep.equal([
+      [1, 1],
+      [2, 1],
+      [3, 2],
+    ]);
   });
 
   it('gives the seqs back at the head in seq order', async () => {
@@ -106,7 +110,7 @@ describe('release.lua', function () {
     expect(await snapshot(fixture.redis, p)).to.deep.equal(after);
   });
 
-  it('publishes the partition\'s tag on the processors\' wake channel when something went back', async () => {
+  it("publishes the partition's tag on the processors' wake channel when something went back", async () => {
     const p = freshPartition(fixture.redis);
     await claimed(fixture.redis, p, 'p:1', [1]);
     await listener.wakes.published();
@@ -122,7 +126,12 @@ describe('release.lua', function () {
     await fixture.redis.zadd(p.keys.queue, 3, envelopeRaw(3));
     expect(await p.release(['p:1'], 'p')).to.equal(2);
     expect(await fixture.redis.zrange(p.keys.queue, 0, -1, 'WITHSCORES')).to.deep.equal([
-      urgent, String(-5 * PRIORITY_SHIFT), envelopeRaw(2), '0', envelopeRaw(3), '3',
+      urgent,
+      String(-5 * PRIORITY_SHIFT),
+      envelopeRaw(2),
+      '0',
+      envelopeRaw(3),
+      '3',
     ]);
     expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: 'Q|0', 2: 'Q|0' });
     expect(await fixture.redis.exists(p.keys.input, p.keys.claims, p.keys.owners)).to.equal(0);

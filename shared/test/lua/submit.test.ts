@@ -11,7 +11,12 @@ describe('submit.lua', function () {
   describe('given seqs', () => {
     it('appends the envelopes to the input in the order given, seq first, and records the seq source', async () => {
       const p = freshPartition(fixture.redis);
-      const result = await submit(fixture.redis, p.keys, [3, 1, 2].map((seq) => ({ seq, payload: { n: seq } })), { ...strict, now: 1000 });
+      const result = await submit(
+        fixture.redis,
+        p.keys,
+        [3, 1, 2].map((seq) => ({ seq, payload: { n: seq } })),
+        { ...strict, now: 1000 },
+      );
       expect(result).to.deep.include({ kind: 'submitted', seqs: [3, 1, 2], duplicates: [false, false, false] });
       expect(await fixture.redis.lrange(p.keys.input, 0, -1)).to.deep.equal(
         [3, 1, 2].map((seq) => JSON.stringify({ seq, payload: { n: seq }, createdAt: 1000 })),
@@ -23,7 +28,16 @@ describe('submit.lua', function () {
     it('unordered: scores by priority, then arrival', async () => {
       const p = freshPartition(fixture.redis, { ordering: 'none' });
       const none: SubmitOptions = { ordering: 'none', dedupTtlMs: 0 };
-      await submit(fixture.redis, p.keys, [{ seq: 1, payload: 1, priority: 5 }, { seq: 2, payload: 2, priority: -3 }, { seq: 3, payload: 3, priority: 5 }], none);
+      await submit(
+        fixture.redis,
+        p.keys,
+        [
+          { seq: 1, payload: 1, priority: 5 },
+          { seq: 2, payload: 2, priority: -3 },
+          { seq: 3, payload: 3, priority: 5 },
+        ],
+        none,
+      );
       await submit(fixture.redis, p.keys, [{ seq: 4, payload: 4, priority: -3 }], none);
       expect(seqsOf(await fixture.redis.zrange(p.keys.queue, 0, -1))).to.deep.equal([2, 4, 1, 3]);
       expect(await fixture.redis.llen(p.keys.input)).to.equal(0);
@@ -33,12 +47,18 @@ describe('submit.lua', function () {
       const p = freshPartition(fixture.redis);
       expect(await submit(fixture.redis, p.keys, [{ payload: 'a' }], strict)).to.deep.include({ kind: 'submitted', seqs: [1] });
       const before = await snapshot(fixture.redis, p);
-      expect(await submit(fixture.redis, p.keys, [{ seq: 1, payload: 'b' }], strict)).to.deep.equal({ kind: 'seq-source-conflict', source: 'assigned' });
+      expect(await submit(fixture.redis, p.keys, [{ seq: 1, payload: 'b' }], strict)).to.deep.equal({
+        kind: 'seq-source-conflict',
+        source: 'assigned',
+      });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
 
       const q = freshPartition(fixture.redis);
       await submit(fixture.redis, q.keys, [{ seq: 1, payload: 'a' }], strict);
-      expect(await submit(fixture.redis, q.keys, [{ payload: 'b' }], strict)).to.deep.equal({ kind: 'seq-source-conflict', source: 'given' });
+      expect(await submit(fixture.redis, q.keys, [{ payload: 'b' }], strict)).to.deep.equal({
+        kind: 'seq-source-conflict',
+        source: 'given',
+      });
       expect(await fixture.redis.llen(q.keys.input)).to.equal(1);
     });
   });
@@ -53,33 +73,58 @@ describe('submit.lua', function () {
       expect(result).to.deep.equal({ kind: 'seq-too-far-ahead', seq: 9_007_199_254_740_991, next: 1, maxAhead: 1000 });
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
       // The start seq stands in for "next" while the partition has none; the limit is exclusive.
-      expect(await submit(fixture.redis, p.keys, [far(1100)], { ...strict, seqStart: 100, maxAhead: 1000 }))
-        .to.deep.equal({ kind: 'seq-too-far-ahead', seq: 1100, next: 100, maxAhead: 1000 });
-      expect(await submit(fixture.redis, p.keys, [far(1099)], { ...strict, seqStart: 100, maxAhead: 1000 })).to.deep.include({ kind: 'submitted' });
+      expect(await submit(fixture.redis, p.keys, [far(1100)], { ...strict, seqStart: 100, maxAhead: 1000 })).to.deep.equal({
+        kind: 'seq-too-far-ahead',
+        seq: 1100,
+        next: 100,
+        maxAhead: 1000,
+      });
+      expect(await submit(fixture.redis, p.keys, [far(1099)], { ...strict, seqStart: 100, maxAhead: 1000 })).to.deep.include({
+        kind: 'submitted',
+      });
     });
 
-    it('measures from the sequencer\'s next seq once there is one', async () => {
+    it("measures from the sequencer's next seq once there is one", async () => {
       const p = freshPartition(fixture.redis);
       await fixture.redis.hset(p.keys.meta, 'layout', LAYOUT, 'next', '5000');
-      expect(await submit(fixture.redis, p.keys, [far(5999)], { ...strict, maxAhead: 1000 })).to.deep.include({ kind: 'submitted', seqs: [5999] });
-      expect(await submit(fixture.redis, p.keys, [far(6000)], { ...strict, maxAhead: 1000 }))
-        .to.deep.equal({ kind: 'seq-too-far-ahead', seq: 6000, next: 5000, maxAhead: 1000 });
+      expect(await submit(fixture.redis, p.keys, [far(5999)], { ...strict, maxAhead: 1000 })).to.deep.include({
+        kind: 'submitted',
+        seqs: [5999],
+      });
+      expect(await submit(fixture.redis, p.keys, [far(6000)], { ...strict, maxAhead: 1000 })).to.deep.equal({
+        kind: 'seq-too-far-ahead',
+        seq: 6000,
+        next: 5000,
+        maxAhead: 1000,
+      });
     });
 
     it('takes any seq with maxAhead 0, and on unordered pipelines (they hold no order)', async () => {
       const p = freshPartition(fixture.redis);
-      expect(await submit(fixture.redis, p.keys, [far(9_007_199_254_740_991)], { ...strict, maxAhead: 0 }))
-        .to.deep.include({ kind: 'submitted', seqs: [9_007_199_254_740_991] });
+      expect(await submit(fixture.redis, p.keys, [far(9_007_199_254_740_991)], { ...strict, maxAhead: 0 })).to.deep.include({
+        kind: 'submitted',
+        seqs: [9_007_199_254_740_991],
+      });
       const q = freshPartition(fixture.redis, { ordering: 'none' });
-      expect(await submit(fixture.redis, q.keys, [far(50_000)], { ordering: 'none', dedupTtlMs: 0, maxAhead: 10 }))
-        .to.deep.include({ kind: 'submitted', seqs: [50_000] });
+      expect(await submit(fixture.redis, q.keys, [far(50_000)], { ordering: 'none', dedupTtlMs: 0, maxAhead: 10 })).to.deep.include({
+        kind: 'submitted',
+        seqs: [50_000],
+      });
     });
   });
 
   describe('high-water mark (meta "accepted")', () => {
     it('records the highest seq ever accepted, given or assigned, and never lowers it', async () => {
       const p = freshPartition(fixture.redis);
-      await submit(fixture.redis, p.keys, [{ seq: 5, payload: 5 }, { seq: 3, payload: 3 }], strict);
+      await submit(
+        fixture.redis,
+        p.keys,
+        [
+          { seq: 5, payload: 5 },
+          { seq: 3, payload: 3 },
+        ],
+        strict,
+      );
       expect(await fixture.redis.hget(p.keys.meta, 'accepted')).to.equal('5');
       await submit(fixture.redis, p.keys, [{ seq: 2, payload: 2 }], strict);
       expect(await fixture.redis.hget(p.keys.meta, 'accepted')).to.equal('5');
@@ -104,7 +149,12 @@ describe('submit.lua', function () {
   describe('after a Redis rollback (floor)', () => {
     it('raises "assigned" and "accepted" to the caller\'s floor before assigning, and reports what it found', async () => {
       const p = freshPartition(fixture.redis);
-      await submit(fixture.redis, p.keys, [1, 2, 3, 4, 5].map((n) => ({ payload: n })), strict);
+      await submit(
+        fixture.redis,
+        p.keys,
+        [1, 2, 3, 4, 5].map((n) => ({ payload: n })),
+        strict,
+      );
       // An older snapshot: two of the five acknowledged seqs are gone.
       await fixture.redis.hset(p.keys.meta, 'assigned', '3', 'accepted', '3');
       await fixture.redis.rpop(p.keys.input, 2);

@@ -243,7 +243,9 @@ function uses(body: string, problems: string[]): Use {
         // A symbolic start (e.g. `3 + n`): the read must be the variable plus a constant.
         const offset = linearAt(expr, enclosing.variable, 0);
         if (offset === undefined || expr.includes('*')) {
-          problems.push(`body line ${n + 1}: ARGV[${expr}] under a loop starting at ${enclosing.start} must be ${enclosing.variable} + constant`);
+          problems.push(
+            `body line ${n + 1}: ARGV[${expr}] under a loop starting at ${enclosing.start} must be ${enclosing.variable} + constant`,
+          );
         } else use.argvFirst.push(offset === 0 ? enclosing.start : `${enclosing.start}+${offset}`);
       }
     }
@@ -287,7 +289,10 @@ export function check(source: string, registration: { label: string; numberOfKey
   for (const a of use.argvFixed) if (!header.argvFixed.has(a)) problems.push(`ARGV[${a}] used but not documented`);
   for (const a of fixed) if (!use.argvFixed.has(a)) problems.push(`ARGV[${a}] documented but not used`);
   if (!contiguous(fixed)) problems.push(`documented fixed ARGV are not 1..${fixed.length}: ${fixed.join(',')}`);
-  const numericRanges = header.argvRanges.filter((r) => /^\d+$/.test(r)).map(Number).sort((a, b) => a - b);
+  const numericRanges = header.argvRanges
+    .filter((r) => /^\d+$/.test(r))
+    .map(Number)
+    .sort((a, b) => a - b);
   if (numericRanges.length > 0 && numericRanges[0] !== fixed.length + 1) {
     problems.push(`the first ARGV range starts at ${numericRanges[0]}, not right after the fixed ARGV (${fixed.length + 1})`);
   }
@@ -304,4 +309,3 @@ export function check(source: string, registration: { label: string; numberOfKey
   }
   return problems;
 }
-

@@ -87,7 +87,11 @@ export async function claimed(
 ): Promise<ClaimResult> {
   await redis.rpush(partition.keys.input, ...seqs.map((s) => envelopeRaw(s)));
   const result = await partition.claim({
-    count: seqs.length, token, owner: ownerOf(token), leaseMs: options.leaseMs ?? 60_000, window: options.window ?? 0,
+    count: seqs.length,
+    token,
+    owner: ownerOf(token),
+    leaseMs: options.leaseMs ?? 60_000,
+    window: options.window ?? 0,
   });
   if (result.claimed.map((c) => c.seq).join() !== seqs.join()) {
     throw new Error(`expected to claim ${seqs.join()} under ${token}, claimed ${result.claimed.map((c) => c.seq).join()}`);
@@ -155,4 +159,3 @@ export function useListener(fixture: { readonly server: RedisServer }, channel: 
     },
   };
 }
-

@@ -40,7 +40,11 @@ interface WorkerMessage {
   finished?: number[];
 }
 
-function spawnWorker(env: Record<string, string>): { child: ChildProcess; next: () => Promise<WorkerMessage | undefined>; stderr: string[] } {
+function spawnWorker(env: Record<string, string>): {
+  child: ChildProcess;
+  next: () => Promise<WorkerMessage | undefined>;
+  stderr: string[];
+} {
   const file = fileURLToPath(new URL(`bench-bullmq-worker.${RUNNING_FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url));
   const args = RUNNING_FROM_SOURCE ? ['--import', 'tsx', file] : [file];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -77,7 +81,10 @@ export class BullmqSide {
     });
     await queue.waitUntilReady();
     const worker = spawnWorker({
-      BENCH_REDIS_URL: opts.redisUrl, BENCH_QUEUE: name, BENCH_CONCURRENCY: String(opts.concurrency), BENCH_WORK_MS: String(opts.workMs),
+      BENCH_REDIS_URL: opts.redisUrl,
+      BENCH_QUEUE: name,
+      BENCH_CONCURRENCY: String(opts.concurrency),
+      BENCH_WORK_MS: String(opts.workMs),
     });
     const side = new BullmqSide(opts, queue, worker);
     const first = await worker.next();
@@ -129,12 +136,21 @@ export class BullmqSide {
     }
     const done = await this.done(workload, `bullmq ${mode} ${phase}`);
     const cpu = await meter.stop(workload.count, mode === 'e2e');
-    if (!done) this.opts.out.line(`  bullmq ${mode} ${phase}: the worker stopped before completing every job: ${this.worker.stderr.join('').trim()}`);
+    if (!done)
+      this.opts.out.line(
+        `  bullmq ${mode} ${phase}: the worker stopped before completing every job: ${this.worker.stderr.join('').trim()}`,
+      );
     const seqs = done?.seqs ?? [];
     const { wallMs, completions } = timing(done?.started ?? [], done?.finished ?? [], clockStart);
     const unique = new Set(seqs);
     return {
-      system: 'bullmq', mode, phase, run, count: workload.count, completed: seqs.length, wallMs,
+      system: 'bullmq',
+      mode,
+      phase,
+      run,
+      count: workload.count,
+      completed: seqs.length,
+      wallMs,
       throughput: round((seqs.length / wallMs) * 1000),
       order: countInversions(seqs),
       complete: seqs.length === workload.count && unique.size === workload.count && seqs.every((s) => s > from && s <= this.sent),

@@ -12,7 +12,17 @@ import { randomBytes } from 'node:crypto';
 import { enqueue, keysFor, registerPipeline, type NewMessage, type RedisClient } from '@inorder/shared';
 import type { Output } from '@inorder/tools';
 import { countInversions, round } from './bench-metrics.js';
-import { CpuMeter, commandsPerMessage, timing, waitForCount, type BenchMode, type BenchPhase, type BenchSystem, type PhaseMeasure, type Workload } from './bench-run.js';
+import {
+  CpuMeter,
+  commandsPerMessage,
+  timing,
+  waitForCount,
+  type BenchMode,
+  type BenchPhase,
+  type BenchSystem,
+  type PhaseMeasure,
+  type Workload,
+} from './bench-run.js';
 import { startServices, type ServiceGroup } from './stack.js';
 
 /** Messages per enqueue call: partitions are fed in turns of this many. */
@@ -45,7 +55,10 @@ interface Slice {
 /** How many connections of this name the nodes have. */
 async function wakeConnections(nodes: RedisClient[], name: string): Promise<number> {
   const lists = await Promise.all(nodes.map((n) => n.client('LIST') as Promise<string>));
-  return lists.join('\n').split('\n').filter((line) => line.includes(` name=${name} `)).length;
+  return lists
+    .join('\n')
+    .split('\n')
+    .filter((line) => line.includes(` name=${name} `)).length;
 }
 
 export class InorderSide {
@@ -67,11 +80,19 @@ export class InorderSide {
     // Below info, the services do not log that they started: their wake-up connections say so.
     const logsStart = !['error', 'warn', 'silent'].includes(opts.env.LOG_LEVEL ?? 'info');
     const services = await startServices({
-      redisUrl: opts.redisUrl, pipeline, processors: opts.processors ?? 1, sequencers: 1, partition: 'all', env: opts.env, nodeArgs: opts.nodeArgs, waitReady: logsStart,
+      redisUrl: opts.redisUrl,
+      pipeline,
+      processors: opts.processors ?? 1,
+      sequencers: 1,
+      partition: 'all',
+      env: opts.env,
+      nodeArgs: opts.nodeArgs,
+      waitReady: logsStart,
     });
     const side = new InorderSide(opts, pipeline, services);
     const quiet = { update() {}, setTotal() {}, stop() {} };
-    if (!logsStart) await waitForCount(() => wakeConnections(opts.nodes, 'inorder-processor-wake'), opts.processors ?? 1, 30_000, quiet, 50);
+    if (!logsStart)
+      await waitForCount(() => wakeConnections(opts.nodes, 'inorder-processor-wake'), opts.processors ?? 1, 30_000, quiet, 50);
     // The sequencer leads before any clock starts, as in a running deployment.
     await waitForCount(() => side.leaders(), partitions, 30_000, quiet, 50);
     return side;
@@ -114,7 +135,10 @@ export class InorderSide {
     const { out, redis } = this.opts;
     const before = [...this.sent];
     const processors = this.services.processors;
-    const pids = { ...Object.fromEntries(processors.map((p, i) => [processors.length > 1 ? `processor${i + 1}` : 'processor', p.pid])), sequencer: this.services.sequencers[0]?.pid };
+    const pids = {
+      ...Object.fromEntries(processors.map((p, i) => [processors.length > 1 ? `processor${i + 1}` : 'processor', p.pid])),
+      sequencer: this.services.sequencers[0]?.pid,
+    };
     const base = await this.emitted();
     let clockStart: number | undefined;
     if (mode === 'prefilled') {
@@ -132,16 +156,35 @@ export class InorderSide {
     const cpu = await meter.stop(workload.count, mode === 'e2e');
     progress.stop();
     const slices = await Promise.all(before.map((from, p) => this.read(p, from, this.sent[p]! - from)));
-    const complete = reached >= workload.count && slices.every((s, p) => s.seqs.every((seq, i) => seq === before[p]! + 1 + i) && s.seqs.length === this.sent[p]! - before[p]!);
+    const complete =
+      reached >= workload.count &&
+      slices.every((s, p) => s.seqs.every((seq, i) => seq === before[p]! + 1 + i) && s.seqs.length === this.sent[p]! - before[p]!);
     const dead = await Promise.all(before.map((_, p) => redis.llen(this.keys(p).dead)));
     const all = slices.flatMap((s) => s.seqs);
-    const { wallMs, completions } = timing(slices.flatMap((s) => s.started), slices.flatMap((s) => s.finished), clockStart);
-    if (reached < workload.count) out.line(`  ${this.opts.system} ${mode} ${phase}: only ${reached} of ${workload.count} emitted within ${workload.timeoutMs} ms`);
+    const { wallMs, completions } = timing(
+      slices.flatMap((s) => s.started),
+      slices.flatMap((s) => s.finished),
+      clockStart,
+    );
+    if (reached < workload.count)
+      out.line(`  ${this.opts.system} ${mode} ${phase}: only ${reached} of ${workload.count} emitted within ${workload.timeoutMs} ms`);
     return {
-      system: this.opts.system, mode, phase, run, count: workload.count, completed: all.length, wallMs,
+      system: this.opts.system,
+      mode,
+      phase,
+      run,
+      count: workload.count,
+      completed: all.length,
+      wallMs,
       throughput: round((all.length / wallMs) * 1000),
       // Order is per partition: each partition's slice is checked on its own.
-      order: slices.map((s) => countInversions(s.seqs)).reduce((a, b) => ({ inversions: a.inversions + b.inversions, descents: a.descents + b.descents, keptOrder: a.keptOrder && b.keptOrder })),
+      order: slices
+        .map((s) => countInversions(s.seqs))
+        .reduce((a, b) => ({
+          inversions: a.inversions + b.inversions,
+          descents: a.descents + b.descents,
+          keptOrder: a.keptOrder && b.keptOrder,
+        })),
       complete: complete && dead.every((n) => n === 0),
       cpuUsPerMessage: cpu.perMessage,
       msgsPerCpuSecond: cpu.msgsPerCpuSecond,

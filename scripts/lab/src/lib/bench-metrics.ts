@@ -80,7 +80,11 @@ export async function commandStats(redis: RedisClient): Promise<CommandStat[]> {
 }
 
 /** Per-message figures from command stats: calls and µs per message, heaviest first. */
-export function perMessage(stats: CommandStat[], messages: number, top = 12): Array<{ command: string; callsPerMessage: number; usPerMessage: number }> {
+export function perMessage(
+  stats: CommandStat[],
+  messages: number,
+  top = 12,
+): Array<{ command: string; callsPerMessage: number; usPerMessage: number }> {
   return stats.slice(0, top).map((s) => ({
     command: s.command,
     callsPerMessage: round(s.calls / messages, 4),

@@ -58,9 +58,14 @@ function partitionRow(partitions: number, phases: PhaseMeasure[]): PartitionRow 
   const keys = [...new Set(phases.flatMap((p) => Object.keys(p.cpuUsPerMessage)))].filter((k) => k !== 'producer');
   const cpu = Object.fromEntries(keys.map((k) => [k, median(phases.map((p) => p.cpuUsPerMessage[k]))]));
   const throughput = median(phases.map((p) => p.throughput)) ?? 0;
-  const busy = Object.fromEntries(keys.filter((k) => k !== 'total').map((k) => [k, cpu[k] == null ? null : round((cpu[k] * throughput) / 1e6, 2)]));
+  const busy = Object.fromEntries(
+    keys.filter((k) => k !== 'total').map((k) => [k, cpu[k] == null ? null : round((cpu[k] * throughput) / 1e6, 2)]),
+  );
   return {
-    partitions, runs: phases.length, throughput: round(throughput, 0), perPartition: round(throughput / partitions, 0),
+    partitions,
+    runs: phases.length,
+    throughput: round(throughput, 0),
+    perPartition: round(throughput / partitions, 0),
     cpuUsPerMessage: Object.fromEntries(keys.map((k) => [k, cpu[k] == null ? null : round(cpu[k], 2)])),
     msgsPerCpuSecond: median(phases.map((p) => p.msgsPerCpuSecond)),
     busyCores: busy,
@@ -69,7 +74,13 @@ function partitionRow(partitions: number, phases: PhaseMeasure[]): PartitionRow 
   };
 }
 
-function ratio(rows: PartitionRow[], a: number, b: number, pick: (r: PartitionRow) => number | null, goal: number): PartitionsFigures['throughput4vs1'] {
+function ratio(
+  rows: PartitionRow[],
+  a: number,
+  b: number,
+  pick: (r: PartitionRow) => number | null,
+  goal: number,
+): PartitionsFigures['throughput4vs1'] {
   const x = rows.find((r) => r.partitions === a);
   const y = rows.find((r) => r.partitions === b);
   const num = x ? pick(x) : null;
@@ -81,9 +92,14 @@ function ratio(rows: PartitionRow[], a: number, b: number, pick: (r: PartitionRo
 export function partitionsFigures(label: string, byCount: Map<number, PhaseMeasure[]>): PartitionsFigures {
   const rows = [...byCount].map(([p, phases]) => partitionRow(p, phases));
   const largest = rows[rows.length - 1];
-  const ceilings = Object.fromEntries(Object.entries(largest?.cpuUsPerMessage ?? {}).filter(([k]) => k !== 'total').map(([k, us]) => [k, us ? Math.round(1e6 / us) : null]));
+  const ceilings = Object.fromEntries(
+    Object.entries(largest?.cpuUsPerMessage ?? {})
+      .filter(([k]) => k !== 'total')
+      .map(([k, us]) => [k, us ? Math.round(1e6 / us) : null]),
+  );
   return {
-    target: label, rows,
+    target: label,
+    rows,
     efficiency8vs1: ratio(rows, 8, 1, (r) => r.msgsPerCpuSecond, 0.9),
     throughput4vs1: ratio(rows, 4, 1, (r) => r.throughput, 1.6),
     ceilings,
@@ -93,38 +109,63 @@ export function partitionsFigures(label: string, byCount: Map<number, PhaseMeasu
 
 export function renderPartitions(f: PartitionsFigures): string {
   const procs = [...new Set(f.rows.flatMap((r) => Object.keys(r.cpuUsPerMessage)))];
-  const header = ['partitions', 'msg/s', 'per partition', ...procs.map((p) => `${p} µs`), 'msg/CPU-s', ...procs.filter((p) => p !== 'total').map((p) => `${p} cores`), 'order'];
+  const header = [
+    'partitions',
+    'msg/s',
+    'per partition',
+    ...procs.map((p) => `${p} µs`),
+    'msg/CPU-s',
+    ...procs.filter((p) => p !== 'total').map((p) => `${p} cores`),
+    'order',
+  ];
   const rows = f.rows.map((r) => [
-    String(r.partitions), formatInt(r.throughput), formatInt(r.perPartition), ...procs.map((p) => r.cpuUsPerMessage[p]?.toFixed(1) ?? '-'),
-    r.msgsPerCpuSecond === null ? '-' : formatInt(r.msgsPerCpuSecond), ...procs.filter((p) => p !== 'total').map((p) => r.busyCores[p]?.toFixed(2) ?? '-'),
+    String(r.partitions),
+    formatInt(r.throughput),
+    formatInt(r.perPartition),
+    ...procs.map((p) => r.cpuUsPerMessage[p]?.toFixed(1) ?? '-'),
+    r.msgsPerCpuSecond === null ? '-' : formatInt(r.msgsPerCpuSecond),
+    ...procs.filter((p) => p !== 'total').map((p) => r.busyCores[p]?.toFixed(2) ?? '-'),
     r.ok ? 'each in order' : 'NOT VERIFIED',
   ]);
   const mark = (m: boolean | null): string => (m === null ? 'not measured' : m ? 'met' : 'NOT MET');
   const ours = f.rows.map((r) => Object.entries(r.busyCores).reduce((a, [, v]) => a + (v ?? 0), 0));
   return [
-    '', `  ${f.target}; warm, pre-filled; medians of ${f.rows[0]?.runs ?? 0} run(s); "cores": CPU seconds per second of each process`,
-    ...renderTable(header, rows), '',
+    '',
+    `  ${f.target}; warm, pre-filled; medians of ${f.rows[0]?.runs ?? 0} run(s); "cores": CPU seconds per second of each process`,
+    ...renderTable(header, rows),
+    '',
     `  target msg/CPU-s, 8 partitions in one process vs 1 partition >= 0.9: ${f.efficiency8vs1.measured ?? '-'} -> ${mark(f.efficiency8vs1.met)}`,
     `  target aggregate msg/s, 4 partitions vs 1 >= 1.6x: ${f.throughput4vs1.measured ?? '-'}x -> ${mark(f.throughput4vs1.met)}`,
     `  busy cores per count, ours (Redis + services) / the whole machine's: ${f.rows.map((r, i) => `${r.partitions}: ${ours[i]!.toFixed(2)} / ${r.machineBusyCores?.toFixed(2) ?? '-'}`).join(', ')} of ${cpus().length}`,
-    `  ceiling of each process on a core of its own (1 s / its CPU per message): ${Object.entries(f.ceilings).map(([k, v]) => `${k} ${v === null ? '-' : formatInt(v)} msg/s`).join(', ')}`,
+    `  ceiling of each process on a core of its own (1 s / its CPU per message): ${Object.entries(f.ceilings)
+      .map(([k, v]) => `${k} ${v === null ? '-' : formatInt(v)} msg/s`)
+      .join(', ')}`,
   ].join('\n');
 }
 
 /** Runs the partitions bench and returns its figures and report. */
 export async function benchPartitions(opts: PartitionsBenchOptions): Promise<{ figures: PartitionsFigures; report: RunReport }> {
   const startedAt = Date.now();
-  opts.out.line(`bench --partitions: ${opts.label}; ${opts.count.toLocaleString('en-US')} messages per phase over ${opts.partitions.join(', ')} partitions; ${opts.processors} processor(s), 1 sequencer`);
+  opts.out.line(
+    `bench --partitions: ${opts.label}; ${opts.count.toLocaleString('en-US')} messages per phase over ${opts.partitions.join(', ')} partitions; ${opts.processors} processor(s), 1 sequencer`,
+  );
   const byCount = new Map<number, PhaseMeasure[]>(opts.partitions.map((p) => [p, []]));
   const workload = { count: opts.count, workMs: opts.workMs, timeoutMs: 60_000 + opts.count * 2 };
   for (let run = 1; run <= opts.runs; run++) {
     for (const partitions of opts.partitions) {
-      const side = await InorderSide.start({ ...opts, system: 'inorder', partitions, env: { LOG_LEVEL: 'info', WORK_MS: String(opts.workMs) } });
+      const side = await InorderSide.start({
+        ...opts,
+        system: 'inorder',
+        partitions,
+        env: { LOG_LEVEL: 'info', WORK_MS: String(opts.workMs) },
+      });
       try {
         await side.phase('prefilled', 'cold', run, workload);
         const measure = await side.phase('prefilled', 'warm', run, workload);
         byCount.get(partitions)!.push(measure);
-        opts.out.line(`  run ${run}, ${partitions} partition(s): ${formatInt(measure.throughput)} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && measure.order.keptOrder ? '' : ' (NOT VERIFIED)'}`);
+        opts.out.line(
+          `  run ${run}, ${partitions} partition(s): ${formatInt(measure.throughput)} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && measure.order.keptOrder ? '' : ' (NOT VERIFIED)'}`,
+        );
       } finally {
         await side.stop();
       }
@@ -136,8 +177,32 @@ export async function benchPartitions(opts: PartitionsBenchOptions): Promise<{ f
   report.ok = figures.ok;
   report.summary = { ...figures };
   report.charts = [
-    { kind: 'bar', id: 'partitions-throughput', title: 'msg/s by partition count (warm, pre-filled, medians)', yLabel: 'msg/s', categories: figures.rows.map((r) => String(r.partitions)), series: [{ label: 'aggregate', values: figures.rows.map((r) => r.throughput) }, { label: 'per partition', values: figures.rows.map((r) => r.perPartition) }] },
+    {
+      kind: 'bar',
+      id: 'partitions-throughput',
+      title: 'msg/s by partition count (warm, pre-filled, medians)',
+      yLabel: 'msg/s',
+      categories: figures.rows.map((r) => String(r.partitions)),
+      series: [
+        { label: 'aggregate', values: figures.rows.map((r) => r.throughput) },
+        { label: 'per partition', values: figures.rows.map((r) => r.perPartition) },
+      ],
+    },
   ];
-  report.tables = [{ title: 'Partitions', columns: ['partitions', 'msg/s', 'per partition', 'CPU µs/msg', 'msg/CPU-s', 'busy cores', 'in order'], rows: figures.rows.map((r) => [r.partitions, r.throughput, r.perPartition, JSON.stringify(r.cpuUsPerMessage), r.msgsPerCpuSecond, JSON.stringify(r.busyCores), r.ok]) }];
+  report.tables = [
+    {
+      title: 'Partitions',
+      columns: ['partitions', 'msg/s', 'per partition', 'CPU µs/msg', 'msg/CPU-s', 'busy cores', 'in order'],
+      rows: figures.rows.map((r) => [
+        r.partitions,
+        r.throughput,
+        r.perPartition,
+        JSON.stringify(r.cpuUsPerMessage),
+        r.msgsPerCpuSecond,
+        JSON.stringify(r.busyCores),
+        r.ok,
+      ]),
+    },
+  ];
   return { figures, report };
 }

@@ -49,13 +49,25 @@ interface Side {
 async function startSide(system: BenchSystem, plan: BenchPlan, ctx: BenchContext): Promise<Side> {
   if (system === 'bullmq') {
     return BullmqSide.start({
-      nodes: ctx.nodes, redisUrl: ctx.redisUrl, out: ctx.out, concurrency: plan.bullmq.concurrency, workMs: plan.workload.workMs,
+      nodes: ctx.nodes,
+      redisUrl: ctx.redisUrl,
+      out: ctx.out,
+      concurrency: plan.bullmq.concurrency,
+      workMs: plan.workload.workMs,
       removeOnComplete: plan.bullmq.removeOnComplete,
     });
   }
   const quiet = system === 'inorder-quiet';
   const env = { ...plan.inorderEnv, WORK_MS: String(plan.workload.workMs), LOG_LEVEL: quiet ? 'error' : plan.logLevel };
-  return InorderSide.start({ redis: ctx.redis, nodes: ctx.nodes, redisUrl: ctx.redisUrl, out: ctx.out, system, env, nodeArgs: quiet ? undefined : ctx.nodeArgs });
+  return InorderSide.start({
+    redis: ctx.redis,
+    nodes: ctx.nodes,
+    redisUrl: ctx.redisUrl,
+    out: ctx.out,
+    system,
+    env,
+    nodeArgs: quiet ? undefined : ctx.nodeArgs,
+  });
 }
 
 function systemsFor(mode: BenchMode, run: number, plan: BenchPlan): BenchSystem[] {
@@ -80,7 +92,9 @@ export async function runBench(plan: BenchPlan, ctx: BenchContext): Promise<Benc
             const measure = await side.phase(mode, phase, run, plan.workload);
             if (timed) result.scripts.push(await timer.stop(plan.workload.count));
             result.phases.push(measure);
-            ctx.out.line(`  run ${run} ${system} ${mode} ${phase}: ${Math.round(measure.throughput).toLocaleString('en-US')} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && (system === 'bullmq' || measure.order.keptOrder) ? '' : ' (NOT VERIFIED)'}`);
+            ctx.out.line(
+              `  run ${run} ${system} ${mode} ${phase}: ${Math.round(measure.throughput).toLocaleString('en-US')} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && (system === 'bullmq' || measure.order.keptOrder) ? '' : ' (NOT VERIFIED)'}`,
+            );
           }
         } finally {
           await side.stop();

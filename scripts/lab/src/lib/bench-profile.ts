@@ -33,7 +33,11 @@ export interface ProfileSummary {
   topFiles: Array<{ file: string; pct: number }>;
 }
 
-const shortUrl = (url: string): string => url.replace(/^file:\/\//, '').replace(ROOT, '').replace(/^.*node_modules\//, 'node_modules/');
+const shortUrl = (url: string): string =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(ROOT, '')
+    .replace(/^.*node_modules\//, 'node_modules/');
 
 /** Self time per profile node, µs. */
 function selfTimes(profile: CpuProfile): Map<number, number> {
@@ -66,9 +70,18 @@ export function summariseProfile(file: string, profile: CpuProfile, top = 12): P
   const role = /services\/processor\//.test(urls) ? 'processor' : /services\/sequencer\//.test(urls) ? 'sequencer' : 'other';
   const pct = (us: number): number => (busy > 0 ? round((us / busy) * 100, 1) : 0);
   return {
-    file, role, busyMs: round(busy / 1000, 0), gcPct: pct(gc),
-    topFunctions: [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => ({ name: f.name, where: f.where, pct: pct(f.us) })),
-    topFiles: [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top).map(([f, us]) => ({ file: f, pct: pct(us) })),
+    file,
+    role,
+    busyMs: round(busy / 1000, 0),
+    gcPct: pct(gc),
+    topFunctions: [...byFunction.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, where: f.where, pct: pct(f.us) })),
+    topFiles: [...byFile]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([f, us]) => ({ file: f, pct: pct(us) })),
   };
 }
 
@@ -87,7 +100,9 @@ export function profileSetup(reportDir: string | undefined, startedAt: number): 
     dir,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     summarise() {
-      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+      const files = readdirSync(dir)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .sort();
       const parts = files.map((f) => renderProfile(summariseProfile(f, JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile)));
       return [`  CPU profiles (whole process lives, cold and warm phases) in ${dir}:`, ...parts].join('\n');
     },

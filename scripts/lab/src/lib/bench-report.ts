@@ -27,18 +27,47 @@ function rowCells(r: SummaryRow): string[] {
 /** A table with the first column left-aligned and the others right-aligned. */
 export function renderTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), '  ' + widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }
 
 /** The medians table, the per-script Redis time (under --profile), then the targets. */
 export function renderBench(summary: BenchSummary): string {
-  const header = ['median of runs', 'msg/s', ...PROCESSES.map((p) => `${p} µs`), 'msg/CPU-s', 'vs BullMQ', 'msg/CPU-s vs', 'machine', 'order'];
+  const header = [
+    'median of runs',
+    'msg/s',
+    ...PROCESSES.map((p) => `${p} µs`),
+    'msg/CPU-s',
+    'vs BullMQ',
+    'msg/CPU-s vs',
+    'machine',
+    'order',
+  ];
   const runs = Math.max(0, ...summary.rows.map((r) => r.runs));
-  const lines = ['', `  CPU µs per message per process; medians of ${runs} run(s); ratios: median of inorder / BullMQ in the same run; machine: cores busy, every process on it counted`, ...renderTable(header, summary.rows.map(rowCells)), ''];
+  const lines = [
+    '',
+    `  CPU µs per message per process; medians of ${runs} run(s); ratios: median of inorder / BullMQ in the same run; machine: cores busy, every process on it counted`,
+    ...renderTable(header, summary.rows.map(rowCells)),
+    '',
+  ];
   if (summary.scripts) {
-    lines.push('  Redis time per Lua script, warm pre-filled inorder phase, the fill (submit) included (SLOWLOG; this run is slower for it):');
-    lines.push(...renderTable(['script', 'µs/msg', 'µs/call', 'msg/call', 'calls'], summary.scripts.byScript.map((s) => [s.script, s.usPerMessage.toFixed(2), s.usPerCall.toFixed(1), s.messagesPerCall.toFixed(1), formatInt(s.calls)])), '');
+    lines.push(
+      '  Redis time per Lua script, warm pre-filled inorder phase, the fill (submit) included (SLOWLOG; this run is slower for it):',
+    );
+    lines.push(
+      ...renderTable(
+        ['script', 'µs/msg', 'µs/call', 'msg/call', 'calls'],
+        summary.scripts.byScript.map((s) => [
+          s.script,
+          s.usPerMessage.toFixed(2),
+          s.usPerCall.toFixed(1),
+          s.messagesPerCall.toFixed(1),
+          formatInt(s.calls),
+        ]),
+      ),
+      '',
+    );
   }
   for (const t of summary.targets) {
     const mark = t.met === null ? 'not measured' : t.met ? 'met' : 'NOT MET';
@@ -58,23 +87,87 @@ export function benchReport(summary: BenchSummary, phases: PhaseMeasure[], start
   const value = (s: string, c: string, pick: (r: SummaryRow) => number | null | undefined): number =>
     pick(summary.rows.find((r) => r.system === s && `${MODE_LABEL[r.mode]} ${r.phase}` === c)!) ?? 0;
   const charts: Chart[] = [
-    { kind: 'bar', id: 'throughput', title: 'Throughput (msg/s, medians)', yLabel: 'msg/s', categories, series: systems.map((s) => ({ label: SYSTEM_LABEL[s]!, values: categories.map((c) => value(s, c, (r) => r?.throughput)) })) },
-    { kind: 'bar', id: 'cpu', title: 'CPU per message, Redis and workers (µs, medians)', yLabel: 'µs', categories, series: systems.map((s) => ({ label: SYSTEM_LABEL[s]!, values: categories.map((c) => value(s, c, (r) => r?.cpuUsPerMessage.total)) })) },
+    {
+      kind: 'bar',
+      id: 'throughput',
+      title: 'Throughput (msg/s, medians)',
+      yLabel: 'msg/s',
+      categories,
+      series: systems.map((s) => ({ label: SYSTEM_LABEL[s]!, values: categories.map((c) => value(s, c, (r) => r?.throughput)) })),
+    },
+    {
+      kind: 'bar',
+      id: 'cpu',
+      title: 'CPU per message, Redis and workers (µs, medians)',
+      yLabel: 'µs',
+      categories,
+      series: systems.map((s) => ({
+        label: SYSTEM_LABEL[s]!,
+        values: categories.map((c) => value(s, c, (r) => r?.cpuUsPerMessage.total)),
+      })),
+    },
   ];
   const lastRun = Math.max(...phases.map((p) => p.run));
   for (const mode of ['prefilled', 'e2e'] as const) {
     const series: Series[] = phases
       .filter((p) => p.run === lastRun && p.mode === mode && p.phase === 'warm')
-      .map((p) => ({ label: SYSTEM_LABEL[p.system]!, points: rateWindows(p.completions, 0, 100).map((w): [number, number] => [w.t, w.rate]) }));
-    if (series.length > 0) charts.push({ kind: 'time', id: `rate-${mode}`, title: `${MODE_LABEL[mode]}, warm, last run: completions per second (100 ms windows)`, yLabel: 'msg/s', series });
+      .map((p) => ({
+        label: SYSTEM_LABEL[p.system]!,
+        points: rateWindows(p.completions, 0, 100).map((w): [number, number] => [w.t, w.rate]),
+      }));
+    if (series.length > 0)
+      charts.push({
+        kind: 'time',
+        id: `rate-${mode}`,
+        title: `${MODE_LABEL[mode]}, warm, last run: completions per second (100 ms windows)`,
+        yLabel: 'msg/s',
+        series,
+      });
   }
   report.charts = charts;
   report.tables = [
-    { title: 'Medians', columns: ['system, mode, phase', 'msg/s', ...PROCESSES.map((p) => `${p} µs/msg`), 'msg/CPU-s', 'vs BullMQ', 'msg/CPU-s vs BullMQ', 'machine busy cores', 'order'], rows: summary.rows.map(rowCells) },
-    { title: 'Targets', columns: ['target', 'goal', 'measured', 'met', 'how'], rows: summary.targets.map((t) => [t.name, t.target, t.measured, t.met, t.note]) },
-    { title: 'Every phase', columns: ['run', 'system', 'mode', 'phase', 'msg/s', 'wall (ms)', 'CPU µs/msg', 'msg/CPU-s', 'inversions', 'complete'], rows: phases.map((p) => [p.run, p.system, p.mode, p.phase, p.throughput, p.wallMs, JSON.stringify(p.cpuUsPerMessage), p.msgsPerCpuSecond, p.order.inversions, p.complete]) },
+    {
+      title: 'Medians',
+      columns: [
+        'system, mode, phase',
+        'msg/s',
+        ...PROCESSES.map((p) => `${p} µs/msg`),
+        'msg/CPU-s',
+        'vs BullMQ',
+        'msg/CPU-s vs BullMQ',
+        'machine busy cores',
+        'order',
+      ],
+      rows: summary.rows.map(rowCells),
+    },
+    {
+      title: 'Targets',
+      columns: ['target', 'goal', 'measured', 'met', 'how'],
+      rows: summary.targets.map((t) => [t.name, t.target, t.measured, t.met, t.note]),
+    },
+    {
+      title: 'Every phase',
+      columns: ['run', 'system', 'mode', 'phase', 'msg/s', 'wall (ms)', 'CPU µs/msg', 'msg/CPU-s', 'inversions', 'complete'],
+      rows: phases.map((p) => [
+        p.run,
+        p.system,
+        p.mode,
+        p.phase,
+        p.throughput,
+        p.wallMs,
+        JSON.stringify(p.cpuUsPerMessage),
+        p.msgsPerCpuSecond,
+        p.order.inversions,
+        p.complete,
+      ]),
+    },
   ];
-  if (summary.scripts) report.tables.push({ title: 'Redis time per script (SLOWLOG)', columns: ['script', 'µs/msg', 'µs/call', 'msg/call', 'calls'], rows: summary.scripts.byScript.map((s) => [s.script, s.usPerMessage, s.usPerCall, s.messagesPerCall, s.calls]) });
+  if (summary.scripts)
+    report.tables.push({
+      title: 'Redis time per script (SLOWLOG)',
+      columns: ['script', 'µs/msg', 'µs/call', 'msg/call', 'calls'],
+      rows: summary.scripts.byScript.map((s) => [s.script, s.usPerMessage, s.usPerCall, s.messagesPerCall, s.calls]),
+    });
   report.notes = [
     'Every worker runs as a child process (inorder: one processor and one sequencer; BullMQ: one Worker); this process enqueues (the producer) and watches.',
     'Pre-filled: the queue is full before the workers may take from it (inorder: processor stopped with SIGSTOP while filling; BullMQ: Queue.pause()); timed from the first message started to the last finished. End-to-end: timed from the first enqueue.',

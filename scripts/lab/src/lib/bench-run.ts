@@ -9,7 +9,17 @@ import type { RedisClient } from '@inorder/shared';
 import { waitFor } from '@inorder/testkit';
 import type { Progress } from '@inorder/tools';
 import { performance } from 'node:perf_hooks';
-import { commandStats, machineBusyUs, ownCpuUs, perMessage, processCpuUs, redisCpuUs, round, type CommandStat, type OrderCheck } from './bench-metrics.js';
+import {
+  commandStats,
+  machineBusyUs,
+  ownCpuUs,
+  perMessage,
+  processCpuUs,
+  redisCpuUs,
+  round,
+  type CommandStat,
+  type OrderCheck,
+} from './bench-metrics.js';
 
 export type BenchMode = 'prefilled' | 'e2e';
 export type BenchPhase = 'cold' | 'warm';
@@ -74,10 +84,21 @@ export class CpuMeter {
    * CPU µs per message for Redis, each process and the producer, their total, and messages per
    * CPU-second. `withProducer`: the producer's CPU counts in the total (end-to-end).
    */
-  async stop(messages: number, withProducer: boolean): Promise<{ perMessage: Record<string, number | null>; msgsPerCpuSecond: number | null; machineBusyCores: number | null; stats: CommandStat[] }> {
+  async stop(
+    messages: number,
+    withProducer: boolean,
+  ): Promise<{
+    perMessage: Record<string, number | null>;
+    msgsPerCpuSecond: number | null;
+    machineBusyCores: number | null;
+    stats: CommandStat[];
+  }> {
     const own = ownCpuUs() - this.ownStart;
     const machineEnd = machineBusyUs();
-    const machineBusyCores = machineEnd === undefined || this.machineStart === undefined ? null : round((machineEnd - this.machineStart) / ((performance.now() - this.startedAt) * 1000), 2);
+    const machineBusyCores =
+      machineEnd === undefined || this.machineStart === undefined
+        ? null
+        : round((machineEnd - this.machineStart) / ((performance.now() - this.startedAt) * 1000), 2);
     const redis = (await sumRedisCpu(this.nodes)) - this.redisStart;
     const per: Record<string, number | null> = { redis: round(redis / messages, 2) };
     let total = redis + (withProducer ? own : 0);
@@ -113,14 +134,23 @@ function mergeStats(perNode: CommandStat[][]): CommandStat[] {
 
 export function commandsPerMessage(stats: CommandStat[], messages: number): PhaseMeasure['commands'] {
   // The meter's own INFO and CONFIG calls, and the bench's SLOWLOG reads, are not the workload's.
-  return perMessage(stats.filter((s) => !['info', 'config', 'slowlog'].includes(s.command)), messages);
+  return perMessage(
+    stats.filter((s) => !['info', 'config', 'slowlog'].includes(s.command)),
+    messages,
+  );
 }
 
 /**
  * Reads `read` every `everyMs`, updating the progress bar, until it reaches `target` or
  * `timeoutMs` passes; returns the last count read.
  */
-export async function waitForCount(read: () => Promise<number>, target: number, timeoutMs: number, progress: Progress, everyMs = 10): Promise<number> {
+export async function waitForCount(
+  read: () => Promise<number>,
+  target: number,
+  timeoutMs: number,
+  progress: Progress,
+  everyMs = 10,
+): Promise<number> {
   let last = 0;
   const reached = async (): Promise<boolean> => {
     last = await read();

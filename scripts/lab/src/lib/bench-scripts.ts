@@ -39,7 +39,10 @@ export class ScriptTimer {
     const node = this.nodes[0]!;
     const [, threshold] = (await node.config('GET', 'slowlog-log-slower-than')) as string[];
     const [, length] = (await node.config('GET', 'slowlog-max-len')) as string[];
-    this.saved = [['slowlog-log-slower-than', threshold ?? '10000'], ['slowlog-max-len', length ?? '128']];
+    this.saved = [
+      ['slowlog-log-slower-than', threshold ?? '10000'],
+      ['slowlog-max-len', length ?? '128'],
+    ];
     for (const n of this.nodes) {
       await n.config('SET', 'slowlog-max-len', String(MAX_ENTRIES));
       await n.config('SET', 'slowlog-log-slower-than', '0');
@@ -70,7 +73,11 @@ export class ScriptTimer {
     const byScript = [...totals]
       .filter(([name]) => scripts.has(name))
       .map(([script, t]) => ({
-        script, calls: t.calls, usPerMessage: round(t.us / messages, 2), usPerCall: round(t.us / t.calls, 1), messagesPerCall: round(messages / t.calls, 1),
+        script,
+        calls: t.calls,
+        usPerMessage: round(t.us / messages, 2),
+        usPerCall: round(t.us / t.calls, 1),
+        messagesPerCall: round(messages / t.calls, 1),
       }))
       .sort((a, b) => b.usPerMessage - a.usPerMessage);
     return { byScript, entries };

@@ -98,12 +98,37 @@ function row(phases: PhaseMeasure[], system: BenchSystem, mode: BenchMode, phase
   const keys = [...new Set(mine.flatMap((p) => Object.keys(p.cpuUsPerMessage)))];
   const inorder = system !== 'bullmq';
   return {
-    system, mode, phase, runs: mine.length,
-    throughput: medianRounded(mine.map((p) => p.throughput), 0) ?? 0,
-    wallMs: medianRounded(mine.map((p) => p.wallMs), 0) ?? 0,
-    cpuUsPerMessage: Object.fromEntries(keys.map((k) => [k, medianRounded(mine.map((p) => p.cpuUsPerMessage[k]), 2)])),
-    msgsPerCpuSecond: medianRounded(mine.map((p) => p.msgsPerCpuSecond), 0),
-    machineBusyCores: medianRounded(mine.map((p) => p.machineBusyCores), 2),
+    system,
+    mode,
+    phase,
+    runs: mine.length,
+    throughput:
+      medianRounded(
+        mine.map((p) => p.throughput),
+        0,
+      ) ?? 0,
+    wallMs:
+      medianRounded(
+        mine.map((p) => p.wallMs),
+        0,
+      ) ?? 0,
+    cpuUsPerMessage: Object.fromEntries(
+      keys.map((k) => [
+        k,
+        medianRounded(
+          mine.map((p) => p.cpuUsPerMessage[k]),
+          2,
+        ),
+      ]),
+    ),
+    msgsPerCpuSecond: medianRounded(
+      mine.map((p) => p.msgsPerCpuSecond),
+      0,
+    ),
+    machineBusyCores: medianRounded(
+      mine.map((p) => p.machineBusyCores),
+      2,
+    ),
     ratio: inorder ? pairedRatio(phases, mine, 'bullmq', (p) => p.throughput) : null,
     cpuEfficiencyRatio: inorder ? pairedRatio(phases, mine, 'bullmq', (p) => p.msgsPerCpuSecond) : null,
     keptOrder: mine.every((p) => p.order.keptOrder),
@@ -118,10 +143,20 @@ const consumeCpu = (r: SummaryRow | undefined): number | null => {
   return round(c.redis + c.processor + c.sequencer, 2);
 };
 
-const atLeast = (name: string, target: number, measured: number | null, note: string, unit = 'x'): Target =>
-  ({ name, target: `>= ${target}${unit}`, measured, met: measured === null ? null : measured >= target, note });
-const atMost = (name: string, target: number, measured: number | null, note: string, unit: string): Target =>
-  ({ name, target: `<= ${target} ${unit}`, measured, met: measured === null ? null : measured <= target, note });
+const atLeast = (name: string, target: number, measured: number | null, note: string, unit = 'x'): Target => ({
+  name,
+  target: `>= ${target}${unit}`,
+  measured,
+  met: measured === null ? null : measured >= target,
+  note,
+});
+const atMost = (name: string, target: number, measured: number | null, note: string, unit: string): Target => ({
+  name,
+  target: `<= ${target} ${unit}`,
+  measured,
+  met: measured === null ? null : measured <= target,
+  note,
+});
 
 function targets(rows: SummaryRow[], phases: PhaseMeasure[]): Target[] {
   const find = (s: BenchSystem, m: BenchMode, p: BenchPhase) => rows.find((r) => r.system === s && r.mode === m && r.phase === p);
@@ -133,11 +168,39 @@ function targets(rows: SummaryRow[], phases: PhaseMeasure[]): Target[] {
   const cpuPct = logCpu === null ? null : round((1 / logCpu - 1) * 100, 1);
   const cpuNote = cpuPct === null ? '' : `; CPU per message at info ${cpuPct >= 0 ? '+' : ''}${cpuPct}% against error`;
   return [
-    atLeast('pre-filled msg/s vs BullMQ', TARGETS.prefilledRatio, pre?.ratio ?? null, `warm, same run (cold: ${find('inorder', 'prefilled', 'cold')?.ratio ?? '-'}x)`),
-    atLeast('end-to-end msg/s vs BullMQ', TARGETS.e2eRatio, e2e?.ratio ?? null, `warm, same run (cold: ${find('inorder', 'e2e', 'cold')?.ratio ?? '-'}x)`),
-    atMost('CPU per message: Redis + processor + sequencer', TARGETS.totalCpuUs, consumeCpu(pre), `pre-filled, warm (end to end, with submits: ${consumeCpu(e2e) ?? '-'} µs)`, 'µs'),
-    atMost('CPU per message: Redis', TARGETS.redisCpuUs, pre?.cpuUsPerMessage.redis ?? null, `pre-filled, warm (end to end, with submits: ${e2e?.cpuUsPerMessage.redis ?? '-'} µs)`, 'µs'),
-    atMost('logging cost at info', TARGETS.logCostPct, logRatio === null ? null : round((1 - 1 / logRatio) * 100, 1), `msg/s lost at LOG_LEVEL=info against error, pre-filled, warm, same run${cpuNote}`, '%'),
+    atLeast(
+      'pre-filled msg/s vs BullMQ',
+      TARGETS.prefilledRatio,
+      pre?.ratio ?? null,
+      `warm, same run (cold: ${find('inorder', 'prefilled', 'cold')?.ratio ?? '-'}x)`,
+    ),
+    atLeast(
+      'end-to-end msg/s vs BullMQ',
+      TARGETS.e2eRatio,
+      e2e?.ratio ?? null,
+      `warm, same run (cold: ${find('inorder', 'e2e', 'cold')?.ratio ?? '-'}x)`,
+    ),
+    atMost(
+      'CPU per message: Redis + processor + sequencer',
+      TARGETS.totalCpuUs,
+      consumeCpu(pre),
+      `pre-filled, warm (end to end, with submits: ${consumeCpu(e2e) ?? '-'} µs)`,
+      'µs',
+    ),
+    atMost(
+      'CPU per message: Redis',
+      TARGETS.redisCpuUs,
+      pre?.cpuUsPerMessage.redis ?? null,
+      `pre-filled, warm (end to end, with submits: ${e2e?.cpuUsPerMessage.redis ?? '-'} µs)`,
+      'µs',
+    ),
+    atMost(
+      'logging cost at info',
+      TARGETS.logCostPct,
+      logRatio === null ? null : round((1 - 1 / logRatio) * 100, 1),
+      `msg/s lost at LOG_LEVEL=info against error, pre-filled, warm, same run${cpuNote}`,
+      '%',
+    ),
   ];
 }
 

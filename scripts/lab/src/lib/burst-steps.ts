@@ -6,7 +6,11 @@ import type { ServiceGroup } from './stack.js';
 
 /** Output entries, dead letters and skips so far. */
 export async function settledCount(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.hget(keys.meta, 'skipped').then(Number)]);
+  const [output, dead, skipped] = await Promise.all([
+    client.llen(keys.output),
+    client.llen(keys.dead),
+    client.hget(keys.meta, 'skipped').then(Number),
+  ]);
   return output + dead + skipped;
 }
 
@@ -21,7 +25,12 @@ export async function lastDeadAt(client: RedisClient, keys: PartitionKeys): Prom
   }
 }
 
-export async function enqueueRange(client: RedisClient, target: { pipeline: string; partition: number; prefix: string }, from: number, count: number): Promise<void> {
+export async function enqueueRange(
+  client: RedisClient,
+  target: { pipeline: string; partition: number; prefix: string },
+  from: number,
+  count: number,
+): Promise<void> {
   const CHUNK = 10_000;
   for (let start = from; start < from + count; start += CHUNK) {
     const messages: NewMessage[] = [];

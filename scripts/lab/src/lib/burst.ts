@@ -6,7 +6,26 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, keysFor, redactRedisUrl, type PartitionKeys, type RedisClient } from '@inorder/shared';
-import { type Cleanup, type Output, formatDuration, formatInt, renderPairs, computeStats, parseTimestamps, renderStatsTable, renderThroughput, renderVerify, verifyFigures, verifyPipelineWithOutput, type PipelineStats, type Percentiles, type Stage, type Timestamps, type VerifyFigures, type VerifyResult } from '@inorder/tools';
+import {
+  type Cleanup,
+  type Output,
+  formatDuration,
+  formatInt,
+  renderPairs,
+  computeStats,
+  parseTimestamps,
+  renderStatsTable,
+  renderThroughput,
+  renderVerify,
+  verifyFigures,
+  verifyPipelineWithOutput,
+  type PipelineStats,
+  type Percentiles,
+  type Stage,
+  type Timestamps,
+  type VerifyFigures,
+  type VerifyResult,
+} from '@inorder/tools';
 import type { RedisServer } from '@inorder/testkit';
 import { startLocalRedis, startServices, type ServiceGroup } from './stack.js';
 import { enqueueRange, firstSeq, lastDeadAt, settledCount, waitForSettled } from './burst-steps.js';
@@ -99,7 +118,10 @@ export function idealMs(count: number, processors: number, concurrency: number, 
 
 /** The run's Redis (a throwaway one unless the options name one), its connection, and the services when started here. */
 async function setUp(
-  options: BurstOptions, target: { pipeline: string; partition: number; prefix: string }, out: Output, cleanup: Cleanup,
+  options: BurstOptions,
+  target: { pipeline: string; partition: number; prefix: string },
+  out: Output,
+  cleanup: Cleanup,
 ): Promise<{ localRedis: RedisServer | undefined; redisUrl: string; client: RedisClient; services: ServiceGroup | undefined }> {
   const { pipeline, partition, prefix } = target;
   let localRedis: RedisServer | undefined;
@@ -121,7 +143,10 @@ async function setUp(
   if (options.startServices) {
     const started = Date.now();
     services = await startServices({
-      redisUrl, pipeline, partition, prefix,
+      redisUrl,
+      pipeline,
+      partition,
+      prefix,
       processors: options.processors,
       sequencers: options.sequencers,
       env: {
@@ -166,10 +191,15 @@ export async function runBurst(options: BurstOptions, out: Output, cleanup: Clea
 
   const t0 = Date.now();
   await enqueueRange(client, { pipeline, partition, prefix }, from, options.count);
-  out.line(`  enqueued   ${formatInt(options.count)} messages (seq ${from}..${from + options.count - 1}) in ${formatDuration(Date.now() - t0)}`);
+  out.line(
+    `  enqueued   ${formatInt(options.count)} messages (seq ${from}..${from + options.count - 1}) in ${formatDuration(Date.now() - t0)}`,
+  );
 
   const timedOut = !(await waitForSettled({
-    client, keys, services, out,
+    client,
+    keys,
+    services,
+    out,
     target: before + options.count,
     count: options.count,
     base: before,
@@ -179,7 +209,10 @@ export async function runBurst(options: BurstOptions, out: Output, cleanup: Clea
   const waitedMs = Date.now() - t0;
 
   const { result: verify, output } = await verifyPipelineWithOutput(client, {
-    pipeline, partition, prefix, expected: { from, to: from + options.count - 1 },
+    pipeline,
+    partition,
+    prefix,
+    expected: { from, to: from + options.count - 1 },
   });
   const entries = parseTimestamps(output).filter((e) => e.seq !== undefined && e.seq >= from && e.seq < from + options.count);
   const stats = computeStats(entries);
@@ -193,8 +226,15 @@ export async function runBurst(options: BurstOptions, out: Output, cleanup: Clea
 }
 
 function burstResult(r: {
-  options: BurstOptions; pipeline: string; redisUrl: string; local: boolean; verify: VerifyResult; stats: PipelineStats;
-  wallMs: number; ideal: number; timedOut: boolean;
+  options: BurstOptions;
+  pipeline: string;
+  redisUrl: string;
+  local: boolean;
+  verify: VerifyResult;
+  stats: PipelineStats;
+  wallMs: number;
+  ideal: number;
+  timedOut: boolean;
 }): BurstResult {
   const { options, verify, stats } = r;
   return {

@@ -53,7 +53,10 @@ const POLL_MS = 5;
 
 /** When `check` first held (epoch ms), polled every POLL_MS; null when it did not within `timeoutMs`. Errors count as false. */
 function firstHeld(check: () => Promise<boolean>, timeoutMs: number): Promise<number | null> {
-  return waitFor(check, { timeoutMs, intervalMs: POLL_MS }).then(() => Date.now(), () => null);
+  return waitFor(check, { timeoutMs, intervalMs: POLL_MS }).then(
+    () => Date.now(),
+    () => null,
+  );
 }
 
 async function meta(ctx: FaultContext): Promise<{ next: number; fence: string }> {
@@ -69,7 +72,14 @@ function since(ctx: FaultContext, at: number): number {
   return Math.round((at - ctx.startedAt) / 10) / 100;
 }
 
-function result(ctx: FaultContext, kind: FaultKind, at: number, label: string, recoveredAt: number | null, details: Record<string, unknown>): FaultResult {
+function result(
+  ctx: FaultContext,
+  kind: FaultKind,
+  at: number,
+  label: string,
+  recoveredAt: number | null,
+  details: Record<string, unknown>,
+): FaultResult {
   return { kind, at: since(ctx, at), label, recoveryMs: recoveredAt === null ? null : recoveredAt - at, details };
 }
 
@@ -82,7 +92,12 @@ async function heldBy(ctx: FaultContext, owner: string | undefined): Promise<num
   const claims = await ctx.client.hgetall(ctx.keys.claims);
   const listed = Object.entries(claims)
     .filter(([token]) => token.startsWith(`${owner}:`))
-    .flatMap(([, value]) => value.slice(value.indexOf('|') + 1).split(',').map(Number));
+    .flatMap(([, value]) =>
+      value
+        .slice(value.indexOf('|') + 1)
+        .split(',')
+        .map(Number),
+    );
   if (listed.length === 0) return [];
   const states = await ctx.client.hmget(ctx.keys.state, ...listed.map(String));
   return listed.filter((_, i) => states[i]?.startsWith(`C|${owner}:`));
@@ -106,7 +121,9 @@ async function followClaims(ctx: FaultContext, owner: string, lowest: number, hi
   const r: ClaimRecovery = { reapedAt: null, reclaimedAt: null, emittedPastAt: null, allEmittedAt: null };
   const deadline = Date.now() + ctx.recoveryTimeoutMs;
   while (r.allEmittedAt === null && Date.now() < deadline) {
-    const [state, next] = await Promise.all([ctx.client.hget(ctx.keys.state, String(lowest)), meta(ctx).then((m) => m.next)]).catch(() => [undefined, 0] as const);
+    const [state, next] = await Promise.all([ctx.client.hget(ctx.keys.state, String(lowest)), meta(ctx).then((m) => m.next)]).catch(
+      () => [undefined, 0] as const,
+    );
     const now = Date.now();
     if (state !== undefined) {
       const ours = state !== null && state.startsWith(`C|${owner}:`);
@@ -144,7 +161,9 @@ function reapEvents(ctx: FaultContext, logsBefore: Map<ServiceHandle, number>): 
 /** The running processors that hold claims now (all running ones when none does). */
 async function processorsHoldingClaims(ctx: FaultContext): Promise<ServiceHandle[]> {
   const running = ctx.services.processors.filter((p) => p.running);
-  const owners = new Set(Object.keys(await ctx.client.hgetall(ctx.keys.claims).catch(() => ({}))).map((t) => t.slice(0, t.lastIndexOf(':'))));
+  const owners = new Set(
+    Object.keys(await ctx.client.hgetall(ctx.keys.claims).catch(() => ({}))).map((t) => t.slice(0, t.lastIndexOf(':'))),
+  );
   const holding = running.filter((p) => p.instance !== undefined && owners.has(p.instance));
   return holding.length > 0 ? holding : running;
 }
@@ -186,7 +205,10 @@ async function processorKill(ctx: FaultContext, plan: PlannedFault): Promise<Fau
 }
 
 /** Waits for the first emit under a new fence after `before`; returns when it happened and when the fence changed. */
-async function firstEmitByNewLeader(ctx: FaultContext, before: { next: number; fence: string }): Promise<{ emitAt: number | null; fenceAt: number | null }> {
+async function firstEmitByNewLeader(
+  ctx: FaultContext,
+  before: { next: number; fence: string },
+): Promise<{ emitAt: number | null; fenceAt: number | null }> {
   let fenceAt: number | null = null;
   const emitAt = await firstHeld(async () => {
     const now = await meta(ctx);
@@ -225,14 +247,19 @@ async function leaderPause(ctx: FaultContext): Promise<FaultResult> {
   const logsBefore = target.logs.length;
   const at = Date.now();
   target.kill('SIGSTOP');
-  const resume = new Promise<void>((resolve) => setTimeout(() => {
-    target.kill('SIGCONT');
-    resolve();
-  }, pauseMs));
+  const resume = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      target.kill('SIGCONT');
+      resolve();
+    }, pauseMs),
+  );
   const { emitAt, fenceAt } = await firstEmitByNewLeader(ctx, before);
   await resume;
   // The paused leader must notice, once it runs again, that its lease is gone.
-  const steppedDown = await firstHeld(async () => target.logs.slice(logsBefore).some((l) => /lease lost|leadership ended|fenced/i.test(l)), 5000);
+  const steppedDown = await firstHeld(
+    async () => target.logs.slice(logsBefore).some((l) => /lease lost|leadership ended|fenced/i.test(l)),
+    5000,
+  );
   return result(ctx, 'leader-pause', at, `SIGSTOP leader ${target.name} for ${pauseMs} ms, then SIGCONT`, emitAt, {
     process: target.name,
     pauseMs,

@@ -18,7 +18,10 @@ export interface PlannedFault {
 /** Parses "processor-kill,leader-kill:2" into kinds, repeated as asked. Throws on an unknown kind. */
 export function parseFaults(spec: string): FaultKind[] {
   const kinds: FaultKind[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, times = '1'] = part.split(':');
     if (!(FAULT_KINDS as readonly string[]).includes(name!)) {
       throw new RangeError(`unknown fault "${name}"; choose from ${FAULT_KINDS.join(', ')}`);
@@ -35,7 +38,12 @@ export function parseFaults(spec: string): FaultKind[] {
  * The seconds the faults are spread over: a steady load's duration, or a burst's ideal time
  * (ceil(count / (processors x concurrency)) rounds of work), at least 5 s.
  */
-export function faultWindowS(load: { kind: 'steady'; durationMs: number } | { kind: 'burst'; count: number }, processors: number, concurrency: number, workMs: number): number {
+export function faultWindowS(
+  load: { kind: 'steady'; durationMs: number } | { kind: 'burst'; count: number },
+  processors: number,
+  concurrency: number,
+  workMs: number,
+): number {
   if (load.kind === 'steady') return load.durationMs / 1000;
   return Math.max(5, (Math.ceil(load.count / Math.max(1, processors * concurrency)) * workMs) / 1000);
 }

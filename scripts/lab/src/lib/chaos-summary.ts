@@ -65,7 +65,7 @@ export function spread(values: ReadonlyArray<number | null | undefined>): Spread
 function processorKillFigures(faults: FaultResult[], claimLeaseMs: number): ProcessorKillFigures | null {
   const kills = faults.filter((f) => f.kind === 'processor-kill' && Number(f.details.seqsHeld) > 0);
   if (kills.length === 0) return null;
-  const of = (key: string): Array<number | null> => kills.map((f) => (typeof f.details[key] === 'number' ? (f.details[key]) : null));
+  const of = (key: string): Array<number | null> => kills.map((f) => (typeof f.details[key] === 'number' ? f.details[key] : null));
   return {
     kills: kills.length,
     claimLeaseMs,
@@ -108,7 +108,13 @@ export function chaosSummary(figures: LoadFigures, plan: PlannedFault[], faults:
     plan,
     faults,
     recovery,
-    targets: { leaderFailoverMs: { target: LEADER_FAILOVER_TARGET_MS, measured: failover, met: failover === null ? null : failover <= LEADER_FAILOVER_TARGET_MS } },
+    targets: {
+      leaderFailoverMs: {
+        target: LEADER_FAILOVER_TARGET_MS,
+        measured: failover,
+        met: failover === null ? null : failover <= LEADER_FAILOVER_TARGET_MS,
+      },
+    },
     processorKills: processorKillFigures(faults, settings.claimLeaseMs),
   };
 }

@@ -131,12 +131,15 @@ export class LocalService implements ServiceHandle {
   }
 
   async ready(timeoutMs = 30_000): Promise<void> {
-    const state = await waitFor(async () => {
-      if (this.started) return 'started';
-      if (!alive(this.child)) return 'exited';
-      if (this.probe && (await this.probe())) this.started = true;
-      return this.started && 'started';
-    }, { timeoutMs, message: `${this.name} did not log that it started` });
+    const state = await waitFor(
+      async () => {
+        if (this.started) return 'started';
+        if (!alive(this.child)) return 'exited';
+        if (this.probe && (await this.probe())) this.started = true;
+        return this.started && 'started';
+      },
+      { timeoutMs, message: `${this.name} did not log that it started` },
+    );
     if (state === 'exited') throw new Error(`${this.name} exited before it started:\n${this.logs.slice(-10).join('\n')}`);
   }
 
@@ -150,4 +153,3 @@ export class LocalService implements ServiceHandle {
     return terminate(this.child, graceMs);
   }
 }
-

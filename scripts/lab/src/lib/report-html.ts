@@ -22,7 +22,10 @@ function escapeHtml(text: string): string {
 
 /** JSON safe inside a <script> element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function formatCell(value: unknown): string {
@@ -109,15 +112,22 @@ const PAGE_SCRIPT = `
 export function renderHtml(report: RunReport): string {
   const started = new Date(report.startedAt).toISOString();
   const charts = report.charts.map((c) => `<div class="chart"><canvas id="chart-${escapeHtml(c.id)}"></canvas></div>`).join('\n');
-  const faults: Table | undefined = report.faults.length > 0
-    ? {
-        title: 'Faults',
-        columns: ['at (s)', 'kind', 'what', 'recovery (ms)'],
-        rows: report.faults.map((f) => [Number(f.at.toFixed(2)), f.kind, f.label, f.recoveryMs === null ? 'not recovered' : Math.round(f.recoveryMs)]),
-      }
-    : undefined;
+  const faults: Table | undefined =
+    report.faults.length > 0
+      ? {
+          title: 'Faults',
+          columns: ['at (s)', 'kind', 'what', 'recovery (ms)'],
+          rows: report.faults.map((f) => [
+            Number(f.at.toFixed(2)),
+            f.kind,
+            f.label,
+            f.recoveryMs === null ? 'not recovered' : Math.round(f.recoveryMs),
+          ]),
+        }
+      : undefined;
   const tables = [summaryTable(report.summary), ...(faults ? [faults] : []), ...report.tables].map(renderTable).join('\n');
-  const notes = report.notes.length > 0 ? `<h2>Notes</h2><ul class="notes">${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+  const notes =
+    report.notes.length > 0 ? `<h2>Notes</h2><ul class="notes">${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>${escapeHtml(report.title)}</title>

@@ -9,7 +9,9 @@ export type Stage = StatsStage | 'overhead';
 export const STAGE_NAMES: Stage[] = [...STATS_STAGES, 'overhead'];
 
 /** An entry with every timestamp: what the windows below are computed from. */
-export type Timestamps = Required<Pick<StatsTimestamps, 'createdAt' | 'processingAt' | 'processedAt' | 'sequencingAt' | 'sequencedAt'>> & { seq: number };
+export type Timestamps = Required<Pick<StatsTimestamps, 'createdAt' | 'processingAt' | 'processedAt' | 'sequencingAt' | 'sequencedAt'>> & {
+  seq: number;
+};
 
 function durations(t: Timestamps): Record<Stage, number> {
   const d = stageDurations(t) as Record<StatsStage, number>;
@@ -77,7 +79,8 @@ export class StageHistograms {
 export function hasTimestamps(value: unknown): value is Timestamps {
   const v = value as Record<string, unknown>;
   return (
-    typeof v === 'object' && v !== null &&
+    typeof v === 'object' &&
+    v !== null &&
     ['seq', 'createdAt', 'processingAt', 'processedAt', 'sequencingAt', 'sequencedAt'].every((k) => typeof v[k] === 'number')
   );
 }

@@ -6,7 +6,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, enqueue, keysFor, redactRedisUrl, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
-import { formatInt, parseTimestamps, readBacklog, verifyPipelineWithOutput, type Cleanup, type Output, type VerifyResult } from '@inorder/tools';
+import {
+  formatInt,
+  parseTimestamps,
+  readBacklog,
+  verifyPipelineWithOutput,
+  type Cleanup,
+  type Output,
+  type VerifyResult,
+} from '@inorder/tools';
 import { hasTimestamps, type Timestamps } from './report-series.js';
 import type { RedisServer } from '@inorder/testkit';
 import { startLocalRedis, startServices, type ServiceGroup } from './stack.js';
@@ -95,7 +103,13 @@ export function loadTotal(load: LoadSpec): number {
  * Sends `total` messages from seq `from`: all at once (burst), or at `rate` per second in ticks
  * of 20 ms. A tick that falls behind (Redis down) sends the backlog on the next; bounded by count.
  */
-async function runLoad(client: RedisClient, target: { pipeline: string }, load: LoadSpec, from: number, state: { sent: number }): Promise<void> {
+async function runLoad(
+  client: RedisClient,
+  target: { pipeline: string },
+  load: LoadSpec,
+  from: number,
+  state: { sent: number },
+): Promise<void> {
   const total = loadTotal(load);
   const started = Date.now();
   while (state.sent < total) {
@@ -111,12 +125,21 @@ async function runLoad(client: RedisClient, target: { pipeline: string }, load: 
 }
 
 async function sample(client: RedisClient, keys: PartitionKeys, t: number, sent: number): Promise<Sample> {
-  const [input, inFlight, results, output] = await Promise.all([client.llen(keys.input), client.hlen(keys.state), client.xlen(keys.results), client.llen(keys.output)]);
+  const [input, inFlight, results, output] = await Promise.all([
+    client.llen(keys.input),
+    client.hlen(keys.state),
+    client.xlen(keys.results),
+    client.llen(keys.output),
+  ]);
   return { t, input, inFlight, results, output, sent };
 }
 
 async function settled(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([client.llen(keys.output), client.llen(keys.dead), client.hget(keys.meta, 'skipped').then(Number)]);
+  const [output, dead, skipped] = await Promise.all([
+    client.llen(keys.output),
+    client.llen(keys.dead),
+    client.hget(keys.meta, 'skipped').then(Number),
+  ]);
   return output + dead + skipped;
 }
 
@@ -129,7 +152,12 @@ async function firstSeq(client: RedisClient, keys: PartitionKeys, pipeline: stri
 }
 
 /** Sets up, runs the load with `during` alongside, drains, verifies. Everything started is registered with `cleanup`. */
-export async function runSoakLoad(spec: RunSpec, out: Output, cleanup: Cleanup, during?: (ctx: RunContext) => Promise<void>): Promise<RunOutcome> {
+export async function runSoakLoad(
+  spec: RunSpec,
+  out: Output,
+  cleanup: Cleanup,
+  during?: (ctx: RunContext) => Promise<void>,
+): Promise<RunOutcome> {
   const { pipeline, keys, localRedis, redisUrl, client, services } = await setUp(spec, out, cleanup);
   const from = await firstSeq(client, keys, pipeline);
   const base = await settled(client, keys);
@@ -140,7 +168,20 @@ export async function runSoakLoad(spec: RunSpec, out: Output, cleanup: Cleanup, 
   const producer = connect(redisUrl, { name: `inorder-${spec.label}-producer` });
   cleanup.add('producer connection', () => producer.disconnect());
   const loadDone = runLoad(producer, { pipeline }, spec.load, from, state);
-  const ctx: RunContext = { spec, client, redisUrl, localRedis, services, pipeline, keys, startedAt, total, sent: () => state.sent, loadDone, out };
+  const ctx: RunContext = {
+    spec,
+    client,
+    redisUrl,
+    localRedis,
+    services,
+    pipeline,
+    keys,
+    startedAt,
+    total,
+    sent: () => state.sent,
+    loadDone,
+    out,
+  };
   const sampler = startSampler({ client, keys, startedAt, base, total, label: spec.label, out, sent: () => state.sent });
   let drained: boolean;
   try {
@@ -155,16 +196,34 @@ export async function runSoakLoad(spec: RunSpec, out: Output, cleanup: Cleanup, 
   const last = entries.reduce((m, e) => Math.max(m, e.sequencedAt), startedAt);
   const loadMs = spec.load.kind === 'steady' ? spec.load.durationMs : 0;
   return {
-    pipeline, redisUrl: redactRedisUrl(redisUrl), startedAt, from, sent, verify, entries, samples: sampler.samples,
+    pipeline,
+    redisUrl: redactRedisUrl(redisUrl),
+    startedAt,
+    from,
+    sent,
+    verify,
+    entries,
+    samples: sampler.samples,
     wallMs: Math.max(1, last - startedAt),
-    idealMs: loadMs + (spec.load.kind === 'burst' ? Math.ceil(sent / Math.max(1, spec.processors * spec.concurrency)) * spec.workMs : spec.workMs),
-    drained, services,
+    idealMs:
+      loadMs + (spec.load.kind === 'burst' ? Math.ceil(sent / Math.max(1, spec.processors * spec.concurrency)) * spec.workMs : spec.workMs),
+    drained,
+    services,
   };
 }
 
 /** The run's Redis (a throwaway one unless the spec names one), its connection and services. */
-async function setUp(spec: RunSpec, out: Output, cleanup: Cleanup): Promise<{
-  pipeline: string; keys: PartitionKeys; localRedis: RedisServer | undefined; redisUrl: string; client: RedisClient; services: ServiceGroup | undefined;
+async function setUp(
+  spec: RunSpec,
+  out: Output,
+  cleanup: Cleanup,
+): Promise<{
+  pipeline: string;
+  keys: PartitionKeys;
+  localRedis: RedisServer | undefined;
+  redisUrl: string;
+  client: RedisClient;
+  services: ServiceGroup | undefined;
 }> {
   const pipeline = spec.pipeline ?? (spec.redisUrl ? 'default' : `${spec.label}-${randomBytes(3).toString('hex')}`);
   let localRedis: RedisServer | undefined;
@@ -181,21 +240,35 @@ async function setUp(spec: RunSpec, out: Output, cleanup: Cleanup): Promise<{
   let services: ServiceGroup | undefined;
   if (!spec.redisUrl) {
     const group = await startServices({
-      redisUrl, pipeline, processors: spec.processors, sequencers: spec.sequencers,
+      redisUrl,
+      pipeline,
+      processors: spec.processors,
+      sequencers: spec.sequencers,
       env: { LOG_LEVEL: 'info', WORK_MS: String(spec.workMs), CONCURRENCY: String(spec.concurrency), ...spec.env },
     });
     cleanup.add('services', () => group.stop(12_000));
     await group.waitForLeader(15_000);
     services = group;
   }
-  out.line(`  redis      ${redactRedisUrl(redisUrl)}${localRedis ? ` (throwaway redis-server${spec.appendonly ? ', appendonly yes, appendfsync always' : ''})` : ''}`);
-  out.line(`  pipeline   ${pipeline}${services ? `; ${spec.processors} processors x ${spec.concurrency}, ${spec.sequencers} sequencers, WORK_MS ${spec.workMs}` : ' (services already running)'}`);
+  out.line(
+    `  redis      ${redactRedisUrl(redisUrl)}${localRedis ? ` (throwaway redis-server${spec.appendonly ? ', appendonly yes, appendfsync always' : ''})` : ''}`,
+  );
+  out.line(
+    `  pipeline   ${pipeline}${services ? `; ${spec.processors} processors x ${spec.concurrency}, ${spec.sequencers} sequencers, WORK_MS ${spec.workMs}` : ' (services already running)'}`,
+  );
   return { pipeline, keys: keysFor(pipeline, 0), localRedis, redisUrl, client, services };
 }
 
 /** Samples the partition once a second (and moves the progress bar) until stopped. */
 function startSampler(at: {
-  client: RedisClient; keys: PartitionKeys; startedAt: number; base: number; total: number; label: string; out: Output; sent: () => number;
+  client: RedisClient;
+  keys: PartitionKeys;
+  startedAt: number;
+  base: number;
+  total: number;
+  label: string;
+  out: Output;
+  sent: () => number;
 }): { samples: Sample[]; stop(): Promise<void> } {
   const samples: Sample[] = [];
   const bar = at.out.progress(at.total, at.label);
@@ -207,7 +280,10 @@ function startSampler(at: {
       try {
         const s = await sample(at.client, at.keys, (Date.now() - at.startedAt) / 1000, at.sent());
         samples.push(s);
-        bar.update(Math.max(0, Math.min(at.total, s.output - at.base)), `sent ${formatInt(at.sent())}, backlog ${formatInt(s.input + s.results)}`);
+        bar.update(
+          Math.max(0, Math.min(at.total, s.output - at.base)),
+          `sent ${formatInt(at.sent())}, backlog ${formatInt(s.input + s.results)}`,
+        );
       } catch {
         // Redis restarting: the next sample will tell
       }
@@ -224,7 +300,14 @@ function startSampler(at: {
 }
 
 /** Waits until output + dead letters + skips reach `target`; false on a timeout or a stall. */
-async function waitForDrain(client: RedisClient, keys: PartitionKeys, target: number, timeoutMs: number, stallMs: number, out: Output): Promise<boolean> {
+async function waitForDrain(
+  client: RedisClient,
+  keys: PartitionKeys,
+  target: number,
+  timeoutMs: number,
+  stallMs: number,
+  out: Output,
+): Promise<boolean> {
   const started = Date.now();
   let last = -1;
   let movedAt = started;
@@ -242,7 +325,9 @@ async function waitForDrain(client: RedisClient, keys: PartitionKeys, target: nu
       movedAt = now;
     }
     if (now - started > timeoutMs || now - movedAt > stallMs) {
-      out.line(`  gave up waiting: ${formatInt(Math.max(0, count))} of ${formatInt(target)} accounted for after ${Math.round((now - started) / 1000)} s`);
+      out.line(
+        `  gave up waiting: ${formatInt(Math.max(0, count))} of ${formatInt(target)} accounted for after ${Math.round((now - started) / 1000)} s`,
+      );
       return false;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

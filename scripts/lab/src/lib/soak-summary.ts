@@ -39,7 +39,10 @@ export function windowsOf(outcome: RunOutcome): Window[] {
 
 /** Throughput (emitted and enqueued per second), latency p50 and p99 by stage, backlog. */
 export function loadCharts(outcome: RunOutcome, windows: Window[]): Chart[] {
-  const enqueued = rateWindows(outcome.entries.map((e) => e.createdAt), outcome.startedAt);
+  const enqueued = rateWindows(
+    outcome.entries.map((e) => e.createdAt),
+    outcome.startedAt,
+  );
   return [
     throughputChart(windows, [{ label: 'enqueued', points: enqueued.map((w) => [w.t, w.rate]) }]),
     ...latencyCharts(windows),
@@ -58,7 +61,12 @@ export function worstWindow(windows: Window[], stage: Stage, p: 'p50' | 'p99' = 
 }
 
 const LABELS: Record<Stage, string> = {
-  queueWait: 'queue wait', work: 'work', handOff: 'hand-off', reorderWait: 'reorder wait', endToEnd: 'end to end', overhead: 'end to end - work',
+  queueWait: 'queue wait',
+  work: 'work',
+  handOff: 'hand-off',
+  reorderWait: 'reorder wait',
+  endToEnd: 'end to end',
+  overhead: 'end to end - work',
 };
 
 /** Stage percentiles over the whole run, one row per stage. */

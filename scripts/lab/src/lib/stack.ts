@@ -19,7 +19,8 @@ export async function startLocalRedis(options: { appendonly?: boolean } = {}): P
   try {
     return await RedisServer.start({ ...options, detached: true });
   } catch (error) {
-    if (error instanceof RedisNotInstalledError) error.message += '\n  Or point REDIS_URL at a running server, e.g. REDIS_URL=redis://127.0.0.1:6379';
+    if (error instanceof RedisNotInstalledError)
+      error.message += '\n  Or point REDIS_URL at a running server, e.g. REDIS_URL=redis://127.0.0.1:6379';
     throw error;
   }
 }
@@ -107,9 +108,12 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
   const sequencers = count(opts.sequencers, 'sequencer', 'sequencer');
   const eventProcessors = count(opts.eventProcessors, 'events-processor', 'processor', { PIPELINE: 'events-*', PARTITIONS: 'all' });
   const declared = `${opts.pipeline}:strict${opts.partitionCount === undefined ? '' : `:${opts.partitionCount}`}`;
-  const ingest = opts.ingestPort === undefined
-    ? undefined
-    : make('ingest-1', 'ingest', { PORT: String(opts.ingestPort), HOST: '127.0.0.1', PIPELINES: baseEnv.PIPELINES ?? declared }, () => portOpen(opts.ingestPort!));
+  const ingest =
+    opts.ingestPort === undefined
+      ? undefined
+      : make('ingest-1', 'ingest', { PORT: String(opts.ingestPort), HOST: '127.0.0.1', PIPELINES: baseEnv.PIPELINES ?? declared }, () =>
+          portOpen(opts.ingestPort!),
+        );
   const all = [...processors, ...sequencers, ...eventProcessors, ...(ingest ? [ingest] : [])];
   const first = typeof opts.partition === 'number' ? opts.partition : 0;
   let redis: RedisClient | undefined;

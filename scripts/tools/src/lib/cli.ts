@@ -49,7 +49,8 @@ export function intFlag(values: Record<string, unknown>, name: string, fallback:
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new UsageError(`--${name} must be a whole number of at least ${min}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -58,7 +59,8 @@ export function numberFlag(values: Record<string, unknown>, name: string, fallba
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new UsageError(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 

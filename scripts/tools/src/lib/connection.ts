@@ -9,7 +9,12 @@ import type { Cleanup } from './cli.js';
  */
 export async function connectOnce(url: string): Promise<RedisClient> {
   if (isClusterUrl(url)) return connectClusterOnce(url);
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : 200) });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5000,
+    retryStrategy: (times) => (times > 3 ? null : 200),
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();

@@ -81,7 +81,13 @@ export function stageDurations(t: Timestamps): Record<Stage, number | undefined>
 
 /** Accumulates one stage: HDR histogram for percentiles, exact min, max and mean. */
 class StageRecorder {
-  private readonly histogram = build({ bitBucketSize: 'packed', lowestDiscernibleValue: 1, highestTrackableValue: 2, numberOfSignificantValueDigits: 3, autoResize: true });
+  private readonly histogram = build({
+    bitBucketSize: 'packed',
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 2,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
   private count = 0;
   private sum = 0;
   private min = Infinity;
@@ -189,7 +195,8 @@ export function latencyOverTime(entries: Iterable<Timestamps>, bucketMs = 1000):
       if (ms !== undefined) bucket[s].push(Math.max(0, ms));
     }
   }
-  const pick = (sorted: number[], p: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+  const pick = (sorted: number[], p: number): number =>
+    sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
   return [...buckets.entries()]
     .sort(([a], [b]) => a - b)
     .map(([t, bucket]) => {
@@ -231,7 +238,8 @@ export function renderStatsTable(stats: PipelineStats): string {
   });
   if (rows.length === 0) return '  (no output entries with timestamps)';
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('   ');
+  const line = (cells: string[]): string =>
+    '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('   ');
   const out = [line(header), '  ' + widths.map((w) => '-'.repeat(w)).join('   '), ...rows.map(line)];
   if (stats.negative > 0) out.push(`  (${stats.negative} stage durations were negative and counted as 0: clocks differ between hosts)`);
   return out.join('\n');

@@ -192,7 +192,10 @@ export async function verifyPipeline(redis: RedisClient, target: VerifyTarget): 
 }
 
 /** verifyPipeline, also returning the raw output entries it read (for stats). */
-export async function verifyPipelineWithOutput(redis: RedisClient, target: VerifyTarget): Promise<{ result: VerifyResult; output: string[] }> {
+export async function verifyPipelineWithOutput(
+  redis: RedisClient,
+  target: VerifyTarget,
+): Promise<{ result: VerifyResult; output: string[] }> {
   const partition = target.partition ?? 0;
   const keys = keysFor(target.pipeline, partition, target.prefix);
   const [output, dead, skipped, backlog] = await Promise.all([
@@ -221,7 +224,9 @@ export function renderVerify(result: VerifyResult): string {
   if (result.missingSeqs.length > 0) {
     lines.push(`  missing seqs: ${result.missingSeqs.join(', ')}${result.missing > result.missingSeqs.length ? ', ...' : ''}`);
     const b = result.backlog;
-    lines.push(`  still in the pipeline: ${n(b.input)} in input, ${n(b.inFlight)} claimed or waiting, ${n(b.results)} in the results stream; next to emit: ${b.next ?? '-'}`);
+    lines.push(
+      `  still in the pipeline: ${n(b.input)} in input, ${n(b.inFlight)} claimed or waiting, ${n(b.results)} in the results stream; next to emit: ${b.next ?? '-'}`,
+    );
   }
   if (result.duplicateSeqs.length > 0) lines.push(`  duplicated seqs: ${result.duplicateSeqs.join(', ')}`);
   for (const v of result.orderViolationSamples.slice(0, 5)) {

@@ -20,7 +20,12 @@ const errors = {
 };
 const typeParam = { type: 'object', properties: { type: { type: 'string', description: 'the event_type_id' } }, required: ['type'] };
 const partitionQuery = {
-  partition: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', default: '0', description: 'the partition (default 0), when the type\'s pipeline has several' },
+  partition: {
+    type: 'string',
+    pattern: '^(0|[1-9][0-9]*)$',
+    default: '0',
+    description: "the partition (default 0), when the type's pipeline has several",
+  },
 };
 
 /**
@@ -60,15 +65,22 @@ export async function eventReadRoutes(app: FastifyInstance, { context }: { conte
     const { newSeq } = parseRedriveBody(request.body);
     const target = await targetOf(request, deadline);
     const result = await redriveDeadLetter(context, target, seq, newSeq, deadline);
-    request.logger.info('dead letter redriven', { pipeline: target.name, partition: target.partition, seq, newSeq: result.seq, duplicate: result.duplicate });
+    request.logger.info('dead letter redriven', {
+      pipeline: target.name,
+      partition: target.partition,
+      seq,
+      newSeq: result.seq,
+      duplicate: result.duplicate,
+    });
     return result;
   });
 }
 
 function eventListDoc(list: 'output' | 'dead'): Record<string, unknown> {
   return {
-    summary: list === 'output' ? 'Read an event type\'s results, a page at a time' : 'Read an event type\'s dead letters, a page at a time',
-    description: `The ${list === 'output' ? 'output' : 'dead-letter'} list of pipeline events-<type> (one partition), as GET /v1/pipelines/{pipeline}/${list} ` +
+    summary: list === 'output' ? "Read an event type's results, a page at a time" : "Read an event type's dead letters, a page at a time",
+    description:
+      `The ${list === 'output' ? 'output' : 'dead-letter'} list of pipeline events-<type> (one partition), as GET /v1/pipelines/{pipeline}/${list} ` +
       `answers it (unordered pipelines: results in completion order). ${PAGING}`,
     tags: ['events'],
     security,
@@ -79,8 +91,9 @@ function eventListDoc(list: 'output' | 'dead'): Record<string, unknown> {
 }
 
 const eventRedriveDoc = {
-  summary: 'Redrive an event type\'s dead letter as a new event',
-  description: 'As POST /v1/pipelines/{pipeline}/dead/{seq}/redrive on pipeline events-<type> (one partition): the event is queued again with its priority.',
+  summary: "Redrive an event type's dead letter as a new event",
+  description:
+    'As POST /v1/pipelines/{pipeline}/dead/{seq}/redrive on pipeline events-<type> (one partition): the event is queued again with its priority.',
   tags: ['events'],
   security,
   params: { type: 'object', properties: { type: { type: 'string' }, seq: { type: 'string' } }, required: ['type', 'seq'] },

@@ -35,14 +35,16 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
     const deadline = Date.now() + config.redisTimeoutMs;
     const event = parseEvent(request.body, config.eventTypeIdMax);
     const pipeline = eventPipeline(event.event_type_id);
-    const settings = await withRedis(deadline - Date.now(), 'pipeline registration', () => directory.ensure(
-      pipeline, { ordering: 'none', maxPipelines: config.maxPipelines }, request.logger,
-    ));
+    const settings = await withRedis(deadline - Date.now(), 'pipeline registration', () =>
+      directory.ensure(pipeline, { ordering: 'none', maxPipelines: config.maxPipelines }, request.logger),
+    );
     // A partitioned event pipeline spreads users over its partitions; one user's events stay in one.
     const key = String(event.user_id);
     const payload = { user_id: event.user_id, event_type_id: event.event_type_id, priority: event.priority, event_data: event.event_data };
     const { partition, result } = await routeAndSubmit(
-      context, { logger: request.logger, deadline, name: pipeline, settings }, [{ payload, key, priority: event.priority }],
+      context,
+      { logger: request.logger, deadline, name: pipeline, settings },
+      [{ payload, key, priority: event.priority }],
       (current) => partitionForKey(key, current.partitions),
     );
     if (result.kind !== 'submitted') {
@@ -62,14 +64,15 @@ function eventFailure(error: unknown, config: IngestContext['config']): ReturnTy
   if (failure.status === 503) failure.status = 500;
   if (error instanceof PipelineConflictError) failure.message = `cannot queue the event: ${error.message}`;
   if (error instanceof RegistryFullError) {
-    failure.message = `cannot queue the event: pipeline ${error.pipeline} would be a new pipeline and the registry holds ${error.count}, ` +
+    failure.message =
+      `cannot queue the event: pipeline ${error.pipeline} would be a new pipeline and the registry holds ${error.count}, ` +
       `the most MAX_PIPELINES (${error.maxPipelines}) allows: raise MAX_PIPELINES or delete pipelines no longer used`;
   }
   return failure;
 }
 
 const eventDoc = {
-  summary: 'Queue an event on its type\'s priority pipeline',
+  summary: "Queue an event on its type's priority pipeline",
   description:
     'Each event_type_id has its own unordered pipeline (events-<id>), created on first use. ' +
     'Events are processed lower priority number first; equal priorities first-in first-out. ' +

@@ -30,7 +30,9 @@ export function submitDoc(maxBatch: number): Record<string, unknown> {
       type: 'object',
       properties: {
         partition: {
-          type: 'string', pattern: '^(0|[1-9][0-9]*)$', default: '0',
+          type: 'string',
+          pattern: '^(0|[1-9][0-9]*)$',
+          default: '0',
           description: 'the partition (default 0), below the registered count; not with message keys',
         },
       },
@@ -58,7 +60,7 @@ export function submitDoc(maxBatch: number): Record<string, unknown> {
 
 /** GET /v1/pipelines/:pipeline */
 export const statusDoc = {
-  summary: 'A pipeline\'s status, per partition',
+  summary: "A pipeline's status, per partition",
   description:
     'Input depth, in-flight seqs, results backlog, next seq to emit, current leader and fencing token, ' +
     'dead-letter and skipped counts.',
@@ -66,7 +68,7 @@ export const statusDoc = {
   security,
   params: pipelineParam,
   response: {
-    200: { description: 'The pipeline\'s settings and one entry per partition', type: 'object', additionalProperties: true },
+    200: { description: "The pipeline's settings and one entry per partition", type: 'object', additionalProperties: true },
     404: { description: 'No such pipeline in the registry', ...errorReply },
     503: { description: 'Redis unreachable', ...errorReply },
   },

@@ -4,7 +4,11 @@ import type { RequestError } from '../errors.js';
 import type { HttpFailure } from '../replies.js';
 
 /** Every route of the plugin answers 401, through `send`, to a request without a known key (when keys are set). */
-export function requireApiKey(app: FastifyInstance, apiKeys: ApiKeys, send: (reply: FastifyReply, failure: HttpFailure) => FastifyReply): void {
+export function requireApiKey(
+  app: FastifyInstance,
+  apiKeys: ApiKeys,
+  send: (reply: FastifyReply, failure: HttpFailure) => FastifyReply,
+): void {
   app.addHook('onRequest', async (request, reply) => {
     const refusal = apiKeys.refuse(request);
     if (refusal) return send(reply, { status: 401, message: refusal });

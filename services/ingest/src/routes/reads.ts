@@ -9,7 +9,9 @@ import { errorReply, pipelineParam, security } from './message-docs.js';
 import { readBodiesWith, requireApiKey } from './plumbing.js';
 import { deadLetterDoc, outputEntryDoc, pageQueryDoc, pageReplyDoc, redriveReplyDoc } from './read-docs.js';
 
-const partitionQuery = { partition: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', default: '0', description: 'the partition (default 0)' } };
+const partitionQuery = {
+  partition: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', default: '0', description: 'the partition (default 0)' },
+};
 const errors = {
   400: { description: 'A malformed parameter (each named) or a partition the pipeline does not have', ...errorReply },
   401: { description: 'Missing or unknown API key', ...errorReply },
@@ -54,10 +56,14 @@ export async function readRoutes(app: FastifyInstance, { context }: { context: I
 function listReadDoc(list: 'output' | 'dead'): Record<string, unknown> {
   return {
     summary: list === 'output' ? 'Read the output list, in order, a page at a time' : 'Read the dead-letter list, a page at a time',
-    description: `${list === 'output'
-      ? 'The results in the order they were emitted (strict pipelines: seq order), parsed as JSON, each with its seq and timestamps.'
-      : 'The dead letters, oldest first: reason, attempts, lastError, seq (or readSeq for a copy that did not take its seq), envelope (or raw text), deadAt.'} ` +
-      'Reading removes nothing. ' + PAGING,
+    description:
+      `${
+        list === 'output'
+          ? 'The results in the order they were emitted (strict pipelines: seq order), parsed as JSON, each with its seq and timestamps.'
+          : 'The dead letters, oldest first: reason, attempts, lastError, seq (or readSeq for a copy that did not take its seq), envelope (or raw text), deadAt.'
+      } ` +
+      'Reading removes nothing. ' +
+      PAGING,
     tags: [list === 'output' ? 'results' : 'dead letters'],
     security,
     params: pipelineParam,
@@ -76,14 +82,22 @@ const redriveDoc = {
     'Asking again after a lost answer enqueues nothing twice.',
   tags: ['dead letters'],
   security,
-  params: { type: 'object', properties: { pipeline: { type: 'string' }, seq: { type: 'string', pattern: '^[1-9][0-9]*$' } }, required: ['pipeline', 'seq'] },
+  params: {
+    type: 'object',
+    properties: { pipeline: { type: 'string' }, seq: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+    required: ['pipeline', 'seq'],
+  },
   querystring: { type: 'object', properties: partitionQuery },
   body: jsonSchema(redriveBody),
   response: {
     200: redriveReplyDoc,
     ...errors,
     404: { description: 'No such pipeline, or no dead letter for that seq in the partition', ...errorReply },
-    409: { description: 'The partition needs newSeq (producers number its seqs) or refuses it (the ingest assigns them), or the dead letter holds no readable envelope', ...errorReply },
+    409: {
+      description:
+        'The partition needs newSeq (producers number its seqs) or refuses it (the ingest assigns them), or the dead letter holds no readable envelope',
+      ...errorReply,
+    },
     415: { description: 'A body that is not application/json', ...errorReply },
   },
 };

@@ -93,14 +93,22 @@ const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(
 export function dashboardPage(chart: string | null = chartJsSource()): DashboardPage {
   const client = `(function () {\n'use strict';\n${CLIENT_DATA}\n${CLIENT_VIEW}\n${CLIENT_DETAIL}\nstart();\n})();`;
   const scripts = chart === null ? [client] : [chart, client];
-  const html = '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+  const html =
+    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="referrer" content="no-referrer">\n' +
     `<title>inorder · operations</title>\n<style>${STYLE}</style>\n</head>\n<body>${BODY}\n` +
-    scripts.map((s) => `<script>${s}</script>`).join('\n') + '\n</body>\n</html>\n';
+    scripts.map((s) => `<script>${s}</script>`).join('\n') +
+    '\n</body>\n</html>\n';
   // Only this page's own scripts run, and it talks to nothing but the ingest that served it.
   const csp = [
-    "default-src 'none'", `script-src ${scripts.map(sha256).join(' ')}`, "style-src 'unsafe-inline'", "connect-src 'self'",
-    "img-src 'self' data:", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    "default-src 'none'",
+    `script-src ${scripts.map(sha256).join(' ')}`,
+    "style-src 'unsafe-inline'",
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
   ].join('; ');
   return { html, csp, chart: chart !== null };
 }

@@ -64,7 +64,12 @@ export interface Reply {
 }
 
 /** Registers a fresh pipeline and returns its name. */
-export async function newPipeline(redis: RedisClient, ordering: 'strict' | 'none' = 'strict', label = 'http', partitions = 1): Promise<string> {
+export async function newPipeline(
+  redis: RedisClient,
+  ordering: 'strict' | 'none' = 'strict',
+  label = 'http',
+  partitions = 1,
+): Promise<string> {
   const name = uniquePipeline(label);
   await registerPipeline(redis, name, { ordering, partitions });
   return name;
