@@ -24,3 +24,24 @@ export function portOpen(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+/** True when nothing listens on the loopback `port` (the cluster bus needs port + 10000 too). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** `count` free loopback ports whose cluster bus ports (port + 10000) are free too. */
+export async function freeClusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePort();
+    // The cluster bus listens on port + 10000: both must be free and below 65536.
+    const clash = ports.some((p) => p === port || p === port + 10_000 || p + 10_000 === port);
+    if (port !== 6379 && port + 10_000 < 65_536 && !clash && (await portFree(port + 10_000))) ports.push(port);
+  }
+  return ports;
+}

@@ -1,13 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keysFor } from '@inorder/shared';
 import { isRunning, killOnExit } from './children.js';
 import { clusterHealthy, clusterNodes, nodeCall, ownerOf, replicationOf, withNode, type ClusterNodeView } from './cluster-nodes.js';
 import { migrateSlot, type MigrateOptions, type Migration } from './cluster-slots.js';
-import { freePort } from './ports.js';
+import { freeClusterPorts } from './ports.js';
 import { assertRedisInstalled } from './redis-server.js';
 import { waitFor } from './wait-for.js';
 
@@ -25,26 +24,6 @@ export interface RedisClusterOptions {
 
 /** A node could not bind its port or its cluster bus port: taken since it was found free. */
 class PortTakenError extends Error {}
-
-/** True when nothing listens on the loopback `port` (the cluster bus needs port + 10000 too). */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function freeClusterPorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const port = await freePort();
-    // The cluster bus listens on port + 10000: both must be free and below 65536.
-    const clash = ports.some((p) => p === port || p === port + 10_000 || p + 10_000 === port);
-    if (port !== 6379 && port + 10_000 < 65_536 && !clash && (await portFree(port + 10_000))) ports.push(port);
-  }
-  return ports;
-}
 
 /**
  * A Redis Cluster of the test's own: `primaries` redis-server processes with cluster mode on and

@@ -58,47 +58,53 @@ export function redisTlsMissing(certs: TestCertificates, port: number, dir: stri
   return undefined;
 }
 
+/** A self-signed CA certificate and key, `name`.crt and `name`.key in `dir`. */
+function selfSignedCa(dir: string, name: string): void {
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-subj',
+    `/CN=${name}`,
+    '-days',
+    '2',
+  ]);
+}
+
+/** A key and a certificate signed by test-ca with the X.509 extensions `ext`. */
+function signedByTestCa(dir: string, name: string, ext: string): void {
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+  writeFileSync(join(dir, `${name}.ext`), ext);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'test-ca.crt',
+    '-CAkey',
+    'test-ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+  ]);
+}
+
 /** Generates the certificates with openssl in `dir` (valid for two days). */
 export function makeCertificates(dir: string): TestCertificates {
-  const ca = (name: string): void =>
-    openssl(dir, [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.crt`,
-      '-subj',
-      `/CN=${name}`,
-      '-days',
-      '2',
-    ]);
-  ca('test-ca');
-  ca('other-ca');
-  const signed = (name: string, ext: string): void => {
-    openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'test-ca.crt',
-      '-CAkey',
-      'test-ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-    ]);
-  };
+  selfSignedCa(dir, 'test-ca');
+  selfSignedCa(dir, 'other-ca');
+  const signed = (name: string, ext: string): void => signedByTestCa(dir, name, ext);
   signed('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   signed('client', 'extendedKeyUsage=clientAuth\n');
   return {

@@ -15,7 +15,7 @@ import {
   type PartitionBacklog,
   type RedisClient,
 } from '@inorder/shared';
-import { UsageError, intFlag, partitionOptions, partitionUsage, runTool, partitionTarget } from './lib/cli.js';
+import { UsageError, intFlag, partitionOptions, partitionUsage, runTool, partitionTarget, type Cleanup, type Output } from './lib/cli.js';
 import { formatDuration } from './lib/format.js';
 import { connectForScript } from './lib/connection.js';
 
@@ -58,9 +58,16 @@ a change whose process was killed; --cancel calls such a change off instead.
   },
 } as const;
 
+interface Target {
+  redis: RedisClient;
+  pipeline: string;
+  prefix: string;
+  url: string;
+  out: Output;
+}
+
 await runTool(spec, async ({ flags, out, cleanup }) => {
-  const target = partitionTarget(flags);
-  const { pipeline, prefix, url } = target;
+  const { pipeline, prefix, url } = partitionTarget(flags);
   if (flags.cancel === true && flags.to !== undefined) throw new UsageError('give --to or --cancel, not both');
   const to = flags.to === undefined ? undefined : intFlag(flags, 'to', 1, 1);
   const drainTimeoutMs = intFlag(flags, 'drain-timeout-ms', 300_000, 0);
@@ -68,23 +75,38 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
   const redis = await connectForScript(url, cleanup);
   const settings = await getPipeline(redis, pipeline, prefix);
   if (!settings) throw new Error(`pipeline ${pipeline} is not registered on ${redactRedisUrl(url)}`);
+  const target = { redis, pipeline, prefix, url, out };
+  if (flags.cancel === true) await cancel(target);
+  else if (to === undefined) await show(target, settings.partitions, settings.ordering);
+  else await resize(target, settings.partitions, to, drainTimeoutMs, cleanup);
+});
 
-  if (flags.cancel === true) {
-    const { partitions, cancelled } = await cancelResize(redis, pipeline, prefix);
-    out.line(
-      `${pipeline}: ${cancelled} partition(s) were being resized; the change is called off, ${partitions} partition(s) take submits again`,
-    );
-    out.result({ pipeline, outcome: 'cancelled', partitions, cancelled });
-    return;
-  }
-  if (to === undefined) {
-    const backlog = await backlogs(redis, pipeline, prefix, settings.partitions, settings.ordering === 'strict');
-    out.line(`${pipeline} (${settings.ordering}): ${settings.partitions} partition(s) on ${redactRedisUrl(url)}`);
-    for (const b of backlog) out.line(`  ${describeBacklog(b)}${b.resizing ? `  (being resized to ${b.resizing})` : ''}`);
-    out.result({ pipeline, outcome: 'shown', partitions: settings.partitions, backlog });
-    return;
-  }
-  out.line(`${pipeline}: changing ${settings.partitions} partition(s) to ${to}; submits are refused until the partitions have drained`);
+/** --cancel: calls off a change left unfinished; every partition takes submits again. */
+async function cancel({ redis, pipeline, prefix, out }: Target): Promise<void> {
+  const { partitions, cancelled } = await cancelResize(redis, pipeline, prefix);
+  out.line(
+    `${pipeline}: ${cancelled} partition(s) were being resized; the change is called off, ${partitions} partition(s) take submits again`,
+  );
+  out.result({ pipeline, outcome: 'cancelled', partitions, cancelled });
+}
+
+/** No --to: the partition count and what each partition still holds. */
+async function show({ redis, pipeline, prefix, url, out }: Target, partitions: number, ordering: string): Promise<void> {
+  const backlog = await backlogs(redis, pipeline, prefix, partitions, ordering === 'strict');
+  out.line(`${pipeline} (${ordering}): ${partitions} partition(s) on ${redactRedisUrl(url)}`);
+  for (const b of backlog) out.line(`  ${describeBacklog(b)}${b.resizing ? `  (being resized to ${b.resizing})` : ''}`);
+  out.result({ pipeline, outcome: 'shown', partitions, backlog });
+}
+
+/** --to N: freeze, drain, change the count, thaw; progress every 2 s while draining. */
+async function resize(
+  { redis, pipeline, prefix, out }: Target,
+  from: number,
+  to: number,
+  drainTimeoutMs: number,
+  cleanup: Cleanup,
+): Promise<void> {
+  out.line(`${pipeline}: changing ${from} partition(s) to ${to}; submits are refused until the partitions have drained`);
   let last = 0;
   const abort = new AbortController();
   cleanup.add('resize', () => abort.abort());
@@ -109,7 +131,7 @@ await runTool(spec, async ({ flags, out, cleanup }) => {
     if (error instanceof DrainTimeoutError) out.result({ pipeline, outcome: 'drain-timeout', to, backlog: error.backlog });
     throw error;
   }
-});
+}
 
 async function backlogs(
   redis: RedisClient,
