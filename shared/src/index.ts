@@ -24,6 +24,7 @@ export * from './sequencer/sequencer.js';
 export * from './sequencer/stall.js';
 export * from './serving.js';
 export * from './service.js';
+export * from './service-wiring.js';
 export * from './partition/submit.js';
 export * from './telemetry/metrics.js';
 export * from './telemetry/short-acks.js';
