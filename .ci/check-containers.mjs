@@ -4,21 +4,11 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+import { fail, finish, ok, skip } from './checks.mjs';
 
 const composePath = process.env.COMPOSE_FILE_PATH;
 const dockerfilePath = process.env.DOCKERFILE_PATH;
 const compose = JSON.parse(readFileSync(process.env.COMPOSE_JSON, 'utf8'));
-let passed = 0;
-let failed = 0;
-const ok = (msg) => {
-  passed++;
-  console.log(`  ok    ${msg}`);
-};
-const fail = (msg) => {
-  failed++;
-  console.log(`  FAIL  ${msg}`);
-};
-const skip = (msg) => console.log(`  skip  ${msg}`);
 const isDir = (p) => existsSync(p) && statSync(p).isDirectory();
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 
@@ -297,5 +287,4 @@ for (const [name, repoPath] of scripts) {
   else ok(`service ${name}: ${Object.keys(env).length} variables pass ${schemaName}; every \${VAR:-default} matches its default`);
 }
 
-console.log(`containers: ${passed} checks passed, ${failed} failed`);
-process.exitCode = failed ? 1 : 0;
+finish('containers');

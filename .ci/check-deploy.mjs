@@ -21,22 +21,12 @@ import { basename, dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { fail, finish, ok, skip } from './checks.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { deploy: { type: 'string' }, compose: { type: 'string' } } });
 const deployDir = resolve(args.deploy ?? join(root, 'deploy'));
 const composePath = resolve(args.compose ?? join(root, 'docker-compose.yml'));
-let failed = 0;
-let passed = 0;
-const ok = (msg) => {
-  passed++;
-  console.log(`  ok    ${msg}`);
-};
-const fail = (msg) => {
-  failed++;
-  console.log(`  FAIL  ${msg}`);
-};
-const skip = (msg) => console.log(`  skip  ${msg}`);
 const section = (title) => console.log(`deploy: ${title}`);
 
 // ---- 1. the files
@@ -295,5 +285,4 @@ else {
   }
 }
 
-console.log(`deploy: ${passed} checks passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish('deploy');
