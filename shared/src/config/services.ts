@@ -93,26 +93,49 @@ const partitionsRule: Rule<WorkerValues> = {
       : [],
 };
 
-const claimRenewRule: Rule<SettingsOf<typeof processorSettingsTable>> = {
-  reads: ['claimLeaseMs', 'claimRenewEveryMs'],
-  check: (c) =>
-    c.claimLeaseMs < claimRenewMs(c) + 200
-      ? [['claimRenewEveryMs', `must be at least 200 ms below CLAIM_LEASE_MS (${c.claimLeaseMs})`]]
-      : [],
-};
+const claimRenewMs = (c: { claimLeaseMs: number; claimRenewEveryMs: number | undefined }): number =>
+  c.claimRenewEveryMs ?? Math.floor(c.claimLeaseMs / 4);
+const leaderRenewMs = (c: { leaderLeaseMs: number; leaderRenewEveryMs: number | undefined }): number =>
+  c.leaderRenewEveryMs ?? Math.floor(c.leaderLeaseMs / 3);
+
+/**
+ * A renewal must come at least `marginMs` before its lease runs out (a later one lets the lease
+ * lapse between renewals): `renew` (default derived by `renewMs`) against `lease`, env `variable`.
+ */
+function renewRule<T>(
+  lease: keyof T & string,
+  renew: keyof T & string,
+  variable: string,
+  marginMs: number,
+  renewMs: (c: T) => number,
+): Rule<T> {
+  return {
+    reads: [lease, renew],
+    check: (c) =>
+      Number(c[lease]) < renewMs(c) + marginMs ? [[renew, `must be at least ${marginMs} ms below ${variable} (${Number(c[lease])})`]] : [],
+  };
+}
+
+const claimRenewRule = renewRule<SettingsOf<typeof processorSettingsTable>>(
+  'claimLeaseMs',
+  'claimRenewEveryMs',
+  'CLAIM_LEASE_MS',
+  200,
+  claimRenewMs,
+);
 
 const backoffRule: Rule<SettingsOf<typeof processorSettingsTable>> = {
   reads: ['backoffBaseMs', 'backoffMaxMs'],
   check: (c) => (c.backoffMaxMs < c.backoffBaseMs ? [['backoffMaxMs', `must be at least BACKOFF_BASE_MS (${c.backoffBaseMs})`]] : []),
 };
 
-const leaderRenewRule: Rule<SettingsOf<typeof sequencerSettingsTable>> = {
-  reads: ['leaderLeaseMs', 'leaderRenewEveryMs'],
-  check: (c) =>
-    c.leaderLeaseMs < leaderRenewMs(c) + 100
-      ? [['leaderRenewEveryMs', `must be at least 100 ms below LEADER_LEASE_MS (${c.leaderLeaseMs})`]]
-      : [],
-};
+const leaderRenewRule = renewRule<SettingsOf<typeof sequencerSettingsTable>>(
+  'leaderLeaseMs',
+  'leaderRenewEveryMs',
+  'LEADER_LEASE_MS',
+  100,
+  leaderRenewMs,
+);
 
 const strictOnlyRule: Rule<SettingsOf<typeof sequencerSettingsTable>> = {
   reads: ['ordering'],
@@ -121,11 +144,6 @@ const strictOnlyRule: Rule<SettingsOf<typeof sequencerSettingsTable>> = {
       ? [['ordering', 'must be strict: an unordered pipeline has no sequencer (its processors write the output)']]
       : [],
 };
-
-const claimRenewMs = (c: { claimLeaseMs: number; claimRenewEveryMs: number | undefined }): number =>
-  c.claimRenewEveryMs ?? Math.floor(c.claimLeaseMs / 4);
-const leaderRenewMs = (c: { leaderLeaseMs: number; leaderRenewEveryMs: number | undefined }): number =>
-  c.leaderRenewEveryMs ?? Math.floor(c.leaderLeaseMs / 3);
 
 /** What the settings derive: the partitions served, the renewal periods, the TLS material. */
 interface Derived {
