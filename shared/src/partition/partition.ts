@@ -1,22 +1,20 @@
 import type { Ordering } from '../commands.js';
-import { InorderError, LayoutError } from '../errors.js';
+import { LayoutError } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 import { writeAcked } from '../replica-acks.js';
 import { registerPipeline } from '../registry.js';
 import { DEFAULT_PREFIX, addressOf, keysFor, wakeChannels, type PartitionKeys } from './keys.js';
+import { readListPage, type ListPage } from './list-page.js';
+import { claimResult, emitResult, probeResult, settledEntry } from './replies.js';
 import { readStatus, type PartitionStatus } from './status.js';
 import type {
   ClaimRequest,
   ClaimResult,
-  Claimed,
   CompleteItem,
-  DropKind,
-  Dropped,
   EmitRequest,
   EmitResult,
   FailItem,
   HeartbeatResult,
-  NextKind,
   PartitionOptions,
   Probe,
   SettledEntry,
@@ -26,14 +24,12 @@ import type {
 export const LAYOUT = '2';
 
 export type * from './types.js';
-
-const DROP_KINDS: readonly string[] = ['duplicate', 'late', 'malformed', 'conflict', 'held'];
-const NEXT_KINDS: readonly string[] = ['unknown', 'claimed', 'retry', 'queued', 'settled', 'returned'];
+export type { ListPage } from './list-page.js';
 
 /**
  * One partition's Redis state. Every reader and writer of its keys goes through here: the
  * Lua steps with typed signatures, their replies decoded into typed results in one place
- * (only broken invariants throw), and the plain reads of tools and the status endpoint.
+ * (replies.ts; only broken invariants throw), and the plain reads of tools and the status endpoint.
  */
 export class Partition {
   readonly keys: PartitionKeys;
@@ -80,7 +76,7 @@ export class Partition {
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const k = this.keys;
-    const [flat, droppedFlat, replayed, now, parked, reaped, dueIn] = await this.redis.inorderClaim(
+    const reply = await this.redis.inorderClaim(
       k.input,
       k.queue,
       k.parked,
@@ -100,18 +96,7 @@ export class Partition {
       this.ordered ? request.window : 0,
       request.floor ?? 0,
     );
-    const claimed: Claimed[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      claimed.push({ seq: Number(flat[i]), attempts: Number(flat[i + 1]), raw: flat[i + 2]! });
-    }
-    const dropped: Dropped[] = [];
-    for (let i = 0; i + 2 < droppedFlat.length; i += 3) {
-      const kind = droppedFlat[i]!;
-      if (!DROP_KINDS.includes(kind)) throw new InorderError(`claim.lua dropped an entry as unknown kind ${kind}`);
-      const seq = droppedFlat[i + 1];
-      dropped.push({ kind: kind as DropKind, seq: seq ? Number(seq) : undefined, reason: droppedFlat[i + 2]! });
-    }
-    return { claimed, dropped, replayed: replayed === 1, now, parked, reaped, dueInMs: dueIn < 0 ? undefined : dueIn };
+    return claimResult(reply);
   }
 
   /** Returns, per item, whether it was completed (false: the claim is no longer the caller's). */
@@ -217,7 +202,7 @@ export class Partition {
     const done = request.done ?? [];
     const tail: (string | number)[] = [done.length, ...done];
     for (const stretch of request.run) tail.push(stretch.count, stretch.sequencingAt);
-    const [code, stored, results, tombstones, detail] = await writeAcked(
+    const reply = await writeAcked(
       this.redis,
       this,
       'inorderEmit',
@@ -236,42 +221,25 @@ export class Partition {
       this.tag,
       ...tail,
     );
-    const next = Number(stored);
-    switch (code) {
-      case 1:
-        return { kind: 'emitted', next, results, tombstones };
-      case -1:
-        return { kind: 'fenced' };
-      case -2:
-        return { kind: 'stale-next', next: stored === '' ? undefined : next };
-      case -3:
-        return { kind: 'gap-known', next, seq: Number(detail) };
-      case -4:
-        return { kind: 'not-settled', next, seq: Number(detail) };
-      default:
-        throw new InorderError(`emit.lua returned unknown code ${code}`);
-    }
+    return emitResult(reply);
   }
 
   /** The state of seq `next` and what waits elsewhere; puts an orphaned claim of it back. */
   async probe(next: number): Promise<Probe> {
     const k = this.keys;
-    const [kind, owner, ms, inputLength, parkedCount, parkedMin, delayedCount, accepted, stateSize, now, storedNext] =
-      await this.redis.inorderProbe(k.state, k.claims, k.owners, k.delayed, k.input, k.parked, k.meta, next, this.channels.input, this.tag);
-    if (!NEXT_KINDS.includes(kind)) throw new InorderError(`probe.lua answered unknown kind ${kind}`);
-    return {
-      kind: kind as NextKind,
-      owner: owner === '' ? undefined : owner,
-      ms: ms === '' ? undefined : Number(ms),
-      inputLength,
-      parkedCount,
-      parkedMin: parkedMin === '' ? undefined : Number(parkedMin),
-      delayedCount,
-      accepted: Number(accepted),
-      stateSize,
-      now,
-      next: storedNext === '' ? undefined : Number(storedNext),
-    };
+    const reply = await this.redis.inorderProbe(
+      k.state,
+      k.claims,
+      k.owners,
+      k.delayed,
+      k.input,
+      k.parked,
+      k.meta,
+      next,
+      this.channels.input,
+      this.tag,
+    );
+    return probeResult(reply);
   }
 
   /** Results stream entries after `afterId` ("0-0" for all), oldest first. */
@@ -293,26 +261,12 @@ export class Partition {
    * stored, and the list's length, read in one MULTI. Reading removes nothing.
    */
   readOutput(from: number, count: number): Promise<ListPage> {
-    return this.readList(this.keys.output, from, count);
+    return readListPage(this.redis, this.keys.output, from, count);
   }
 
   /** A page of the dead-letter list (0 = the oldest record), as stored, and its length; removes nothing. */
   readDead(from: number, count: number): Promise<ListPage> {
-    return this.readList(this.keys.dead, from, count);
-  }
-
-  private async readList(key: string, from: number, count: number): Promise<ListPage> {
-    if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(count) || count < 0) {
-      throw new RangeError(`a list page needs a non-negative from and count, got from ${from}, count ${count}`);
-    }
-    // LRANGE's stop is inclusive, and LRANGE key 0 -1 would be the whole list: a count of 0 reads no entry.
-    const multi = this.redis.multi();
-    if (count > 0) multi.lrange(key, from, from + count - 1);
-    const replies = await multi.llen(key).exec();
-    if (!replies) throw new InorderError(`the read of ${key} was aborted`);
-    for (const [error] of replies) if (error) throw error;
-    const raw = count > 0 ? (replies[0]![1] as string[]) : [];
-    return { raw, length: replies[replies.length - 1]![1] as number };
+    return readListPage(this.redis, this.keys.dead, from, count);
   }
 
   /** The partition's counters and why it is not moving, read in one MULTI. */
@@ -324,30 +278,4 @@ export class Partition {
   async noteStall(stall: object): Promise<void> {
     await this.redis.hset(this.keys.meta, 'stall', JSON.stringify(stall));
   }
-}
-
-/** One page of a partition's list: its entries as stored, and the list's length at the time of the read. */
-export interface ListPage {
-  raw: string[];
-  length: number;
-}
-
-/** A results stream entry: `s` the seqs ("seq,seq,..."), `c` and `p` their createdAt and processedAt. */
-function settledEntry(id: string, fields: string[]): SettledEntry {
-  const field = (name: string): string | undefined => {
-    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-    return undefined;
-  };
-  const seqs: number[] = [];
-  for (const part of (field('s') ?? '').split(',')) {
-    const seq = Number(part);
-    if (part !== '' && Number.isSafeInteger(seq) && seq >= 1) seqs.push(seq);
-  }
-  const times = (name: string): number[] | undefined => {
-    const text = field(name);
-    if (text === undefined) return undefined;
-    const values = text.split(',').map(Number);
-    return values.length === seqs.length ? values : undefined;
-  };
-  return { id, seqs, createdAt: times('c'), processedAt: times('p') };
 }

@@ -1,4 +1,4 @@
-/** What the partition's steps take and answer (shared/src/partition/partition.ts decodes them). */
+/** What the partition's steps take and answer (shared/src/partition/replies.ts decodes them). */
 import type { Ordering } from '../commands.js';
 
 export interface Claimed {

@@ -3,18 +3,15 @@ import type { Handler } from '../handler.js';
 import { instanceId, type Logger } from '../logger.js';
 import type { Claimed, ClaimResult, Partition } from '../partition/partition.js';
 import type { RedisClient } from '../redis.js';
-import { HandlerTimeoutError } from '../errors.js';
 import { delay, systemClock, type Clock } from '../time.js';
 import { WakeListener } from '../wake.js';
 import { wakeChannels } from '../partition/keys.js';
-import { runAttempt, type AttemptParts, type Outcome } from './attempt.js';
 import {
   PartitionWork,
   abortPart,
   closeIfDone,
   msUntilNextLook,
   newBatch,
-  newPart,
   ownerId,
   pollMs,
   readyWorks,
@@ -22,13 +19,12 @@ import {
   running,
   summarise,
   type ClaimBatch,
-  type Part,
 } from './claim-batch.js';
-import { Prefetch } from './prefetch.js';
 import { Doorbell } from './doorbell.js';
+import { HandlerSlots } from './handler-slots.js';
 import { SettleQueue, type SettleItem } from './settle-queue.js';
 import { Upkeep } from './upkeep.js';
-import { PartitionTelemetry, newStats, settleItem, type ProcessorStats } from './outcomes.js';
+import { PartitionTelemetry, newStats, type ProcessorStats } from './outcomes.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import type { ProcessorSettings } from '../config/services.js';
 
@@ -67,32 +63,29 @@ export class Processor {
   readonly stats: ProcessorStats = newStats();
   readonly owner: string;
   private state: State = 'idle';
-  private inFlight = 0;
   private claimCounter = 0;
   private turn = 0;
   private readonly works = new Map<string, PartitionWork>();
   private readonly bell = new Doorbell();
   private readonly abort = new AbortController();
-  private readonly attemptParts: AttemptParts;
+  private readonly slots: HandlerSlots;
   private readonly wake: WakeListener;
   private readonly upkeep: Upkeep;
   private claimLoopDone: Promise<void> = Promise.resolve();
   private summaryTimer: NodeJS.Timeout | undefined;
-  private readonly prefetch: Prefetch;
   readonly telemetry: Telemetry;
 
   constructor(private readonly parts: ProcessorParts) {
     this.telemetry = parts.telemetry ?? new Telemetry();
-    const { concurrency, batchSize, prefetch } = parts.settings;
-    this.prefetch = new Prefetch(Math.min(concurrency, batchSize), prefetch);
     this.owner = ownerId(parts.owner ?? instanceId);
-    this.attemptParts = {
+    const attemptParts = {
       handler: parts.handler,
       settings: parts.settings,
       logger: parts.logger,
       clock: parts.clock ?? systemClock,
       random: parts.random ?? Math.random,
     };
+    this.slots = new HandlerSlots(parts.settings, attemptParts, this.stats, this.bell);
     this.wake = new WakeListener(parts.subscriber, parts.logger);
     this.upkeep = new Upkeep(this.owner, parts.settings, parts.logger, (batch, reason, release) => this.giveUp(batch, reason, release));
   }
@@ -102,7 +95,7 @@ export class Processor {
   }
 
   get inFlightCount(): number {
-    return this.inFlight;
+    return this.slots.inFlight;
   }
 
   /** The tags of the partitions served. */
@@ -156,9 +149,9 @@ export class Processor {
     this.bell.ring();
     await this.claimLoopDone;
     // Nothing waiting starts now: it goes back to the input with the claims at the end.
-    for (const work of this.works.values()) for (const batch of work.batches()) this.dropWaiting(batch);
+    for (const work of this.works.values()) for (const batch of work.batches()) this.slots.dropWaiting(batch);
     const deadline = performance.now() + this.parts.settings.shutdownGraceMs;
-    while (this.inFlight > 0 && performance.now() < deadline) await this.bell.wait(Math.min(50, deadline - performance.now()));
+    while (this.slots.inFlight > 0 && performance.now() < deadline) await this.bell.wait(Math.min(50, deadline - performance.now()));
     const works = [...this.works.values(), ...this.upkeep.retired()];
     const open = new Map(works.map((work) => [work, [...work.claims.keys()]]));
     for (const work of works) for (const batch of work.batches()) this.giveUp(batch, new Error('processor shutting down'), false);
@@ -173,13 +166,13 @@ export class Processor {
   private async claimLoop(): Promise<void> {
     const { settings } = this.parts;
     while (this.state === 'running') {
-      const free = settings.concurrency - this.inFlight;
-      if (free > 0 && this.prefetch.size > 0) {
-        this.startWaiting(free);
+      const free = this.slots.free;
+      if (free > 0 && this.slots.prefetch.size > 0) {
+        this.slots.startWaiting(free);
         continue;
       }
       // Claim for the free slots, and ahead of them for the ones about to free.
-      const room = Math.max(0, free) + this.prefetch.room();
+      const room = Math.max(0, free) + this.slots.prefetch.room();
       if (room <= 0) {
         await this.bell.wait();
         continue;
@@ -191,7 +184,7 @@ export class Processor {
       }
       const work = ready[this.turn++ % ready.length]!;
       // A share of the room, or what the slots finish in 10 ms if more: a turn costs others ~10 ms.
-      await this.claimFrom(work, Math.min(room, settings.batchSize, Math.max(Math.ceil(room / ready.length), this.prefetch.depth())));
+      await this.claimFrom(work, Math.min(room, settings.batchSize, Math.max(Math.ceil(room / ready.length), this.slots.prefetch.depth())));
     }
   }
 
@@ -238,69 +231,7 @@ export class Processor {
     work.claims.set(token, batch);
     work.tell.claimed(claimed);
     for (const c of claimed) if (c.seq > work.highestClaimed) work.highestClaimed = c.seq;
-    this.prefetch.add(batch);
-    this.startWaiting(this.parts.settings.concurrency - this.inFlight);
-  }
-
-  /** Starts up to `free` waiting messages, oldest claim first, each group under its own signal and timeout. */
-  private startWaiting(free: number): void {
-    const { handlerTimeoutMs } = this.parts.settings;
-    while (free > 0) {
-      const next = this.prefetch.take(free);
-      if (!next) return;
-      const { batch, items } = next;
-      const part = newPart(items.length);
-      part.timeout = setTimeout(() => abortPart(part, new HandlerTimeoutError(handlerTimeoutMs)), handlerTimeoutMs);
-      batch.parts.add(part);
-      this.inFlight += items.length;
-      free -= items.length;
-      for (const item of items) void this.runOne(batch, part, item);
-    }
-  }
-
-  private async runOne(batch: ClaimBatch, part: Part, claimed: Claimed): Promise<void> {
-    const startedAt = performance.now();
-    const outcome = await runAttempt(this.attemptParts, {
-      claimed,
-      signal: part.controller.signal,
-      redisNow: () => batch.redisAt + (performance.now() - batch.claimedAt),
-      track: (reject) => {
-        part.running.add(reject);
-        return () => part.running.delete(reject);
-      },
-    });
-    this.finish(batch, part, claimed, outcome, startedAt);
-  }
-
-  private finish(batch: ClaimBatch, part: Part, claimed: Claimed, outcome: Outcome, startedAt: number): void {
-    this.inFlight--;
-    part.open--;
-    batch.open--;
-    this.prefetch.finished(startedAt);
-    const { work } = batch;
-    if (outcome.action === 'abandoned' || batch.gone) {
-      batch.abandoned++;
-      this.stats.abandoned++;
-    } else {
-      batch.unsettled++;
-      work.settle.push(settleItem(claimed.seq, batch.token, outcome));
-      if (outcome.action === 'retry') work.readyAt = Math.min(work.readyAt, performance.now() + outcome.delayMs);
-      work.tell.outcome(claimed, outcome);
-    }
-    if (part.open === 0) {
-      clearTimeout(part.timeout);
-      batch.parts.delete(part);
-    }
-    closeIfDone(batch);
-    this.bell.ring();
-  }
-
-  /** Drops a batch's waiting messages: they were never started, and go back with the claim. */
-  private dropWaiting(batch: ClaimBatch): void {
-    const n = this.prefetch.drop(batch);
-    batch.open -= n;
-    batch.abandoned += n;
-    this.stats.abandoned += n;
+    this.slots.add(batch);
   }
 
   private written(work: PartitionWork, item: SettleItem, ok: boolean): void {
@@ -319,7 +250,7 @@ export class Processor {
     batch.releaseOnClose = release;
     if (this.state === 'running') batch.work.tell.lost(reason.message, batch.token, running(batch));
     for (const part of batch.parts) abortPart(part, reason);
-    this.dropWaiting(batch);
+    this.slots.dropWaiting(batch);
     closeIfDone(batch);
   }
 }

@@ -1,48 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { FencedError, InorderError, LeaseLostError } from '../errors.js';
-import type { LeaderTelemetry } from './leader-telemetry.js';
-import type { Partition, Probe, RunStretch, SettledEntry } from '../partition/partition.js';
+import type { Probe, RunStretch, SettledEntry } from '../partition/partition.js';
 import { Doorbell } from '../processor/doorbell.js';
-import type { Clock } from '../time.js';
-import type { SequencerSettings } from '../config/services.js';
-import type { Lease } from './lease.js';
+import type { LeadershipParts } from './leadership-parts.js';
 import { ReorderBuffer, type RunItem, type StreamEntry } from './reorder-buffer.js';
 import { stallReason, type Stall } from './stall.js';
 
 export type { SequencerSettings } from '../config/services.js';
-
-export interface SequencerStats {
-  leaderships: number;
-  emitted: number;
-  tombstones: number;
-  skipped: number;
-  lost: number;
-  fenced: number;
-  rollbacks: number;
-}
-
-/** What a sequencer process remembers of a partition across its leaderships. */
-export interface PartitionMemory {
-  /** the highest seq this process ever saw settled or emitted in the partition */
-  highestSeen: number;
-  /** the next seq after the last run this process emitted */
-  emittedUpTo: number;
-}
-
-export interface LeadershipParts {
-  partition: Partition;
-  lease: Lease;
-  settings: SequencerSettings;
-  tell: LeaderTelemetry;
-  owner: string;
-  clock: Clock;
-  memory: PartitionMemory;
-  stats: SequencerStats;
-  /** the process is stopping */
-  stopping: AbortSignal;
-  /** called with the partition's first emit of this leadership (for failover figures) */
-  onFirstEmit?: (ms: number) => void;
-}
+export type { LeadershipParts, PartitionMemory, SequencerStats } from './leadership-parts.js';
 
 /** Margin kept between the last emit and the lease's expiry, for clock drift and the call. */
 const LEASE_MARGIN_MS = 100;

@@ -1,0 +1,109 @@
+import { performance } from 'node:perf_hooks';
+import type { ProcessorSettings } from '../config/services.js';
+import { HandlerTimeoutError } from '../errors.js';
+import type { Claimed } from '../partition/partition.js';
+import { runAttempt, type AttemptParts, type Outcome } from './attempt.js';
+import { abortPart, closeIfDone, newPart, type ClaimBatch, type Part } from './claim-batch.js';
+import type { Doorbell } from './doorbell.js';
+import { settleItem, type ProcessorStats } from './outcomes.js';
+import { Prefetch } from './prefetch.js';
+
+/**
+ * A processor's CONCURRENCY handler slots, shared by every partition it serves. Claimed messages
+ * wait in the prefetch until a slot frees, start oldest claim first, each group under its own
+ * abort signal and timeout, and each outcome goes to its partition's settle queue. Every finish
+ * rings the processor's doorbell, so that its claim loop sees the slot free.
+ */
+export class HandlerSlots {
+  /** claimed messages waiting for a slot, and how many may wait */
+  readonly prefetch: Prefetch;
+  /** slots whose handler runs now */
+  private busy = 0;
+
+  constructor(
+    private readonly settings: ProcessorSettings,
+    private readonly attemptParts: AttemptParts,
+    private readonly stats: ProcessorStats,
+    private readonly bell: Doorbell,
+  ) {
+    const { concurrency, batchSize, prefetch } = settings;
+    this.prefetch = new Prefetch(Math.min(concurrency, batchSize), prefetch);
+  }
+
+  /** Handlers running now. */
+  get inFlight(): number {
+    return this.busy;
+  }
+
+  /** Slots with no handler running. */
+  get free(): number {
+    return this.settings.concurrency - this.busy;
+  }
+
+  /** Takes a new claim's messages, and starts what the free slots can. */
+  add(batch: ClaimBatch): void {
+    this.prefetch.add(batch);
+    this.startWaiting(this.free);
+  }
+
+  /** Starts up to `free` waiting messages, oldest claim first, each group under its own signal and timeout. */
+  startWaiting(free: number): void {
+    const { handlerTimeoutMs } = this.settings;
+    while (free > 0) {
+      const next = this.prefetch.take(free);
+      if (!next) return;
+      const { batch, items } = next;
+      const part = newPart(items.length);
+      part.timeout = setTimeout(() => abortPart(part, new HandlerTimeoutError(handlerTimeoutMs)), handlerTimeoutMs);
+      batch.parts.add(part);
+      this.busy += items.length;
+      free -= items.length;
+      for (const item of items) void this.runOne(batch, part, item);
+    }
+  }
+
+  /** Drops a batch's waiting messages: they were never started, and go back with the claim. */
+  dropWaiting(batch: ClaimBatch): void {
+    const n = this.prefetch.drop(batch);
+    batch.open -= n;
+    batch.abandoned += n;
+    this.stats.abandoned += n;
+  }
+
+  private async runOne(batch: ClaimBatch, part: Part, claimed: Claimed): Promise<void> {
+    const startedAt = performance.now();
+    const outcome = await runAttempt(this.attemptParts, {
+      claimed,
+      signal: part.controller.signal,
+      redisNow: () => batch.redisAt + (performance.now() - batch.claimedAt),
+      track: (reject) => {
+        part.running.add(reject);
+        return () => part.running.delete(reject);
+      },
+    });
+    this.finish(batch, part, claimed, outcome, startedAt);
+  }
+
+  private finish(batch: ClaimBatch, part: Part, claimed: Claimed, outcome: Outcome, startedAt: number): void {
+    this.busy--;
+    part.open--;
+    batch.open--;
+    this.prefetch.finished(startedAt);
+    const { work } = batch;
+    if (outcome.action === 'abandoned' || batch.gone) {
+      batch.abandoned++;
+      this.stats.abandoned++;
+    } else {
+      batch.unsettled++;
+      work.settle.push(settleItem(claimed.seq, batch.token, outcome));
+      if (outcome.action === 'retry') work.readyAt = Math.min(work.readyAt, performance.now() + outcome.delayMs);
+      work.tell.outcome(claimed, outcome);
+    }
+    if (part.open === 0) {
+      clearTimeout(part.timeout);
+      batch.parts.delete(part);
+    }
+    closeIfDone(batch);
+    this.bell.ring();
+  }
+}
