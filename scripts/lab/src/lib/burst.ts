@@ -11,24 +11,19 @@ import {
   type Output,
   formatDuration,
   formatInt,
-  renderPairs,
   computeStats,
   parseTimestamps,
-  renderStatsTable,
-  renderThroughput,
-  renderVerify,
-  verifyFigures,
   verifyPipelineWithOutput,
   type PipelineStats,
-  type Percentiles,
-  type Stage,
   type Timestamps,
-  type VerifyFigures,
   type VerifyResult,
 } from '@inorder/tools';
 import type { RedisServer } from '@inorder/testkit';
 import { startLocalRedis, startServices, type ServiceGroup } from './stack.js';
 import { enqueueRange, firstSeq, lastDeadAt, settledCount, waitForSettled } from './burst-steps.js';
+import { burstResult, idealMs, type BurstRun } from './burst-result.js';
+
+export { idealMs, renderBurst, type BurstResult, type BurstRun, type LatencySummary } from './burst-result.js';
 
 export interface BurstOptions {
   /** shown in headings: "demo", "burst" */
@@ -71,51 +66,6 @@ export interface BurstContext {
   client: RedisClient;
 }
 
-export type LatencySummary = Record<Stage, Percentiles>;
-
-/** What a burst reports: the verification's figures, and its own. */
-export interface BurstResult extends VerifyFigures {
-  ok: boolean;
-  pipeline: string;
-  redis: 'local' | 'external';
-  redisUrl: string;
-  /** seqs found that this run did not send (an earlier run on the same pipeline) */
-  unexpected: number;
-  /** first enqueue to the last completion (last sequencedAt, or dead-letter time) */
-  wallMs: number;
-  /** ceil(sent / (processors x concurrency)) x workMs */
-  idealMs: number;
-  /** wallMs / idealMs (null without work) */
-  wallVsIdeal: number | null;
-  /** sent / wallMs, msg/s */
-  throughput: number;
-  processors: number;
-  sequencers: number;
-  concurrency: number;
-  workMs: number;
-  /** the wait ended because of a timeout or a stall, not because everything arrived */
-  timedOut: boolean;
-  latency: LatencySummary;
-  throughputPerSecond: number[];
-}
-
-/** A finished burst: the figures (what --json prints), and the details behind them. */
-export interface BurstRun {
-  result: BurstResult;
-  verify: VerifyResult;
-  stats: PipelineStats;
-  /** the timestamps of this run's output entries (for latency over time) */
-  entries: Timestamps[];
-  /** epoch ms of the first enqueue */
-  startedAt: number;
-}
-
-/** ceil(N / total concurrency) whole rounds of work. */
-export function idealMs(count: number, processors: number, concurrency: number, workMs: number): number {
-  const slots = Math.max(1, processors * concurrency);
-  return Math.ceil(count / slots) * workMs;
-}
-
 /** The run's Redis (a throwaway one unless the options name one), its connection, and the services when started here. */
 async function setUp(
   options: BurstOptions,
@@ -123,7 +73,6 @@ async function setUp(
   out: Output,
   cleanup: Cleanup,
 ): Promise<{ localRedis: RedisServer | undefined; redisUrl: string; client: RedisClient; services: ServiceGroup | undefined }> {
-  const { pipeline, partition, prefix } = target;
   let localRedis: RedisServer | undefined;
   let redisUrl = options.redisUrl;
   if (!redisUrl) {
@@ -133,7 +82,7 @@ async function setUp(
     redisUrl = started.url;
   }
   out.line(`  redis      ${redactRedisUrl(redisUrl)}${localRedis ? ` (throwaway redis-server, pid ${localRedis.pid})` : ''}`);
-  out.line(`  pipeline   ${pipeline}`);
+  out.line(`  pipeline   ${target.pipeline}`);
 
   const client = connect(redisUrl, { name: `inorder-${options.label}` });
   cleanup.add('connection', () => client.disconnect());
@@ -141,28 +90,7 @@ async function setUp(
 
   let services: ServiceGroup | undefined;
   if (options.startServices) {
-    const started = Date.now();
-    services = await startServices({
-      redisUrl,
-      pipeline,
-      partition,
-      prefix,
-      processors: options.processors,
-      sequencers: options.sequencers,
-      env: {
-        WORK_MS: String(options.workMs),
-        CONCURRENCY: String(options.concurrency),
-        FAIL_RATE: String(options.failRate ?? 0),
-        ...options.env,
-      },
-    });
-    const group = services;
-    cleanup.add('services', () => group.stop(12_000));
-    const leader = await group.waitForLeader(10_000);
-    out.line(
-      `  services   ${options.processors} processors, ${options.sequencers} sequencers started in ${formatDuration(Date.now() - started)}` +
-        (leader ? ` (leader: ${leader.name})` : ' (no leader yet)'),
-    );
+    services = await startBurstServices(options, { redisUrl, ...target }, out, cleanup);
   } else {
     out.line('  services   already running (not started here)');
   }
@@ -170,11 +98,40 @@ async function setUp(
   return { localRedis, redisUrl, client, services };
 }
 
+/** Starts the services with the burst's work settings, waits for a sequencer to lead, and says how long that took. */
+async function startBurstServices(
+  options: BurstOptions,
+  target: { redisUrl: string; pipeline: string; partition: number; prefix: string },
+  out: Output,
+  cleanup: Cleanup,
+): Promise<ServiceGroup> {
+  const started = Date.now();
+  const group = await startServices({
+    ...target,
+    processors: options.processors,
+    sequencers: options.sequencers,
+    env: {
+      WORK_MS: String(options.workMs),
+      CONCURRENCY: String(options.concurrency),
+      FAIL_RATE: String(options.failRate ?? 0),
+      ...options.env,
+    },
+  });
+  cleanup.add('services', () => group.stop(12_000));
+  const leader = await group.waitForLeader(10_000);
+  out.line(
+    `  services   ${options.processors} processors, ${options.sequencers} sequencers started in ${formatDuration(Date.now() - started)}` +
+      (leader ? ` (leader: ${leader.name})` : ' (no leader yet)'),
+  );
+  return group;
+}
+
 /** Runs one burst. Everything it starts is registered with `cleanup`. */
 export async function runBurst(options: BurstOptions, out: Output, cleanup: Cleanup): Promise<BurstRun> {
   const partition = options.partition ?? 0;
   const prefix = options.prefix ?? 'inorder';
   const pipeline = options.pipeline ?? (options.startServices ? `${options.label}-${randomBytes(3).toString('hex')}` : 'default');
+  const target = { pipeline, partition, prefix };
   const keys = keysFor(pipeline, partition, prefix);
   const ideal = idealMs(options.count, options.processors, options.concurrency, options.workMs);
 
@@ -183,14 +140,14 @@ export async function runBurst(options: BurstOptions, out: Output, cleanup: Clea
       `${options.processors} processors x ${options.concurrency} concurrency, ${options.sequencers} sequencers`,
   );
 
-  const { localRedis, redisUrl, client, services } = await setUp(options, { pipeline, partition, prefix }, out, cleanup);
+  const { localRedis, redisUrl, client, services } = await setUp(options, target, out, cleanup);
 
   const from = await firstSeq(client, keys, pipeline, options.from);
   const before = await settledCount(client, keys);
   await options.onStarted?.({ redisUrl, localRedis, services, pipeline, keys, client });
 
   const t0 = Date.now();
-  await enqueueRange(client, { pipeline, partition, prefix }, from, options.count);
+  await enqueueRange(client, target, from, options.count);
   out.line(
     `  enqueued   ${formatInt(options.count)} messages (seq ${from}..${from + options.count - 1}) in ${formatDuration(Date.now() - t0)}`,
   );
@@ -208,81 +165,37 @@ export async function runBurst(options: BurstOptions, out: Output, cleanup: Clea
   }));
   const waitedMs = Date.now() - t0;
 
-  const { result: verify, output } = await verifyPipelineWithOutput(client, {
-    pipeline,
-    partition,
-    prefix,
-    expected: { from, to: from + options.count - 1 },
-  });
-  const entries = parseTimestamps(output).filter((e) => e.seq !== undefined && e.seq >= from && e.seq < from + options.count);
-  const stats = computeStats(entries);
-  const deadAt = await lastDeadAt(client, keys);
-  const end = Math.max(stats.lastSequencedAt ?? 0, deadAt ?? 0);
-  const wallMs = end > t0 ? end - t0 : waitedMs;
+  const { verify, entries, stats, wallMs } = await measure(client, { ...target, keys }, { from, count: options.count, t0, waitedMs });
   const result = burstResult({ options, pipeline, redisUrl, local: !options.redisUrl, verify, stats, wallMs, ideal, timedOut });
 
   if (!verify.ok || timedOut) dumpServiceLogs(services, out);
   return { result, verify, stats, entries, startedAt: t0 };
 }
 
-function burstResult(r: {
-  options: BurstOptions;
-  pipeline: string;
-  redisUrl: string;
-  local: boolean;
-  verify: VerifyResult;
-  stats: PipelineStats;
-  wallMs: number;
-  ideal: number;
-  timedOut: boolean;
-}): BurstResult {
-  const { options, verify, stats } = r;
-  return {
-    ok: verify.ok && !r.timedOut,
-    pipeline: r.pipeline,
-    redis: r.local ? 'local' : 'external',
-    redisUrl: redactRedisUrl(r.redisUrl),
-    ...verifyFigures(verify),
-    unexpected: verify.unexpected,
-    wallMs: r.wallMs,
-    idealMs: r.ideal,
-    wallVsIdeal: r.ideal > 0 ? Math.round((r.wallMs / r.ideal) * 1000) / 1000 : null,
-    throughput: Math.round((options.count / Math.max(1, r.wallMs)) * 1000 * 10) / 10,
-    processors: options.processors,
-    sequencers: options.sequencers,
-    concurrency: options.concurrency,
-    workMs: options.workMs,
-    timedOut: r.timedOut,
-    latency: stats.stages,
-    throughputPerSecond: stats.throughput.perSecond,
-  };
-}
-
-/** The human report of a burst: verification, wall time against the ideal, the stage table. */
-export function renderBurst({ result, verify, stats }: BurstRun): string {
-  const rounds = result.workMs > 0 ? Math.round(result.idealMs / result.workMs) : 0;
-  const lines = [
-    '',
-    'Result',
-    renderVerify(verify),
-    '',
-    renderPairs([
-      ['wall time', `${formatDuration(result.wallMs)}  (first enqueue to last message out)`],
-      [
-        'ideal',
-        result.idealMs > 0
-          ? `${formatDuration(result.idealMs)}  (${rounds} round${rounds === 1 ? '' : 's'} of ${result.workMs} ms at ${formatInt(result.processors * result.concurrency)} in flight)` +
-            `  ->  wall/ideal ${result.wallVsIdeal?.toFixed(3)}x`
-          : 'n/a (no work time)',
-      ],
-      ['throughput', `${formatInt(result.throughput)} msg/s`],
-    ]),
-    '',
-    'Latency per stage (from the five timestamps of each output entry)',
-    renderStatsTable(stats),
-    renderThroughput(stats.throughput),
-  ];
-  return lines.join('\n');
+/**
+ * Verifies the burst's seqs and times it: this run's output entries and their stage statistics,
+ * and the wall time from the first enqueue (`t0`) to the last completion (the wait's length when
+ * nothing completed after `t0`).
+ */
+async function measure(
+  client: RedisClient,
+  target: { pipeline: string; partition: number; prefix: string; keys: PartitionKeys },
+  run: { from: number; count: number; t0: number; waitedMs: number },
+): Promise<{ verify: VerifyResult; entries: Timestamps[]; stats: PipelineStats; wallMs: number }> {
+  const { pipeline, partition, prefix, keys } = target;
+  const { from, count, t0 } = run;
+  const { result: verify, output } = await verifyPipelineWithOutput(client, {
+    pipeline,
+    partition,
+    prefix,
+    expected: { from, to: from + count - 1 },
+  });
+  const entries = parseTimestamps(output).filter((e) => e.seq !== undefined && e.seq >= from && e.seq < from + count);
+  const stats = computeStats(entries);
+  const deadAt = await lastDeadAt(client, keys);
+  const end = Math.max(stats.lastSequencedAt ?? 0, deadAt ?? 0);
+  const wallMs = end > t0 ? end - t0 : run.waitedMs;
+  return { verify, entries, stats, wallMs };
 }
 
 /** Prints the warnings and errors the services logged: what a failed run needs to be understood. */

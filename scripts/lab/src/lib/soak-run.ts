@@ -6,18 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, enqueue, keysFor, redactRedisUrl, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
-import {
-  formatInt,
-  parseTimestamps,
-  readBacklog,
-  verifyPipelineWithOutput,
-  type Cleanup,
-  type Output,
-  type VerifyResult,
-} from '@inorder/tools';
+import { parseTimestamps, readBacklog, verifyPipelineWithOutput, type Cleanup, type Output, type VerifyResult } from '@inorder/tools';
 import { hasTimestamps, type Timestamps } from './report-series.js';
 import type { RedisServer } from '@inorder/testkit';
 import { startLocalRedis, startServices, type ServiceGroup } from './stack.js';
+import { settled, startSampler, waitForDrain, type Sample } from './soak-sampler.js';
+
+export type { Sample } from './soak-sampler.js';
 
 export type LoadSpec = { kind: 'steady'; rate: number; durationMs: number } | { kind: 'burst'; count: number };
 
@@ -39,20 +34,6 @@ export interface RunSpec {
   drainTimeoutMs?: number;
   /** give up when nothing moved for this long (default 60 s) */
   stallMs?: number;
-}
-
-/** One backlog sample: where the messages are, `t` seconds after the first enqueue. */
-export interface Sample {
-  t: number;
-  /** entries waiting in the input list */
-  input: number;
-  /** seqs claimed, waiting for a retry, or done and not yet emitted */
-  inFlight: number;
-  /** entries in the results stream */
-  results: number;
-  /** entries in the output list (this run's and any earlier) */
-  output: number;
-  sent: number;
 }
 
 export interface RunContext {
@@ -124,25 +105,6 @@ async function runLoad(
   }
 }
 
-async function sample(client: RedisClient, keys: PartitionKeys, t: number, sent: number): Promise<Sample> {
-  const [input, inFlight, results, output] = await Promise.all([
-    client.llen(keys.input),
-    client.hlen(keys.state),
-    client.xlen(keys.results),
-    client.llen(keys.output),
-  ]);
-  return { t, input, inFlight, results, output, sent };
-}
-
-async function settled(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([
-    client.llen(keys.output),
-    client.llen(keys.dead),
-    client.hget(keys.meta, 'skipped').then(Number),
-  ]);
-  return output + dead + skipped;
-}
-
 /** The first seq to send: the partition's next, refusing a pipeline that still has work in it. */
 async function firstSeq(client: RedisClient, keys: PartitionKeys, pipeline: string): Promise<number> {
   const backlog = await readBacklog(client, keys);
@@ -162,12 +124,8 @@ export async function runSoakLoad(
   const from = await firstSeq(client, keys, pipeline);
   const base = await settled(client, keys);
   const total = loadTotal(spec.load);
-  const state = { sent: 0 };
   const startedAt = Date.now();
-  // The producer has a connection of its own: a slow or failed enqueue does not hold up sampling.
-  const producer = connect(redisUrl, { name: `inorder-${spec.label}-producer` });
-  cleanup.add('producer connection', () => producer.disconnect());
-  const loadDone = runLoad(producer, { pipeline }, spec.load, from, state);
+  const { sent, loadDone } = startProducer(spec, { redisUrl, pipeline, from }, cleanup);
   const ctx: RunContext = {
     spec,
     client,
@@ -178,38 +136,80 @@ export async function runSoakLoad(
     keys,
     startedAt,
     total,
-    sent: () => state.sent,
+    sent,
     loadDone,
     out,
   };
-  const sampler = startSampler({ client, keys, startedAt, base, total, label: spec.label, out, sent: () => state.sent });
-  let drained: boolean;
+  const { samples, drained } = await loadAndDrain(ctx, base, during);
+  return outcome(ctx, from, samples, drained);
+}
+
+/** Starts the load on a connection of its own: a slow or failed enqueue does not hold up sampling. */
+function startProducer(
+  spec: RunSpec,
+  target: { redisUrl: string; pipeline: string; from: number },
+  cleanup: Cleanup,
+): { sent: () => number; loadDone: Promise<void> } {
+  const state = { sent: 0 };
+  const producer = connect(target.redisUrl, { name: `inorder-${spec.label}-producer` });
+  cleanup.add('producer connection', () => producer.disconnect());
+  const loadDone = runLoad(producer, { pipeline: target.pipeline }, spec.load, target.from, state);
+  return { sent: () => state.sent, loadDone };
+}
+
+/** Samples while the load and `during` run, then waits for the drain: the samples, and whether every message arrived. */
+async function loadAndDrain(
+  ctx: RunContext,
+  base: number,
+  during: ((ctx: RunContext) => Promise<void>) | undefined,
+): Promise<{ samples: Sample[]; drained: boolean }> {
+  const { client, keys, spec, out } = ctx;
+  const sampler = startSampler({
+    client,
+    keys,
+    startedAt: ctx.startedAt,
+    base,
+    total: ctx.total,
+    label: spec.label,
+    out,
+    sent: () => ctx.sent(),
+  });
   try {
-    await Promise.all([loadDone, during?.(ctx)]);
-    drained = await waitForDrain(client, keys, base + state.sent, spec.drainTimeoutMs ?? 120_000, spec.stallMs ?? 60_000, out);
+    await Promise.all([ctx.loadDone, during?.(ctx)]);
+    const drained = await waitForDrain(client, keys, base + ctx.sent(), spec.drainTimeoutMs ?? 120_000, spec.stallMs ?? 60_000, out);
+    return { samples: sampler.samples, drained };
   } finally {
     await sampler.stop();
   }
-  const sent = state.sent;
+}
+
+/** Verifies the seqs sent and sums the run up: its output entries, wall time, ideal time. */
+async function outcome(ctx: RunContext, from: number, samples: Sample[], drained: boolean): Promise<RunOutcome> {
+  const { spec, client, pipeline, startedAt } = ctx;
+  const sent = ctx.sent();
   const { result: verify, output } = await verifyPipelineWithOutput(client, { pipeline, expected: { from, to: from + sent - 1 } });
   const entries = parseTimestamps(output).filter((e): e is Timestamps => hasTimestamps(e) && e.seq >= from && e.seq < from + sent);
   const last = entries.reduce((m, e) => Math.max(m, e.sequencedAt), startedAt);
-  const loadMs = spec.load.kind === 'steady' ? spec.load.durationMs : 0;
   return {
     pipeline,
-    redisUrl: redactRedisUrl(redisUrl),
+    redisUrl: redactRedisUrl(ctx.redisUrl),
     startedAt,
     from,
     sent,
     verify,
     entries,
-    samples: sampler.samples,
+    samples,
     wallMs: Math.max(1, last - startedAt),
-    idealMs:
-      loadMs + (spec.load.kind === 'burst' ? Math.ceil(sent / Math.max(1, spec.processors * spec.concurrency)) * spec.workMs : spec.workMs),
+    idealMs: idealMs(spec, sent),
     drained,
-    services,
+    services: ctx.services,
   };
+}
+
+/** What a pipeline with no delay would take: a steady load's length plus one work time; a burst's whole rounds of work. */
+function idealMs(spec: RunSpec, sent: number): number {
+  if (spec.load.kind === 'steady') return spec.load.durationMs + spec.workMs;
+  return Math.ceil(sent / Math.max(1, spec.processors * spec.concurrency)) * spec.workMs;
 }
 
 /** The run's Redis (a throwaway one unless the spec names one), its connection and services. */
@@ -257,79 +257,4 @@ async function setUp(
     `  pipeline   ${pipeline}${services ? `; ${spec.processors} processors x ${spec.concurrency}, ${spec.sequencers} sequencers, WORK_MS ${spec.workMs}` : ' (services already running)'}`,
   );
   return { pipeline, keys: keysFor(pipeline, 0), localRedis, redisUrl, client, services };
-}
-
-/** Samples the partition once a second (and moves the progress bar) until stopped. */
-function startSampler(at: {
-  client: RedisClient;
-  keys: PartitionKeys;
-  startedAt: number;
-  base: number;
-  total: number;
-  label: string;
-  out: Output;
-  sent: () => number;
-}): { samples: Sample[]; stop(): Promise<void> } {
-  const samples: Sample[] = [];
-  const bar = at.out.progress(at.total, at.label);
-  let sampling = true;
-  const loop = (async () => {
-    for (let n = 1; sampling; n++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at.startedAt + n * 1000 - Date.now())));
-      if (!sampling) break;
-      try {
-        const s = await sample(at.client, at.keys, (Date.now() - at.startedAt) / 1000, at.sent());
-        samples.push(s);
-        bar.update(
-          Math.max(0, Math.min(at.total, s.output - at.base)),
-          `sent ${formatInt(at.sent())}, backlog ${formatInt(s.input + s.results)}`,
-        );
-      } catch {
-        // Redis restarting: the next sample will tell
-      }
-    }
-  })();
-  return {
-    samples,
-    async stop() {
-      sampling = false;
-      await loop;
-      bar.stop();
-    },
-  };
-}
-
-/** Waits until output + dead letters + skips reach `target`; false on a timeout or a stall. */
-async function waitForDrain(
-  client: RedisClient,
-  keys: PartitionKeys,
-  target: number,
-  timeoutMs: number,
-  stallMs: number,
-  out: Output,
-): Promise<boolean> {
-  const started = Date.now();
-  let last = -1;
-  let movedAt = started;
-  for (;;) {
-    const now = Date.now();
-    let count = last;
-    try {
-      count = await settled(client, keys);
-    } catch {
-      // a fault may still be healing: keep waiting within the bounds
-    }
-    if (count >= target) return true;
-    if (count !== last) {
-      last = count;
-      movedAt = now;
-    }
-    if (now - started > timeoutMs || now - movedAt > stallMs) {
-      out.line(
-        `  gave up waiting: ${formatInt(Math.max(0, count))} of ${formatInt(target)} accounted for after ${Math.round((now - started) / 1000)} s`,
-      );
-      return false;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

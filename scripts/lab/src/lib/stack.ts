@@ -92,12 +92,8 @@ async function leaderOf(redis: RedisClient, keys: PartitionKeys, sequencers: rea
   return sequencers.find((s) => s.running && s.instance === owner);
 }
 
-/**
- * Starts processors and sequencers (and the HTTP ingest and `events-*` processors when asked) of
- * one pipeline as child processes, each with settings from the environment: the caller's
- * environment, then REDIS_URL, PIPELINE, PARTITION (or PARTITIONS=all), KEY_PREFIX, then `env`.
- */
-export async function startServices(opts: StartServicesOptions): Promise<ServiceGroup> {
+/** Spawns the group's services, in order: processors, sequencers, `events-*` processors, then the ingest when asked. */
+function spawnServices(opts: StartServicesOptions): Pick<ServiceGroup, 'processors' | 'sequencers' | 'eventProcessors' | 'ingest'> {
   const baseEnv = groupEnv(opts);
   const make = (name: string, role: ServiceRole, extra: Record<string, string> = {}, probe?: () => Promise<boolean>): ServiceHandle =>
     new LocalService(name, role, [...(opts.nodeArgs ?? []), ...serviceCommand(role, opts.fromSource)], { ...baseEnv, ...extra }, probe);
@@ -114,6 +110,16 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
       : make('ingest-1', 'ingest', { PORT: String(opts.ingestPort), HOST: '127.0.0.1', PIPELINES: baseEnv.PIPELINES ?? declared }, () =>
           portOpen(opts.ingestPort!),
         );
+  return { processors, sequencers, eventProcessors, ingest };
+}
+
+/**
+ * Starts processors and sequencers (and the HTTP ingest and `events-*` processors when asked) of
+ * one pipeline as child processes, each with settings from the environment: the caller's
+ * environment, then REDIS_URL, PIPELINE, PARTITION (or PARTITIONS=all), KEY_PREFIX, then `env`.
+ */
+export async function startServices(opts: StartServicesOptions): Promise<ServiceGroup> {
+  const { processors, sequencers, eventProcessors, ingest } = spawnServices(opts);
   const all = [...processors, ...sequencers, ...eventProcessors, ...(ingest ? [ingest] : [])];
   const first = typeof opts.partition === 'number' ? opts.partition : 0;
   let redis: RedisClient | undefined;
