@@ -14,7 +14,18 @@ import {
   type FaultOutcome,
   type PartitionAccount,
 } from '@inorder/testkit';
-import { Output, UsageError, VerificationFailed, formatDuration, formatInt, intFlag, parseFlags, runCli, stringFlag } from '@inorder/tools';
+import {
+  Output,
+  UsageError,
+  VerificationFailed,
+  formatDuration,
+  formatInt,
+  intFlag,
+  parseFlags,
+  runCli,
+  stringFlag,
+  type Cleanup,
+} from '@inorder/tools';
 
 const USAGE = `
 npm run cluster-faults -- [options]
@@ -81,13 +92,8 @@ function problems(accounts: PartitionAccount[]): string[] {
   ]);
 }
 
-await runCli(SPEC, async (cleanup) => {
-  const flags = parseFlags(SPEC);
-  const out = new Output(flags.json === true);
-  const faults = faultList(stringFlag(flags, 'faults'));
-  const rounds = intFlag(flags, 'rounds', 3, 1);
-  const partitions = intFlag(flags, 'partitions', 6, 1);
-  const replicaAcks = intFlag(flags, 'replica-acks', 0);
+/** A throwaway cluster and a pipeline of `partitions` on it under a steady producer, both closed by `cleanup`. */
+async function startRun(cleanup: Cleanup, partitions: number, replicaAcks: number): Promise<{ cluster: RedisCluster; run: PipelineRun }> {
   const cluster = await RedisCluster.start();
   cleanup.add('cluster', () => cluster.destroy());
   const acks = replicaAcks > 0 ? { replicas: replicaAcks, timeoutMs: 2000 } : undefined;
@@ -96,13 +102,17 @@ await runCli(SPEC, async (cleanup) => {
     : {};
   const run = await PipelineRun.start(cluster, { partitions, load: { batch: 4, everyMs: 25 }, replicaAcks: acks, ...slow });
   cleanup.add('pipeline', () => run.close());
-  out.line(
-    `cluster-faults: cluster ${cluster.url}; ${partitions} partitions; ${faults.join(', ')} x ${rounds}; REPLICA_ACKS=${replicaAcks}`,
-  );
-  await run.progressed(
-    Array.from({ length: partitions }, () => 40),
-    30_000,
-  );
+  return { cluster, run };
+}
+
+/** Each fault in turn, `rounds` times through the list, each one's recovery printed as it comes. */
+async function injectFaults(
+  cluster: RedisCluster,
+  run: PipelineRun,
+  faults: ClusterFault[],
+  rounds: number,
+  out: Output,
+): Promise<FaultOutcome[]> {
   const outcomes: FaultOutcome[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const fault of faults) {
@@ -113,16 +123,39 @@ await runCli(SPEC, async (cleanup) => {
       );
     }
   }
-  await run.drain(60_000);
-  const accounts = await run.account();
-  const acknowledged = accounts.reduce((n, a) => n + a.acknowledged, 0);
-  for (const line of [
+  return outcomes;
+}
+
+/** The closing lines: the outcomes per fault, then the messages acknowledged and the producer's retries. */
+function renderSummary(outcomes: FaultOutcome[], acknowledged: number, producerRetries: number): string[] {
+  return [
     '',
     ...renderOutcomes(outcomes),
     '',
-    `  ${formatInt(acknowledged)} messages acknowledged, ${formatInt(run.load.failures)} enqueue calls sent again`,
-  ])
-    out.line(line);
+    `  ${formatInt(acknowledged)} messages acknowledged, ${formatInt(producerRetries)} enqueue calls sent again`,
+  ];
+}
+
+await runCli(SPEC, async (cleanup) => {
+  const flags = parseFlags(SPEC);
+  const out = new Output(flags.json === true);
+  const faults = faultList(stringFlag(flags, 'faults'));
+  const rounds = intFlag(flags, 'rounds', 3, 1);
+  const partitions = intFlag(flags, 'partitions', 6, 1);
+  const replicaAcks = intFlag(flags, 'replica-acks', 0);
+  const { cluster, run } = await startRun(cleanup, partitions, replicaAcks);
+  out.line(
+    `cluster-faults: cluster ${cluster.url}; ${partitions} partitions; ${faults.join(', ')} x ${rounds}; REPLICA_ACKS=${replicaAcks}`,
+  );
+  await run.progressed(
+    Array.from({ length: partitions }, () => 40),
+    30_000,
+  );
+  const outcomes = await injectFaults(cluster, run, faults, rounds, out);
+  await run.drain(60_000);
+  const accounts = await run.account();
+  const acknowledged = accounts.reduce((n, a) => n + a.acknowledged, 0);
+  for (const line of renderSummary(outcomes, acknowledged, run.load.failures)) out.line(line);
   const found = problems(accounts);
   for (const problem of found) out.line(`  FAIL ${problem}`);
   out.result({

@@ -61,6 +61,42 @@ async function wakeConnections(nodes: RedisClient[], name: string): Promise<numb
     .filter((line) => line.includes(` name=${name} `)).length;
 }
 
+/** A phase's figures from its output slices (one per partition, each checked for order on its own) and its CPU reading. */
+function phaseMeasure(
+  head: Pick<PhaseMeasure, 'system' | 'mode' | 'phase' | 'run' | 'count'>,
+  slices: Slice[],
+  complete: boolean,
+  cpu: Awaited<ReturnType<CpuMeter['stop']>>,
+  clockStart: number | undefined,
+): PhaseMeasure {
+  const all = slices.flatMap((s) => s.seqs);
+  const { wallMs, completions } = timing(
+    slices.flatMap((s) => s.started),
+    slices.flatMap((s) => s.finished),
+    clockStart,
+  );
+  return {
+    ...head,
+    completed: all.length,
+    wallMs,
+    throughput: round((all.length / wallMs) * 1000),
+    // Order is per partition: each partition's slice is checked on its own.
+    order: slices
+      .map((s) => countInversions(s.seqs))
+      .reduce((a, b) => ({
+        inversions: a.inversions + b.inversions,
+        descents: a.descents + b.descents,
+        keptOrder: a.keptOrder && b.keptOrder,
+      })),
+    complete,
+    cpuUsPerMessage: cpu.perMessage,
+    msgsPerCpuSecond: cpu.msgsPerCpuSecond,
+    machineBusyCores: cpu.machineBusyCores,
+    commands: commandsPerMessage(cpu.stats, head.count),
+    completions,
+  };
+}
+
 export class InorderSide {
   /** per partition: seqs enqueued so far */
   private readonly sent: number[];
@@ -130,68 +166,65 @@ export class InorderSide {
     }
   }
 
-  /** One phase: `workload.count` messages, pre-filled or end to end, measured. */
-  async phase(mode: BenchMode, phase: BenchPhase, run: number, workload: Workload): Promise<PhaseMeasure> {
-    const { out, redis } = this.opts;
-    const before = [...this.sent];
+  /** The processes the CPU meter reads: each processor (numbered when there are several) and the sequencer. */
+  private pids(): Record<string, number | undefined> {
     const processors = this.services.processors;
-    const pids = {
+    return {
       ...Object.fromEntries(processors.map((p, i) => [processors.length > 1 ? `processor${i + 1}` : 'processor', p.pid])),
       sequencer: this.services.sequencers[0]?.pid,
     };
-    const base = await this.emitted();
+  }
+
+  /**
+   * Starts a phase's meter and feeds it `count` messages: pre-filled, the input fills with the
+   * processors stopped and they resume once the meter runs; end to end, the clock starts at the
+   * first enqueue (`clockStart`), after the meter.
+   */
+  private async begin(mode: BenchMode, count: number): Promise<{ meter: CpuMeter; clockStart: number | undefined }> {
+    const processors = this.services.processors;
+    const pids = this.pids();
     let clockStart: number | undefined;
     if (mode === 'prefilled') {
       for (const p of processors) p.kill('SIGSTOP');
-      await this.feed(workload.count);
+      await this.feed(count);
     }
     const meter = await CpuMeter.start(this.opts.nodes, pids);
     if (mode === 'prefilled') for (const p of processors) p.kill('SIGCONT');
     else {
       clockStart = Date.now();
-      await this.feed(workload.count);
+      await this.feed(count);
     }
-    const progress = out.progress(workload.count, `${this.opts.system} ${mode} ${phase}`);
+    return { meter, clockStart };
+  }
+
+  /**
+   * Reads a phase back, each partition from its position `before` it: the slices, and whether every
+   * partition emitted exactly its seqs, in order, with nothing dead-lettered.
+   */
+  private async readBack(before: number[]): Promise<{ slices: Slice[]; whole: boolean }> {
+    const slices = await Promise.all(before.map((from, p) => this.read(p, from, this.sent[p]! - from)));
+    const exact = slices.every(
+      (s, p) => s.seqs.every((seq, i) => seq === before[p]! + 1 + i) && s.seqs.length === this.sent[p]! - before[p]!,
+    );
+    const dead = await Promise.all(before.map((_, p) => this.opts.redis.llen(this.keys(p).dead)));
+    return { slices, whole: exact && dead.every((n) => n === 0) };
+  }
+
+  /** One phase: `workload.count` messages, pre-filled or end to end, measured. */
+  async phase(mode: BenchMode, phase: BenchPhase, run: number, workload: Workload): Promise<PhaseMeasure> {
+    const { out, system } = this.opts;
+    const before = [...this.sent];
+    const base = await this.emitted();
+    const { meter, clockStart } = await this.begin(mode, workload.count);
+    const progress = out.progress(workload.count, `${system} ${mode} ${phase}`);
     const reached = await waitForCount(async () => (await this.emitted()) - base, workload.count, workload.timeoutMs, progress);
     const cpu = await meter.stop(workload.count, mode === 'e2e');
     progress.stop();
-    const slices = await Promise.all(before.map((from, p) => this.read(p, from, this.sent[p]! - from)));
-    const complete =
-      reached >= workload.count &&
-      slices.every((s, p) => s.seqs.every((seq, i) => seq === before[p]! + 1 + i) && s.seqs.length === this.sent[p]! - before[p]!);
-    const dead = await Promise.all(before.map((_, p) => redis.llen(this.keys(p).dead)));
-    const all = slices.flatMap((s) => s.seqs);
-    const { wallMs, completions } = timing(
-      slices.flatMap((s) => s.started),
-      slices.flatMap((s) => s.finished),
-      clockStart,
-    );
+    const { slices, whole } = await this.readBack(before);
     if (reached < workload.count)
-      out.line(`  ${this.opts.system} ${mode} ${phase}: only ${reached} of ${workload.count} emitted within ${workload.timeoutMs} ms`);
-    return {
-      system: this.opts.system,
-      mode,
-      phase,
-      run,
-      count: workload.count,
-      completed: all.length,
-      wallMs,
-      throughput: round((all.length / wallMs) * 1000),
-      // Order is per partition: each partition's slice is checked on its own.
-      order: slices
-        .map((s) => countInversions(s.seqs))
-        .reduce((a, b) => ({
-          inversions: a.inversions + b.inversions,
-          descents: a.descents + b.descents,
-          keptOrder: a.keptOrder && b.keptOrder,
-        })),
-      complete: complete && dead.every((n) => n === 0),
-      cpuUsPerMessage: cpu.perMessage,
-      msgsPerCpuSecond: cpu.msgsPerCpuSecond,
-      machineBusyCores: cpu.machineBusyCores,
-      commands: commandsPerMessage(cpu.stats, workload.count),
-      completions,
-    };
+      out.line(`  ${system} ${mode} ${phase}: only ${reached} of ${workload.count} emitted within ${workload.timeoutMs} ms`);
+    const head = { system, mode, phase, run, count: workload.count };
+    return phaseMeasure(head, slices, reached >= workload.count && whole, cpu, clockStart);
   }
 
   /** A partition's output entries from position `from`, `count` of them: seqs and their times. */

@@ -11,7 +11,7 @@ import { formatInt, type Output } from '@inorder/tools';
 import { round } from './bench-metrics.js';
 import { InorderSide } from './bench-inorder.js';
 import { renderTable } from './bench-report.js';
-import type { PhaseMeasure } from './bench-run.js';
+import type { PhaseMeasure, Workload } from './bench-run.js';
 import { median } from './bench-summary.js';
 import { emptyReport, type RunReport } from './report.js';
 
@@ -143,37 +143,42 @@ export function renderPartitions(f: PartitionsFigures): string {
   ].join('\n');
 }
 
-/** Runs the partitions bench and returns its figures and report. */
-export async function benchPartitions(opts: PartitionsBenchOptions): Promise<{ figures: PartitionsFigures; report: RunReport }> {
-  const startedAt = Date.now();
-  opts.out.line(
-    `bench --partitions: ${opts.label}; ${opts.count.toLocaleString('en-US')} messages per phase over ${opts.partitions.join(', ')} partitions; ${opts.processors} processor(s), 1 sequencer`,
-  );
+/** One lifetime of the services over `partitions` partitions: a cold phase, then the measured warm one, printed. */
+async function measureCount(opts: PartitionsBenchOptions, partitions: number, run: number, workload: Workload): Promise<PhaseMeasure> {
+  const side = await InorderSide.start({
+    ...opts,
+    system: 'inorder',
+    partitions,
+    env: { LOG_LEVEL: 'info', WORK_MS: String(opts.workMs) },
+  });
+  try {
+    await side.phase('prefilled', 'cold', run, workload);
+    const measure = await side.phase('prefilled', 'warm', run, workload);
+    opts.out.line(
+      `  run ${run}, ${partitions} partition(s): ${formatInt(measure.throughput)} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && measure.order.keptOrder ? '' : ' (NOT VERIFIED)'}`,
+    );
+    return measure;
+  } finally {
+    await side.stop();
+  }
+}
+
+/** Every run over every partition count: the warm phases, by partition count. */
+async function measureCounts(opts: PartitionsBenchOptions): Promise<Map<number, PhaseMeasure[]>> {
   const byCount = new Map<number, PhaseMeasure[]>(opts.partitions.map((p) => [p, []]));
   const workload = { count: opts.count, workMs: opts.workMs, timeoutMs: 60_000 + opts.count * 2 };
   for (let run = 1; run <= opts.runs; run++) {
     for (const partitions of opts.partitions) {
-      const side = await InorderSide.start({
-        ...opts,
-        system: 'inorder',
-        partitions,
-        env: { LOG_LEVEL: 'info', WORK_MS: String(opts.workMs) },
-      });
-      try {
-        await side.phase('prefilled', 'cold', run, workload);
-        const measure = await side.phase('prefilled', 'warm', run, workload);
-        byCount.get(partitions)!.push(measure);
-        opts.out.line(
-          `  run ${run}, ${partitions} partition(s): ${formatInt(measure.throughput)} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && measure.order.keptOrder ? '' : ' (NOT VERIFIED)'}`,
-        );
-      } finally {
-        await side.stop();
-      }
+      const measure = await measureCount(opts, partitions, run, workload);
+      byCount.get(partitions)!.push(measure);
     }
   }
-  const figures = partitionsFigures(opts.label, byCount);
-  opts.out.line(renderPartitions(figures));
-  const report = emptyReport('bench', `inorder over partition counts (${opts.label})`, startedAt);
+  return byCount;
+}
+
+/** The report page: msg/s by partition count, aggregate and per partition, and the table of every figure. */
+function partitionsReport(figures: PartitionsFigures, label: string, startedAt: number): RunReport {
+  const report = emptyReport('bench', `inorder over partition counts (${label})`, startedAt);
   report.ok = figures.ok;
   report.summary = { ...figures };
   report.charts = [
@@ -204,5 +209,16 @@ export async function benchPartitions(opts: PartitionsBenchOptions): Promise<{ f
       ]),
     },
   ];
-  return { figures, report };
+  return report;
+}
+
+/** Runs the partitions bench and returns its figures and report. */
+export async function benchPartitions(opts: PartitionsBenchOptions): Promise<{ figures: PartitionsFigures; report: RunReport }> {
+  const startedAt = Date.now();
+  opts.out.line(
+    `bench --partitions: ${opts.label}; ${opts.count.toLocaleString('en-US')} messages per phase over ${opts.partitions.join(', ')} partitions; ${opts.processors} processor(s), 1 sequencer`,
+  );
+  const figures = partitionsFigures(opts.label, await measureCounts(opts));
+  opts.out.line(renderPartitions(figures));
+  return { figures, report: partitionsReport(figures, opts.label, startedAt) };
 }

@@ -2,7 +2,7 @@
 import { formatInt } from '@inorder/tools';
 import type { BenchMode, PhaseMeasure } from './bench-run.js';
 import type { BenchSummary, SummaryRow } from './bench-summary.js';
-import { emptyReport, type Chart, type RunReport, type Series } from './report.js';
+import { emptyReport, type Chart, type RunReport, type Series, type Table } from './report.js';
 import { rateWindows } from './report-series.js';
 
 const PROCESSES = ['redis', 'processor', 'sequencer', 'worker', 'producer', 'total'] as const;
@@ -77,16 +77,13 @@ export function renderBench(summary: BenchSummary): string {
   return lines.join('\n');
 }
 
-export function benchReport(summary: BenchSummary, phases: PhaseMeasure[], startedAt: number): RunReport {
-  const report = emptyReport('bench', 'inorder vs BullMQ', startedAt);
-  report.ok = summary.ok;
-  const { phases: _, ...figures } = summary;
-  report.summary = figures;
+/** The bar charts of the medians: msg/s, and CPU per message, per system in each mode and phase. */
+function medianCharts(summary: BenchSummary): Chart[] {
   const categories = [...new Set(summary.rows.map((r) => `${MODE_LABEL[r.mode]} ${r.phase}`))];
   const systems = [...new Set(summary.rows.map((r) => r.system))];
   const value = (s: string, c: string, pick: (r: SummaryRow) => number | null | undefined): number =>
     pick(summary.rows.find((r) => r.system === s && `${MODE_LABEL[r.mode]} ${r.phase}` === c)!) ?? 0;
-  const charts: Chart[] = [
+  return [
     {
       kind: 'bar',
       id: 'throughput',
@@ -107,6 +104,11 @@ export function benchReport(summary: BenchSummary, phases: PhaseMeasure[], start
       })),
     },
   ];
+}
+
+/** Per mode, the completions per second of each system's warm phase in the last run (none for a mode not run). */
+function rateCharts(phases: PhaseMeasure[]): Chart[] {
+  const charts: Chart[] = [];
   const lastRun = Math.max(...phases.map((p) => p.run));
   for (const mode of ['prefilled', 'e2e'] as const) {
     const series: Series[] = phases
@@ -124,8 +126,32 @@ export function benchReport(summary: BenchSummary, phases: PhaseMeasure[], start
         series,
       });
   }
-  report.charts = charts;
-  report.tables = [
+  return charts;
+}
+
+/** Every phase of every run, one row each. */
+function phasesTable(phases: PhaseMeasure[]): Table {
+  return {
+    title: 'Every phase',
+    columns: ['run', 'system', 'mode', 'phase', 'msg/s', 'wall (ms)', 'CPU µs/msg', 'msg/CPU-s', 'inversions', 'complete'],
+    rows: phases.map((p) => [
+      p.run,
+      p.system,
+      p.mode,
+      p.phase,
+      p.throughput,
+      p.wallMs,
+      JSON.stringify(p.cpuUsPerMessage),
+      p.msgsPerCpuSecond,
+      p.order.inversions,
+      p.complete,
+    ]),
+  };
+}
+
+/** The report's tables: medians, targets, every phase, then the Redis time per script (under --profile). */
+function reportTables(summary: BenchSummary, phases: PhaseMeasure[]): Table[] {
+  const tables: Table[] = [
     {
       title: 'Medians',
       columns: [
@@ -145,34 +171,35 @@ export function benchReport(summary: BenchSummary, phases: PhaseMeasure[], start
       columns: ['target', 'goal', 'measured', 'met', 'how'],
       rows: summary.targets.map((t) => [t.name, t.target, t.measured, t.met, t.note]),
     },
-    {
-      title: 'Every phase',
-      columns: ['run', 'system', 'mode', 'phase', 'msg/s', 'wall (ms)', 'CPU µs/msg', 'msg/CPU-s', 'inversions', 'complete'],
-      rows: phases.map((p) => [
-        p.run,
-        p.system,
-        p.mode,
-        p.phase,
-        p.throughput,
-        p.wallMs,
-        JSON.stringify(p.cpuUsPerMessage),
-        p.msgsPerCpuSecond,
-        p.order.inversions,
-        p.complete,
-      ]),
-    },
+    phasesTable(phases),
   ];
   if (summary.scripts)
-    report.tables.push({
+    tables.push({
       title: 'Redis time per script (SLOWLOG)',
       columns: ['script', 'µs/msg', 'µs/call', 'msg/call', 'calls'],
       rows: summary.scripts.byScript.map((s) => [s.script, s.usPerMessage, s.usPerCall, s.messagesPerCall, s.calls]),
     });
-  report.notes = [
+  return tables;
+}
+
+/** How the bench ran and measured, and the machine it ran on. */
+function reportNotes(summary: BenchSummary): string[] {
+  return [
     'Every worker runs as a child process (inorder: one processor and one sequencer; BullMQ: one Worker); this process enqueues (the producer) and watches.',
     'Pre-filled: the queue is full before the workers may take from it (inorder: processor stopped with SIGSTOP while filling; BullMQ: Queue.pause()); timed from the first message started to the last finished. End-to-end: timed from the first enqueue.',
     'CPU: Redis from INFO cpu (used_cpu_sys + used_cpu_user), each process from /proc/<pid>/stat (utime + stime), read around each phase. msg/CPU-s counts Redis and the workers, and the producer end to end.',
     `Machine: ${summary.machine.cpus} CPUs shared by Redis, the workers and this process; load average ${summary.machine.loadAverage1m} at the end.`,
   ];
+}
+
+/** The bench's report page: the medians and rate charts, the tables and the notes. */
+export function benchReport(summary: BenchSummary, phases: PhaseMeasure[], startedAt: number): RunReport {
+  const report = emptyReport('bench', 'inorder vs BullMQ', startedAt);
+  report.ok = summary.ok;
+  const { phases: _, ...figures } = summary;
+  report.summary = figures;
+  report.charts = [...medianCharts(summary), ...rateCharts(phases)];
+  report.tables = reportTables(summary, phases);
+  report.notes = reportNotes(summary);
   return report;
 }
