@@ -1,49 +1,59 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
+import type { PartitionKeys } from './partition/keys.js';
 
 /**
  * The Lua scripts, one file per atomic step in ../lua (each with its KEYS/ARGV contract on
  * top), registered with ioredis's defineCommand so EVALSHA and NOSCRIPT are handled per
  * connection. `lua/` sits at the package root, so this works from src/ and dist/ alike.
  *
- * Each script has a typed signature below: a tuple of keys, then a tuple of arguments, and its
- * raw reply. Only shared/src/partition/ calls them; it decodes every reply in one place.
+ * Each script names its KEYS as its header does (the names of `PartitionKeys` for a partition's
+ * scripts: `scriptKeys` picks them), and has a typed signature below: a tuple of keys, then a
+ * tuple of arguments, and its raw reply. Only shared/src/partition/ calls them; it decodes every reply in one place.
  */
 export const SCRIPTS = {
-  inorderInit: { file: 'init.lua', numberOfKeys: 1 },
-  inorderClaim: { file: 'claim.lua', numberOfKeys: 11 },
-  inorderComplete: { file: 'complete.lua', numberOfKeys: 9 },
-  inorderFail: { file: 'fail.lua', numberOfKeys: 9 },
-  inorderHeartbeat: { file: 'heartbeat.lua', numberOfKeys: 5 },
-  inorderRelease: { file: 'release.lua', numberOfKeys: 5 },
-  inorderFence: { file: 'fence.lua', numberOfKeys: 1 },
-  inorderEmit: { file: 'emit.lua', numberOfKeys: 6 },
-  inorderProbe: { file: 'probe.lua', numberOfKeys: 7 },
-  inorderSubmit: { file: 'submit.lua', numberOfKeys: 5 },
-  inorderMembers: { file: 'members.lua', numberOfKeys: 1 },
-  inorderRegister: { file: 'register.lua', numberOfKeys: 1 },
-} as const;
+  inorderInit: { file: 'init.lua', keys: ['meta'] },
+  inorderClaim: {
+    file: 'claim.lua',
+    keys: ['input', 'queue', 'parked', 'state', 'claims', 'owners', 'meta', 'skipped', 'dead', 'delayed', 'held'],
+  },
+  inorderComplete: { file: 'complete.lua', keys: ['state', 'results', 'output', 'claims', 'held', 'dead', 'meta', 'input', 'queue'] },
+  inorderFail: { file: 'fail.lua', keys: ['state', 'delayed', 'results', 'dead', 'claims', 'meta', 'held', 'input', 'queue'] },
+  inorderHeartbeat: { file: 'heartbeat.lua', keys: ['owners', 'claims', 'state', 'input', 'queue'] },
+  inorderRelease: { file: 'release.lua', keys: ['input', 'queue', 'state', 'claims', 'owners'] },
+  inorderFence: { file: 'fence.lua', keys: ['meta'] },
+  inorderEmit: { file: 'emit.lua', keys: ['meta', 'results', 'output', 'state', 'skipped', 'parked'] },
+  inorderProbe: { file: 'probe.lua', keys: ['state', 'claims', 'owners', 'delayed', 'input', 'parked', 'meta'] },
+  inorderSubmit: { file: 'submit.lua', keys: ['meta', 'input', 'queue', 'dedupe', 'dedupeAt'] },
+  // The registry's keys, not a partition's.
+  inorderMembers: { file: 'members.lua', keys: ['members'] },
+  inorderRegister: { file: 'register.lua', keys: ['registry'] },
+} as const satisfies Record<string, { file: string; keys: readonly string[] }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
+
+/** The scripts whose keys are all keys of one partition. */
+export type PartitionScript = {
+  [N in ScriptName]: (typeof SCRIPTS)[N]['keys'][number] extends keyof PartitionKeys ? N : never;
+}[ScriptName];
+
+/** A script's KEYS, in the order its header documents them. */
+export type ScriptKeys<N extends PartitionScript> = Strings<(typeof SCRIPTS)[N]['keys']>;
+type Strings<T extends readonly unknown[]> = { -readonly [I in keyof T]: string };
+
+/** The KEYS of partition script `name`, taken from `keys` by the names its header gives them. */
+export function scriptKeys<N extends PartitionScript>(name: N, keys: PartitionKeys): ScriptKeys<N> {
+  return (SCRIPTS[name].keys as readonly (keyof PartitionKeys)[]).map((key) => keys[key]) as ScriptKeys<N>;
+}
 
 /** How a pipeline orders its output: `strict` (by seq, through a sequencer) or `none`. */
 export type Ordering = 'strict' | 'none';
 
 type Arg = string | number;
 
-export type InitCall = [meta: string, layout: string, start: number];
+export type InitCall = [...ScriptKeys<'inorderInit'>, layout: string, start: number];
 export type ClaimCall = [
-  input: string,
-  queue: string,
-  parked: string,
-  state: string,
-  claims: string,
-  owners: string,
-  meta: string,
-  skipped: string,
-  dead: string,
-  delayed: string,
-  held: string,
+  ...ScriptKeys<'inorderClaim'>,
   ordering: Ordering,
   count: number,
   token: string,
@@ -61,31 +71,9 @@ export type ClaimReply = [
   reaped: number,
   dueIn: number,
 ];
-export type CompleteCall = [
-  state: string,
-  results: string,
-  output: string,
-  claims: string,
-  held: string,
-  dead: string,
-  meta: string,
-  input: string,
-  queue: string,
-  ordering: Ordering,
-  channel: string,
-  tag: string,
-  ...triples: Arg[],
-];
+export type CompleteCall = [...ScriptKeys<'inorderComplete'>, ordering: Ordering, channel: string, tag: string, ...triples: Arg[]];
 export type FailCall = [
-  state: string,
-  delayed: string,
-  results: string,
-  dead: string,
-  claims: string,
-  meta: string,
-  held: string,
-  input: string,
-  queue: string,
+  ...ScriptKeys<'inorderFail'>,
   ordering: Ordering,
   channel: string,
   tag: string,
@@ -93,11 +81,7 @@ export type FailCall = [
   ...tuples: Arg[],
 ];
 export type HeartbeatCall = [
-  owners: string,
-  claims: string,
-  state: string,
-  input: string,
-  queue: string,
+  ...ScriptKeys<'inorderHeartbeat'>,
   ordering: Ordering,
   owner: string,
   leaseMs: number,
@@ -107,25 +91,16 @@ export type HeartbeatCall = [
 ];
 export type HeartbeatReply = [alive: number, gone: string[], returned: number, now: number];
 export type ReleaseCall = [
-  input: string,
-  queue: string,
-  state: string,
-  claims: string,
-  owners: string,
+  ...ScriptKeys<'inorderRelease'>,
   ordering: Ordering,
   owner: string,
   channel: string,
   tag: string,
   ...tokens: string[],
 ];
-export type FenceCall = [meta: string, owner: string, start: number, floor: number];
+export type FenceCall = [...ScriptKeys<'inorderFence'>, owner: string, start: number, floor: number];
 export type EmitCall = [
-  meta: string,
-  results: string,
-  output: string,
-  state: string,
-  skipped: string,
-  parked: string,
+  ...ScriptKeys<'inorderEmit'>,
   fence: string,
   next: number,
   now: number,
@@ -136,18 +111,7 @@ export type EmitCall = [
   ...idsThenPairs: Arg[],
 ];
 export type EmitReply = [code: number, next: string, results: number, tombstones: number, detail: string];
-export type ProbeCall = [
-  state: string,
-  claims: string,
-  owners: string,
-  delayed: string,
-  input: string,
-  parked: string,
-  meta: string,
-  next: number,
-  channel: string,
-  tag: string,
-];
+export type ProbeCall = [...ScriptKeys<'inorderProbe'>, next: number, channel: string, tag: string];
 export type ProbeReply = [
   kind: string,
   owner: string,
@@ -207,6 +171,6 @@ function expand(file: string, seen: Set<string>): string {
 
 export function defineCommands(redis: Redis | Cluster): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-    redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].numberOfKeys, lua: scriptSource(name) });
+    redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys.length, lua: scriptSource(name) });
   }
 }

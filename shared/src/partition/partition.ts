@@ -1,4 +1,4 @@
-import type { Ordering } from '../commands.js';
+import { scriptKeys, type Ordering } from '../commands.js';
 import { LayoutError } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 import { writeAcked } from '../replica-acks.js';
@@ -69,7 +69,7 @@ export class Partition {
    */
   async init(): Promise<{ next: number }> {
     await registerPipeline(this.redis, this.pipeline, { ordering: this.ordering }, this.prefix);
-    const [layout, next] = await this.redis.inorderInit(this.keys.meta, LAYOUT, this.seqStart);
+    const [layout, next] = await this.redis.inorderInit(...scriptKeys('inorderInit', this.keys), LAYOUT, this.seqStart);
     if (layout !== LAYOUT) throw new LayoutError(this.keys.meta, layout, LAYOUT);
     return { next: Number(next) };
   }
@@ -77,17 +77,7 @@ export class Partition {
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const k = this.keys;
     const reply = await this.redis.inorderClaim(
-      k.input,
-      k.queue,
-      k.parked,
-      k.state,
-      k.claims,
-      k.owners,
-      k.meta,
-      k.skipped,
-      k.dead,
-      k.delayed,
-      k.held,
+      ...scriptKeys('inorderClaim', k),
       this.ordering,
       request.count,
       request.token,
@@ -110,15 +100,7 @@ export class Partition {
       this.redis,
       this,
       'inorderComplete',
-      k.state,
-      k.results,
-      k.output,
-      k.claims,
-      k.held,
-      k.dead,
-      k.meta,
-      k.input,
-      k.queue,
+      ...scriptKeys('inorderComplete', k),
       this.ordering,
       this.ordered ? this.channels.results : '',
       this.tag,
@@ -136,15 +118,7 @@ export class Partition {
       this.redis,
       this,
       'inorderFail',
-      k.state,
-      k.delayed,
-      k.results,
-      k.dead,
-      k.claims,
-      k.meta,
-      k.held,
-      k.input,
-      k.queue,
+      ...scriptKeys('inorderFail', k),
       this.ordering,
       this.ordered ? this.channels.results : '',
       this.tag,
@@ -158,11 +132,7 @@ export class Partition {
   async heartbeat(owner: string, leaseMs: number, tokens: readonly string[]): Promise<HeartbeatResult> {
     const k = this.keys;
     const [alive, gone, returned, now] = await this.redis.inorderHeartbeat(
-      k.owners,
-      k.claims,
-      k.state,
-      k.input,
-      k.queue,
+      ...scriptKeys('inorderHeartbeat', k),
       this.ordering,
       owner,
       leaseMs,
@@ -177,23 +147,12 @@ export class Partition {
   async release(tokens: readonly string[], owner = ''): Promise<number> {
     if (tokens.length === 0 && owner === '') return 0;
     const k = this.keys;
-    return this.redis.inorderRelease(
-      k.input,
-      k.queue,
-      k.state,
-      k.claims,
-      k.owners,
-      this.ordering,
-      owner,
-      this.channels.input,
-      this.tag,
-      ...tokens,
-    );
+    return this.redis.inorderRelease(...scriptKeys('inorderRelease', k), this.ordering, owner, this.channels.input, this.tag, ...tokens);
   }
 
   /** Takes a new fencing token for a new leader; `floor` raises meta "accepted" (0 = none). */
   async fence(owner: string, floor = 0): Promise<{ fence: string; next: number }> {
-    const [fence, next] = await this.redis.inorderFence(this.keys.meta, owner, this.seqStart, floor);
+    const [fence, next] = await this.redis.inorderFence(...scriptKeys('inorderFence', this.keys), owner, this.seqStart, floor);
     return { fence, next: Number(next) };
   }
 
@@ -206,12 +165,7 @@ export class Partition {
       this.redis,
       this,
       'inorderEmit',
-      k.meta,
-      k.results,
-      k.output,
-      k.state,
-      k.skipped,
-      k.parked,
+      ...scriptKeys('inorderEmit', k),
       request.fence,
       request.next,
       request.now,
@@ -227,18 +181,7 @@ export class Partition {
   /** The state of seq `next` and what waits elsewhere; puts an orphaned claim of it back. */
   async probe(next: number): Promise<Probe> {
     const k = this.keys;
-    const reply = await this.redis.inorderProbe(
-      k.state,
-      k.claims,
-      k.owners,
-      k.delayed,
-      k.input,
-      k.parked,
-      k.meta,
-      next,
-      this.channels.input,
-      this.tag,
-    );
+    const reply = await this.redis.inorderProbe(...scriptKeys('inorderProbe', k), next, this.channels.input, this.tag);
     return probeResult(reply);
   }
 

@@ -2,7 +2,7 @@ import type { RedisClient } from '../redis.js';
 import { parseEnvelopeObject, type NewMessage } from '../envelope.js';
 import { EnvelopeError, InorderError, LayoutError } from '../errors.js';
 import { PRIORITY_MAX, PRIORITY_MIN, addressOf, wakeChannels, type PartitionKeys } from './keys.js';
-import type { Ordering } from '../commands.js';
+import { scriptKeys, type Ordering } from '../commands.js';
 import { writeAcked } from '../replica-acks.js';
 import { LAYOUT } from './partition.js';
 
@@ -103,11 +103,7 @@ export async function submitPrepared(redis: RedisClient, keys: PartitionKeys, pr
     redis,
     where,
     'inorderSubmit',
-    keys.meta,
-    keys.input,
-    keys.queue,
-    keys.dedupe,
-    keys.dedupeAt,
+    ...scriptKeys('inorderSubmit', keys),
     ...prepared.args.slice(0, FIXED_ARGS),
     wakeChannels(prefix).input,
     tag,

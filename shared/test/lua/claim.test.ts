@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PRIORITY_SHIFT, type ClaimRequest, type Partition } from '@inorder/shared';
+import { PRIORITY_SHIFT, scriptKeys, type ClaimRequest, type Partition } from '@inorder/shared';
 import { claimed, deadLetters, envelopeRaw, freshPartition, lapse, redisNow, snapshot } from '../support/lua.js';
 import { waitFor, useRedis } from '@inorder/testkit';
 
@@ -130,26 +130,7 @@ describe('claim.lua', function () {
       const p = freshPartition(fixture.redis);
       const k = p.keys;
       await push(p, envelopeRaw(1), 'junk');
-      const reply = await fixture.redis.inorderClaim(
-        k.input,
-        k.queue,
-        k.parked,
-        k.state,
-        k.claims,
-        k.owners,
-        k.meta,
-        k.skipped,
-        k.dead,
-        k.delayed,
-        k.held,
-        'strict',
-        10,
-        't:1',
-        't',
-        LEASE,
-        0,
-        0,
-      );
+      const reply = await fixture.redis.inorderClaim(...scriptKeys('inorderClaim', k), 'strict', 10, 't:1', 't', LEASE, 0, 0);
       expect(reply).to.deep.equal([['1', 1, envelopeRaw(1)], ['malformed', '', 'unreadable entry: not JSON'], 0, reply[3], 0, 0, -2]);
       expect(reply[3]).to.be.a('number');
     });
@@ -642,26 +623,7 @@ describe('claim.lua', function () {
         envelopeRaw(3),
       );
       await fixture.redis.rpush(k.input, envelopeRaw(7)); // not this pipeline's input
-      const reply = await fixture.redis.inorderClaim(
-        k.input,
-        k.queue,
-        k.parked,
-        k.state,
-        k.claims,
-        k.owners,
-        k.meta,
-        k.skipped,
-        k.dead,
-        k.delayed,
-        k.held,
-        'none',
-        2,
-        't:1',
-        't',
-        LEASE,
-        1,
-        0,
-      );
+      const reply = await fixture.redis.inorderClaim(...scriptKeys('inorderClaim', k), 'none', 2, 't:1', 't', LEASE, 1, 0);
       expect(reply[0]).to.deep.equal(['100000', 1, envelopeRaw(100_000), '1', 1, envelopeRaw(1)]);
       expect(reply[4]).to.equal(0);
       expect(await fixture.redis.zrange(k.queue, 0, -1)).to.deep.equal([envelopeRaw(3)]);

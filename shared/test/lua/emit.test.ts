@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { wakeChannels, type Partition } from '@inorder/shared';
+import { scriptKeys, wakeChannels, type Partition } from '@inorder/shared';
 import { claimed, envelopeRaw, freshPartition, snapshot, useListener } from '../support/lua.js';
 import { useRedis } from '@inorder/testkit';
 
@@ -198,9 +198,13 @@ describe('emit.lua', function () {
       const fence = await leader(p);
       await fixture.redis.hset(p.keys.state, '2', 'Q|1');
       const k = p.keys;
-      expect(
-        await fixture.redis.inorderEmit(k.meta, k.results, k.output, k.state, k.skipped, k.parked, fence, 1, NOW, 4, 0, '', '', 0),
-      ).to.deep.equal([-3, '1', 0, 0, '2']);
+      expect(await fixture.redis.inorderEmit(...scriptKeys('inorderEmit', k), fence, 1, NOW, 4, 0, '', '', 0)).to.deep.equal([
+        -3,
+        '1',
+        0,
+        0,
+        '2',
+      ]);
     });
   });
 
@@ -212,25 +216,7 @@ describe('emit.lua', function () {
       await leader(p, 'b');
       const before = await snapshot(fixture.redis, p);
       const k = p.keys;
-      const reply = await fixture.redis.inorderEmit(
-        k.meta,
-        k.results,
-        k.output,
-        k.state,
-        k.skipped,
-        k.parked,
-        old,
-        1,
-        NOW,
-        0,
-        0,
-        '',
-        '',
-        1,
-        ids.get(1)!,
-        2,
-        READ,
-      );
+      const reply = await fixture.redis.inorderEmit(...scriptKeys('inorderEmit', k), old, 1, NOW, 0, 0, '', '', 1, ids.get(1)!, 2, READ);
       expect(reply).to.deep.equal([-1, '1', 0, 0, '']);
       expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
     });

@@ -19,10 +19,10 @@ describe('Lua script headers', () => {
   });
 
   for (const file of files) {
-    it(`${file}: header, body and numberOfKeys agree`, () => {
+    it(`${file}: header, body and the registered keys agree`, () => {
       const name = registered.get(file);
       const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
-      expect(check(source, name && { label: `SCRIPTS.${name}`, numberOfKeys: SCRIPTS[name].numberOfKeys })).to.deep.equal([]);
+      expect(check(source, name && { label: `SCRIPTS.${name}`, keys: SCRIPTS[name].keys })).to.deep.equal([]);
     });
   }
 
@@ -52,7 +52,7 @@ describe('Lua script headers', () => {
       '',
     ].join('\n');
 
-    const problemsOf = (source: string, numberOfKeys = 2): string[] => check(source, { label: 'example', numberOfKeys });
+    const problemsOf = (source: string, keys: readonly string[] = ['input', 'meta']): string[] => check(source, { label: 'example', keys });
 
     it('accepts the valid example', () => {
       expect(problemsOf(valid)).to.deep.equal([]);
@@ -141,8 +141,14 @@ describe('Lua script headers', () => {
         /KEYS used other than with a literal index/,
       ],
     ];
-    it('notices a numberOfKeys that differs from the highest KEYS used', () => {
-      expect(problemsOf(valid, 3).join('\n')).to.match(/example\.numberOfKeys is 3, the highest KEYS index used is 2/);
+    it('notices registered keys that differ in number from the highest KEYS used', () => {
+      expect(problemsOf(valid, ['input', 'meta', 'state']).join('\n')).to.match(
+        /example\.keys names 3 keys, the highest KEYS index used is 2/,
+      );
+    });
+
+    it('notices registered keys named or ordered other than the header', () => {
+      expect(problemsOf(valid, ['meta', 'input']).join('\n')).to.match(/example\.keys\[0\] is "meta", the header's KEYS\[1\] is "input"/);
     });
 
     it('accepts a variadic read linear in the loop variable (4 + 2 * i from i = 1 is ARGV[6 ..])', () => {

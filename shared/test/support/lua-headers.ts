@@ -7,8 +7,8 @@
  *   type; `ARGV[i]` one fixed argument; `ARGV[a .. b]` / `ARGV[a ..]` a variadic range starting
  *   at `a` (a number, or an expression such as `3+n`).
  * - KEYS: the body uses literal indices only; documented and used sets are equal and run 1..m
- *   without holes; a key bound to a local carries the header's name; SCRIPTS[name].numberOfKeys
- *   is m.
+ *   without holes; a key bound to a local carries the header's name; SCRIPTS[name].keys names
+ *   the m keys as the header does, in its order.
  * - ARGV: the literal indices used equal the documented fixed ones, which run 1..k without
  *   holes; a variable index is allowed only inside a numeric `for` over that variable and must
  *   be linear in it (`i`, `i + 2`, `4 + 2 * i`). Its first index (the loop's start put in) must
@@ -259,10 +259,10 @@ function contiguous(indices: Iterable<number>): boolean {
 }
 
 /**
- * Every problem with one script's header against its body and the numberOfKeys it is
- * registered with (`label` names the registration in messages).
+ * Every problem with one script's header against its body and the keys it is registered with
+ * (by name, in order) (`label` names the registration in messages).
  */
-export function check(source: string, registration: { label: string; numberOfKeys: number } | undefined): string[] {
+export function check(source: string, registration: { label: string; keys: readonly string[] } | undefined): string[] {
   const { header, body, problems } = parse(source);
   const firstLine = body.split('\n').find((l) => l.trim() !== '');
   if (firstLine !== 'local rcall = redis.call') problems.push(`body starts with "${firstLine ?? ''}", not "local rcall = redis.call"`);
@@ -281,9 +281,14 @@ export function check(source: string, registration: { label: string; numberOfKey
     if (doc && doc.name !== local) problems.push(`KEYS[${index}] is documented as "${doc.name}" but bound to local "${local}"`);
   }
   const maxKey = Math.max(0, ...usedKeys);
-  if (registration && registration.numberOfKeys !== maxKey) {
-    problems.push(`${registration.label}.numberOfKeys is ${registration.numberOfKeys}, the highest KEYS index used is ${maxKey}`);
+  if (registration && registration.keys.length !== maxKey) {
+    problems.push(`${registration.label}.keys names ${registration.keys.length} keys, the highest KEYS index used is ${maxKey}`);
   }
+  registration?.keys.forEach((name, i) => {
+    const doc = header.keys.get(i + 1);
+    if (doc && doc.name !== name)
+      problems.push(`${registration.label}.keys[${i}] is "${name}", the header's KEYS[${i + 1}] is "${doc.name}"`);
+  });
 
   const fixed = [...header.argvFixed].sort((a, b) => a - b);
   for (const a of use.argvFixed) if (!header.argvFixed.has(a)) problems.push(`ARGV[${a}] used but not documented`);
