@@ -3,7 +3,8 @@ import { Cluster } from 'ioredis';
 import { connect, keysFor, registerPipeline, type RedisClient } from '@inorder/shared';
 import { TestIngest } from '../../services/ingest/test/support/ingest.js';
 import { connectOnce, verifyPipeline } from '@inorder/tools';
-import { RedisCluster, TestPipeline, checkOrder, range, uniquePipeline } from '@inorder/testkit';
+import { RedisCluster, TestPipeline, jitteredHandler, range, uniquePipeline } from '@inorder/testkit';
+import { expectInOrder } from './support/order.js';
 
 /** `count` fresh pipeline/partition pairs whose hash tags land on at least two different nodes. */
 async function spreadTargets(
@@ -51,12 +52,7 @@ describe('Redis Cluster', function () {
     for (const target of targets) {
       const pipeline = new TestPipeline(cluster, { name: target.name, partition: target.partition });
       pipelines.push(pipeline);
-      for (let i = 0; i < 2; i++) {
-        await pipeline.processor(async (_p, { seq }) => {
-          await new Promise((r) => setTimeout(r, (seq * 7919) % 7));
-          return { seq };
-        });
-      }
+      for (let i = 0; i < 2; i++) await pipeline.processor(jitteredHandler(7));
       await pipeline.sequencer();
       await pipeline.sequencer();
     }
@@ -64,12 +60,7 @@ describe('Redis Cluster', function () {
     await Promise.all(pipelines.map((p) => p.settled(2000, 25_000)));
     for (const pipeline of pipelines) {
       const output = await pipeline.output();
-      expect(
-        checkOrder(
-          output.map((e) => e.seq),
-          range(1, 2000),
-        ),
-      ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+      expectInOrder(output, range(1, 2000));
       expect(output.every((e) => (e.result as { seq: number }).seq === e.seq)).to.equal(true);
       // One leader per partition: the Redlock lease works through the cluster client.
       expect(pipeline.sequencers.filter((s) => s.isLeader)).to.have.length(1);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { type Lease } from '@inorder/shared';
-import { ServiceProcess, type TestPipeline, checkOrder, range, usePipelines, waitFor } from '@inorder/testkit';
+import { ServiceProcess, type TestPipeline, range, usePipelines, waitFor } from '@inorder/testkit';
+import { expectInOrder, expectSettledInOrder } from './support/order.js';
 
 /** Which child holds the fence (owner:epoch), from the instance id each one logs. */
 function holderOf(children: ServiceProcess[], fence: string | null): ServiceProcess | undefined {
@@ -24,6 +25,26 @@ describe('failover (services as child processes)', function () {
     ...extra,
   });
 
+  /**
+   * Two sequencer children competing for the pipeline, served by an in-process processor, once
+   * `count` messages are enqueued and the leader has emitted past `progress`.
+   */
+  async function twoSequencers(
+    pipeline: TestPipeline,
+    count: number,
+    progress: number,
+  ): Promise<{ a: ServiceProcess; b: ServiceProcess; meta: string; fence: string | null }> {
+    const a = new ServiceProcess('sequencer', env(pipeline));
+    const b = new ServiceProcess('sequencer', env(pipeline));
+    children.push(a, b);
+    await pipeline.processor(undefined, { concurrency: 64 });
+    await pipeline.enqueue(count);
+    const meta = pipeline.partition.keys.meta;
+    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > progress, { timeoutMs: 30_000, message: 'no progress' });
+    const fence = await pipeline.redis.hget(meta, 'fence');
+    return { a, b, meta, fence };
+  }
+
   it('loses nothing when a processor is killed with SIGKILL mid-batch', async () => {
     const pipeline = fixture.pipeline();
     await pipeline.sequencer();
@@ -41,14 +62,7 @@ describe('failover (services as child processes)', function () {
     );
     await victim.kill();
     await pipeline.processor(undefined, { concurrency: 50 });
-    await pipeline.settled(400);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 400),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    const output = await expectSettledInOrder(pipeline, 400);
     expect(
       output.filter((e) => e.attempts > 1),
       'the killed claims were reaped and run again',
@@ -58,14 +72,7 @@ describe('failover (services as child processes)', function () {
 
   it('replaces a sequencer leader killed with SIGKILL, and the output stays complete and ordered', async () => {
     const pipeline = fixture.pipeline();
-    const a = new ServiceProcess('sequencer', env(pipeline));
-    const b = new ServiceProcess('sequencer', env(pipeline));
-    children.push(a, b);
-    await pipeline.processor(undefined, { concurrency: 64 });
-    await pipeline.enqueue(1500);
-    const meta = pipeline.partition.keys.meta;
-    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > 300, { timeoutMs: 30_000, message: 'no progress' });
-    const fence = await pipeline.redis.hget(meta, 'fence');
+    const { a, b, meta, fence } = await twoSequencers(pipeline, 1500, 300);
     const leader = holderOf(children, fence);
     expect(leader, `a child holds fence ${fence}`).to.not.equal(undefined);
     await leader!.kill();
@@ -83,28 +90,14 @@ describe('failover (services as child processes)', function () {
     const newFence = await pipeline.redis.hget(meta, 'fence');
     expect(newFence).to.not.equal(fence);
     expect(holderOf(children, newFence)).to.equal(leader === a ? b : a);
-    await pipeline.settled(3000);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 3000),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    await expectSettledInOrder(pipeline, 3000);
     // Generous bound for a loaded CI machine; the failover figure itself is reported by chaos.
     expect(failoverMs).to.be.below(5000);
   });
 
   it('lets a leader paused past its lease write nothing after it resumes, while the new leader carries on', async () => {
     const pipeline = fixture.pipeline();
-    const a = new ServiceProcess('sequencer', env(pipeline));
-    const b = new ServiceProcess('sequencer', env(pipeline));
-    children.push(a, b);
-    await pipeline.processor(undefined, { concurrency: 64 });
-    await pipeline.enqueue(1000);
-    const meta = pipeline.partition.keys.meta;
-    await waitFor(async () => Number(await pipeline.redis.hget(meta, 'next')) > 200, { timeoutMs: 30_000, message: 'no progress' });
-    const fence = await pipeline.redis.hget(meta, 'fence');
+    const { meta, fence } = await twoSequencers(pipeline, 1000, 200);
     const paused = holderOf(children, fence)!;
     paused.signal('SIGSTOP');
     await pipeline.enqueue(1000, 1001);
@@ -122,14 +115,7 @@ describe('failover (services as child processes)', function () {
       timeoutMs: 10_000,
       message: 'resumed leader did not notice it lost the lease',
     });
-    await pipeline.settled(2000);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 2000),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    await expectSettledInOrder(pipeline, 2000);
     expect(holderOf(children, await pipeline.redis.hget(meta, 'fence'))).to.not.equal(paused);
   });
 });
@@ -160,13 +146,7 @@ describe('fencing and exclusivity (in process)', function () {
     await pipeline.settled(1600);
     expect(rogue.stats.emitted, 'emits by the fenced-out leader').to.equal(emittedBefore);
     expect(rogue.stats.fenced).to.equal(1);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 1600),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expectInOrder(await pipeline.output(), range(1, 1600));
   });
 
   it('outputs a seq pushed twice once, and never runs it in two handler calls at once', async () => {
@@ -197,13 +177,7 @@ describe('fencing and exclusivity (in process)', function () {
       message: 'late copies not consumed',
     });
     await waitFor(() => pipeline.processors.every((p) => p.inFlightCount === 0), { timeoutMs: 10_000 });
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 200),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expectInOrder(await pipeline.output(), range(1, 200));
     expect(overlaps, 'seqs in two handler calls at once').to.have.length(0);
     expect(
       [...calls.values()].every((n) => n === 1),

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { serializeEnvelope, type Handler } from '@inorder/shared';
-import { usePipelines, checkOrder, range, waitFor } from '@inorder/testkit';
+import { usePipelines, range, waitFor } from '@inorder/testkit';
+import { expectInOrder, expectSettledInOrder } from './support/order.js';
 
 const ok: Handler = async (_p, { seq }) => ({ seq });
 
@@ -28,13 +29,10 @@ describe('failure semantics', function () {
     expect(dead).to.have.length(1);
     expect(dead[0]).to.include({ seq: 5, reason: 'max-retries', attempts: 3, lastError: 'boom 5#3' });
     expect(attempts.get(5)).to.equal(3);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 20).filter((s) => s !== 5),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expectInOrder(
+      await pipeline.output(),
+      range(1, 20).filter((s) => s !== 5),
+    );
   });
 
   it('dead-letters with reason max-age once a retrying message is older than maxAgeMs', async () => {
@@ -70,14 +68,7 @@ describe('failure semantics', function () {
     for (let i = 0; i < 3; i++) await pipeline.processor(failing(flaky, 1), { concurrency: 64, backoffBaseMs: 5, backoffMaxMs: 50 });
     await pipeline.sequencer();
     await pipeline.enqueue(2000);
-    await pipeline.settled(2000);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 2000),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    const output = await expectSettledInOrder(pipeline, 2000);
     expect(flaky.size).to.be.above(400);
     for (const e of output) expect(e.attempts, `attempts of seq ${e.seq}`).to.equal(flaky.has(e.seq) ? 2 : 1);
   });
@@ -179,12 +170,7 @@ describe('failure semantics', function () {
     expect(samples).to.be.above(20);
     expect(maxStream).to.be.at.most(window);
     const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 1500),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    expectInOrder(output, range(1, 1500));
     expect(output[0]!.attempts).to.equal(21);
   });
 });

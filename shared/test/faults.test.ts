@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { simulatedHandler } from '@inorder/shared';
-import { RedisServer, ServiceProcess, TestPipeline, checkOrder, range, waitFor } from '@inorder/testkit';
+import { RedisServer, ServiceProcess, TestPipeline, waitFor } from '@inorder/testkit';
+import { expectSettledInOrder } from './support/order.js';
 
 describe('connection faults and shutdown', function () {
   this.timeout(120_000);
@@ -30,14 +31,7 @@ describe('connection faults and shutdown', function () {
   }
 
   async function expectComplete(count: number): Promise<void> {
-    await pipeline.settled(count, 60_000);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, count),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    await expectSettledInOrder(pipeline, count, 60_000);
     expect(await pipeline.deadLetters()).to.have.length(0);
   }
 
@@ -83,14 +77,7 @@ describe('connection faults and shutdown', function () {
     expect(stopped?.returned, 'claims returned to the input at shutdown').to.be.above(0);
     // The lease is a minute long: only the release on shutdown lets the others have them now.
     await pipeline.processor(simulatedHandler({ workMs: 5, failRate: 0 }), { concurrency: 64 });
-    await pipeline.settled(600, 20_000);
-    const output = await pipeline.output();
-    expect(
-      checkOrder(
-        output.map((e) => e.seq),
-        range(1, 600),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    const output = await expectSettledInOrder(pipeline, 600, 20_000);
     expect(
       output.every((e) => e.attempts === 1),
       'a returned claim does not count as an attempt',

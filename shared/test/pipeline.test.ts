@@ -1,27 +1,17 @@
 import { expect } from 'chai';
-import { usePipelines, checkOrder, range, waitFor } from '@inorder/testkit';
+import { jitteredHandler, usePipelines, waitFor } from '@inorder/testkit';
+import { expectSettledInOrder } from './support/order.js';
 
 describe('pipeline (in process)', function () {
   const fixture = usePipelines();
 
   it('delivers 2,000 messages through 3 processors and 2 sequencers complete and in order', async () => {
     const pipeline = fixture.pipeline();
-    for (let i = 0; i < 3; i++) {
-      await pipeline.processor(async (_p, { seq }) => {
-        await new Promise((r) => setTimeout(r, (seq * 7919) % 13));
-        return { seq };
-      });
-    }
+    for (let i = 0; i < 3; i++) await pipeline.processor(jitteredHandler(13));
     await pipeline.sequencer();
     await pipeline.sequencer();
     await pipeline.enqueue(2000);
-    await pipeline.settled(2000);
-    const output = await pipeline.output();
-    const check = checkOrder(
-      output.map((e) => e.seq),
-      range(1, 2000),
-    );
-    expect(check).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    const output = await expectSettledInOrder(pipeline, 2000);
     for (const e of output) {
       expect(e.result).to.deep.equal({ seq: e.seq });
       expect(e.createdAt).to.be.at.most(e.processingAt);

@@ -192,28 +192,31 @@ describe('Redis connection failures', function () {
   });
 
   describe('disconnect', () => {
-    it('rejects the commands of a connection that never came up', async () => {
-      const redis = open(`redis://127.0.0.1:${await freePort()}`);
-      await waitFor(() => redis.status === 'reconnecting', { timeoutMs: 5000 });
-      const pending = redis.get('x').then(
+    /**
+     * Sends `command` on a client that is reconnecting, disconnects it (still reconnecting) and
+     * returns what became of the command within a second: its error message, 'answered' or 'still pending'.
+     */
+    async function outcomeOfDisconnect(client: RedisClient, command: () => Promise<unknown>): Promise<unknown> {
+      await waitFor(() => client.status === 'reconnecting', { timeoutMs: 5000 });
+      const pending = command().then(
         () => 'answered',
         (e: Error) => e.message,
       );
-      redis.disconnect();
-      const outcome = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);
+      await waitFor(() => client.status === 'reconnecting', { timeoutMs: 5000 });
+      client.disconnect();
+      return Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);
+    }
+
+    it('rejects the commands of a connection that never came up', async () => {
+      const redis = open(`redis://127.0.0.1:${await freePort()}`);
+      const outcome = await outcomeOfDisconnect(redis, () => redis.get('x'));
       expect(outcome).to.match(/Connection is closed/);
       expect(redis.status).to.equal('end');
     });
 
     it('rejects the commands of a cluster client that never came up', async () => {
       const redis = open(`redis+cluster://127.0.0.1:${await freePort()}`);
-      await waitFor(() => redis.status === 'reconnecting', { timeoutMs: 5000 });
-      const pending = redis.get('x').then(
-        () => 'answered',
-        (e: Error) => e.message,
-      );
-      redis.disconnect();
-      const outcome = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);
+      const outcome = await outcomeOfDisconnect(redis, () => redis.get('x'));
       expect(outcome).to.match(/closed/i);
     });
 
@@ -224,14 +227,7 @@ describe('Redis connection failures', function () {
       occupant.on('error', () => {});
       await occupant.ping();
       const blocking = open(server.url, { name: 'never-up' });
-      await waitFor(() => blocking.status === 'reconnecting', { timeoutMs: 5000 });
-      const pending = blocking.blmove('a', 'a', 'LEFT', 'LEFT', 1).then(
-        () => 'answered',
-        (e: Error) => e.message,
-      );
-      await waitFor(() => blocking.status === 'reconnecting', { timeoutMs: 5000 });
-      blocking.disconnect();
-      const outcome = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);
+      const outcome = await outcomeOfDisconnect(blocking, () => blocking.blmove('a', 'a', 'LEFT', 'LEFT', 1));
       expect(outcome).not.to.equal('still pending');
       occupant.disconnect();
     });

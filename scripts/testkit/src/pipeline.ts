@@ -9,6 +9,7 @@ import {
   simulatedHandler,
   type ConnectOptions,
   type Handler,
+  type Logger,
   type NewMessage,
   type ProcessorParts,
   type ProcessorSettings,
@@ -98,37 +99,39 @@ export class TestPipeline {
     settings: Partial<ProcessorSettings> = {},
     parts: Partial<ProcessorParts> = {},
   ): Promise<Processor> {
-    const redis = this.connection();
-    const processor = new Processor({
-      redis,
-      subscriber: this.connection(),
-      handler,
-      settings: { ...fastProcessor, ...settings },
-      logger: silentLogger(),
-      owner: `p${this.processors.length}-${randomBytes(2).toString('hex')}`,
-      ...parts,
-    });
-    this.processors.push(processor);
-    await processor.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));
-    await processor.start();
-    return processor;
+    return this.serveWith(
+      this.processors,
+      'p',
+      (own) => new Processor({ ...own, handler, settings: { ...fastProcessor, ...settings }, ...parts }),
+    );
   }
 
   /** A sequencer of its own (two connections) competing for this pipeline's partition. */
   async sequencer(settings: Partial<SequencerSettings> = {}, parts: Partial<SequencerParts> = {}): Promise<Sequencer> {
+    return this.serveWith(this.sequencers, 's', (own) => new Sequencer({ ...own, settings: { ...fastSequencer, ...settings }, ...parts }));
+  }
+
+  /**
+   * Makes a service on two connections of its own, silent, with an owner id named after its
+   * kind and place in `list` (`p0-…`, `s1-…`), adds it to `list`, has it serve this pipeline's
+   * partition and starts it.
+   */
+  private async serveWith<S extends Processor | Sequencer>(
+    list: S[],
+    kind: 'p' | 's',
+    make: (own: { redis: RedisClient; subscriber: RedisClient; logger: Logger; owner: string }) => S,
+  ): Promise<S> {
     const redis = this.connection();
-    const sequencer = new Sequencer({
+    const service = make({
       redis,
       subscriber: this.connection(),
-      settings: { ...fastSequencer, ...settings },
       logger: silentLogger(),
-      owner: `s${this.sequencers.length}-${randomBytes(2).toString('hex')}`,
-      ...parts,
+      owner: `${kind}${list.length}-${randomBytes(2).toString('hex')}`,
     });
-    this.sequencers.push(sequencer);
-    await sequencer.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));
-    await sequencer.start();
-    return sequencer;
+    list.push(service);
+    await service.serve(new Partition(redis, this.name, this.partition.partition, this.partition.options));
+    await service.start();
+    return service;
   }
 
   async enqueue(count: number, from = 1, extra: Partial<NewMessage> = {}): Promise<void> {
