@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { scriptKeys, wakeChannels, type Partition } from '@inorder/shared';
+import { scriptKeys, wakeChannels, type EmitRequest, type EmitResult, type Partition } from '@inorder/shared';
 import { claimed, envelopeRaw, freshPartition, snapshot, useListener } from '../support/lua.js';
 import { useRedis } from '@inorder/testkit';
 
@@ -39,6 +39,13 @@ describe('emit.lua', function () {
 
   async function leader(p: Partition, owner = 'leader'): Promise<string> {
     return (await p.fence(owner)).fence;
+  }
+
+  /** Sends each request in turn, expecting the refusal paired with it, and checks that together they wrote nothing. */
+  async function expectRefused(p: Partition, ...calls: Array<[EmitRequest, EmitResult]>): Promise<void> {
+    const before = await snapshot(fixture.redis, p);
+    for (const [request, refusal] of calls) expect(await p.emit(request), JSON.stringify(request)).to.deep.equal(refusal);
+    expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
   }
 
   describe('emitting a run', () => {
@@ -183,10 +190,10 @@ describe('emit.lua', function () {
       const fence = await leader(p);
       await claimed(fixture.redis, p, 'p:1', [2400]);
       await settled(p, [2501]);
-      const before = await snapshot(fixture.redis, p);
-      const reply = await p.emit({ fence, next: 1, now: NOW, skipTo: 2501, lostUpTo: 2600, run: [{ count: 1, sequencingAt: READ }] });
-      expect(reply).to.deep.equal({ kind: 'gap-known', next: 1, seq: 2400 });
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      await expectRefused(p, [
+        { fence, next: 1, now: NOW, skipTo: 2501, lostUpTo: 2600, run: [{ count: 1, sequencingAt: READ }] },
+        { kind: 'gap-known', next: 1, seq: 2400 },
+      ]);
       for (const st of ['Q|1', `R|1|${envelopeRaw(3)}`, '{"seq":3', 'T']) {
         await fixture.redis.hset(p.keys.state, '3', st);
         expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 5, run: [] })).to.deep.equal({ kind: 'gap-known', next: 1, seq: 3 });
@@ -225,23 +232,24 @@ describe('emit.lua', function () {
       const p = freshPartition(fixture.redis);
       expect(await leader(p, 'a')).to.equal('a:1');
       const ids = await settled(p, [1]);
-      const before = await snapshot(fixture.redis, p);
-      for (const fence of ['b:1', 'a:2', 'a:1 ', 'a', ':1', '']) {
-        expect(
-          await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1), skipTo: 0, run: [{ count: 1, sequencingAt: READ }] }),
-        ).to.deep.equal({ kind: 'fenced' });
-      }
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      await expectRefused(
+        p,
+        ...['b:1', 'a:2', 'a:1 ', 'a', ':1', ''].map((fence): [EmitRequest, EmitResult] => [
+          { fence, next: 1, now: NOW, done: entryIds(ids, 1), skipTo: 0, run: [{ count: 1, sequencingAt: READ }] },
+          { kind: 'fenced' },
+        ]),
+      );
     });
 
     it('refuses every emit before any leader has taken a fence', async () => {
       const p = freshPartition(fixture.redis);
       await p.init();
       await settled(p, [1]);
-      const before = await snapshot(fixture.redis, p);
-      expect(await p.emit({ fence: '', next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.equal({ kind: 'fenced' });
-      expect(await p.emit({ fence: 'a:1', next: 1, now: NOW, skipTo: 3, run: [] })).to.deep.equal({ kind: 'fenced' });
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      await expectRefused(
+        p,
+        [{ fence: '', next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] }, { kind: 'fenced' }],
+        [{ fence: 'a:1', next: 1, now: NOW, skipTo: 3, run: [] }, { kind: 'fenced' }],
+      );
     });
 
     it('refuses (-2) a call whose next differs from the stored next, and writes nothing', async () => {
@@ -249,16 +257,17 @@ describe('emit.lua', function () {
       const fence = await leader(p);
       await settled(p, [1, 2, 3]);
       await p.emit({ fence, next: 1, now: NOW, run: [{ count: 1, sequencingAt: READ }] });
-      const before = await snapshot(fixture.redis, p);
-      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
-        kind: 'stale-next',
-        next: 2,
-      });
-      expect(await p.emit({ fence, next: 3, now: NOW, run: [{ count: 1, sequencingAt: READ }] })).to.deep.equal({
-        kind: 'stale-next',
-        next: 2,
-      });
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      await expectRefused(
+        p,
+        [
+          { fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] },
+          { kind: 'stale-next', next: 2 },
+        ],
+        [
+          { fence, next: 3, now: NOW, run: [{ count: 1, sequencingAt: READ }] },
+          { kind: 'stale-next', next: 2 },
+        ],
+      );
     });
 
     it('refuses (-4, naming the seq) a run holding a seq that is not settled, and writes nothing, skip included', async () => {
@@ -266,50 +275,40 @@ describe('emit.lua', function () {
       const fence = await leader(p);
       const ids = await settled(p, [1, 3]);
       await claimed(fixture.redis, p, 'p:1', [2]);
-      const before = await snapshot(fixture.redis, p);
-      expect(await p.emit({ fence, next: 1, now: NOW, done: entryIds(ids, 1, 3), run: [{ count: 3, sequencingAt: READ }] })).to.deep.equal({
-        kind: 'not-settled',
-        next: 1,
-        seq: 2,
-      });
-      expect(
-        await p.emit({
-          fence,
-          next: 1,
-          now: NOW,
-          run: [
-            { count: 1, sequencingAt: READ },
-            { count: 4, sequencingAt: READ },
-          ],
-        }),
-      ).to.deep.equal({ kind: 'not-settled', next: 1, seq: 2 });
+      const notSettled: EmitResult = { kind: 'not-settled', next: 1, seq: 2 };
+      const twoFromNext: EmitRequest = { fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] };
+      // seq 2 claimed
+      await expectRefused(
+        p,
+        [{ fence, next: 1, now: NOW, done: entryIds(ids, 1, 3), run: [{ count: 3, sequencingAt: READ }] }, notSettled],
+        [
+          {
+            fence,
+            next: 1,
+            now: NOW,
+            run: [
+              { count: 1, sequencingAt: READ },
+              { count: 4, sequencingAt: READ },
+            ],
+          },
+          notSettled,
+        ],
+      );
+      // seq 2 queued, then unknown
       await fixture.redis.hset(p.keys.state, '2', 'Q|1');
-      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
-        kind: 'not-settled',
-        next: 1,
-        seq: 2,
-      });
+      await expectRefused(p, [twoFromNext, notSettled]);
       await fixture.redis.hdel(p.keys.state, '2');
-      expect(await p.emit({ fence, next: 1, now: NOW, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
-        kind: 'not-settled',
-        next: 1,
-        seq: 2,
-      });
-      await fixture.redis.hset(p.keys.state, '2', `C|p:1|1|${envelopeRaw(2)}`);
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      await expectRefused(p, [twoFromNext, notSettled]);
     });
 
     it('records no skip when the run after the gap is refused (-4)', async () => {
       const p = freshPartition(fixture.redis);
       const fence = await leader(p);
       await settled(p, [5]);
-      const before = await snapshot(fixture.redis, p);
-      expect(await p.emit({ fence, next: 1, now: NOW, skipTo: 5, lostUpTo: 9, run: [{ count: 2, sequencingAt: READ }] })).to.deep.equal({
-        kind: 'not-settled',
-        next: 1,
-        seq: 6,
-      });
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(before);
+      await expectRefused(p, [
+        { fence, next: 1, now: NOW, skipTo: 5, lostUpTo: 9, run: [{ count: 2, sequencingAt: READ }] },
+        { kind: 'not-settled', next: 1, seq: 6 },
+      ]);
     });
 
     it('changes nothing when an emitted call is replayed (-2)', async () => {
@@ -318,10 +317,14 @@ describe('emit.lua', function () {
       const ids = await settled(p, [1, 2]);
       const request = { fence, next: 1, now: NOW, done: entryIds(ids, 1, 2), run: [{ count: 2, sequencingAt: READ }] };
       expect(await p.emit(request)).to.deep.equal({ kind: 'emitted', next: 3, results: 2, tombstones: 0 });
-      const after = await snapshot(fixture.redis, p);
-      expect(await p.emit(request)).to.deep.equal({ kind: 'stale-next', next: 3 });
-      expect(await p.emit({ ...request, skipTo: 2 })).to.deep.equal({ kind: 'stale-next', next: 3 });
-      expect(await snapshot(fixture.redis, p)).to.deep.equal(after);
+      await expectRefused(
+        p,
+        [request, { kind: 'stale-next', next: 3 }],
+        [
+          { ...request, skipTo: 2 },
+          { kind: 'stale-next', next: 3 },
+        ],
+      );
     });
   });
 

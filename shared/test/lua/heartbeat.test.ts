@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import { PRIORITY_SHIFT, wakeChannels } from '@inorder/shared';
-import { claimed, envelopeRaw, freshPartition, lapse, redisNow, snapshot, useListener } from '../support/lua.js';
+import {
+  claimed,
+  envelopeRaw,
+  expectGivenBackToHeadOfClass,
+  freshPartition,
+  lapse,
+  redisNow,
+  snapshot,
+  useListener,
+} from '../support/lua.js';
 import { waitFor, useRedis } from '@inorder/testkit';
 
 const LEASE = 60_000;
@@ -180,22 +189,10 @@ describe('heartbeat.lua', function () {
 
   describe('unordered pipelines (ordering none)', () => {
     it('gives claims back to the head of their priority class in the queue', async () => {
-      const p = freshPartition(fixture.redis, { ordering: 'none' });
-      const urgent = envelopeRaw(1, { priority: -5 });
-      await fixture.redis.zadd(p.keys.queue, -5 * PRIORITY_SHIFT, urgent, 0, envelopeRaw(2));
-      await p.claim({ count: 2, token: 'p:1', owner: 'p', leaseMs: LEASE, window: 0 });
-      await fixture.redis.zadd(p.keys.queue, 3, envelopeRaw(3));
-      expect((await p.heartbeat('p', LEASE, [])).returned).to.equal(2);
-      expect(await fixture.redis.zrange(p.keys.queue, 0, -1, 'WITHSCORES')).to.deep.equal([
-        urgent,
-        String(-5 * PRIORITY_SHIFT),
-        envelopeRaw(2),
-        '0',
-        envelopeRaw(3),
-        '3',
-      ]);
-      expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: 'Q|0', 2: 'Q|0' });
-      expect(await fixture.redis.exists(p.keys.input, p.keys.claims)).to.equal(0);
+      await expectGivenBackToHeadOfClass(fixture.redis, async (p) => (await p.heartbeat('p', LEASE, [])).returned, {
+        claimedFrom: [-5 * PRIORITY_SHIFT, 0],
+        emptied: ['input', 'claims'],
+      });
     });
   });
 });

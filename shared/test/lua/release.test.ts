@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PRIORITY_SHIFT, wakeChannels } from '@inorder/shared';
-import { claimed, envelopeRaw, freshPartition, snapshot, useListener } from '../support/lua.js';
+import { claimed, envelopeRaw, expectGivenBackToHeadOfClass, freshPartition, snapshot, useListener } from '../support/lua.js';
 import { useRedis } from '@inorder/testkit';
 
 const LEASE = 60_000;
@@ -119,21 +119,9 @@ describe('release.lua', function () {
   });
 
   it('unordered: gives claims back to the head of their priority class in the queue', async () => {
-    const p = freshPartition(fixture.redis, { ordering: 'none' });
-    const urgent = envelopeRaw(1, { priority: -5 });
-    await fixture.redis.zadd(p.keys.queue, -5 * PRIORITY_SHIFT + 1, urgent, 2, envelopeRaw(2));
-    await p.claim({ count: 2, token: 'p:1', owner: 'p', leaseMs: LEASE, window: 0 });
-    await fixture.redis.zadd(p.keys.queue, 3, envelopeRaw(3));
-    expect(await p.release(['p:1'], 'p')).to.equal(2);
-    expect(await fixture.redis.zrange(p.keys.queue, 0, -1, 'WITHSCORES')).to.deep.equal([
-      urgent,
-      String(-5 * PRIORITY_SHIFT),
-      envelopeRaw(2),
-      '0',
-      envelopeRaw(3),
-      '3',
-    ]);
-    expect(await fixture.redis.hgetall(p.keys.state)).to.deep.equal({ 1: 'Q|0', 2: 'Q|0' });
-    expect(await fixture.redis.exists(p.keys.input, p.keys.claims, p.keys.owners)).to.equal(0);
+    await expectGivenBackToHeadOfClass(fixture.redis, (p) => p.release(['p:1'], 'p'), {
+      claimedFrom: [-5 * PRIORITY_SHIFT + 1, 2],
+      emptied: ['input', 'claims', 'owners'],
+    });
   });
 });

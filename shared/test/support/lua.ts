@@ -1,4 +1,5 @@
-import { Partition, type ClaimResult, type Ordering, type RedisClient } from '@inorder/shared';
+import { expect } from 'chai';
+import { Partition, PRIORITY_SHIFT, type ClaimResult, type Ordering, type PartitionKeys, type RedisClient } from '@inorder/shared';
 import { uniquePipeline, waitFor, type RedisServer } from '@inorder/testkit';
 
 /** A partition of a fresh pipeline: no other test's keys, nothing to flush. */
@@ -97,6 +98,35 @@ export async function claimed(
     throw new Error(`expected to claim ${seqs.join()} under ${token}, claimed ${result.claimed.map((c) => c.seq).join()}`);
   }
   return result;
+}
+
+/**
+ * On an unordered partition, owner p claims seq 1 (priority -5) and seq 2 (priority 0) from the
+ * queue scores `claimedFrom` under token p:1, then seq 3 arrives at score 3. `giveBack` hands the
+ * claim back and answers how many seqs it returned: both must go back as Q, attempt not counted,
+ * to the head of their priority class (-5 * PRIORITY_SHIFT and 0), and the keys `emptied` must be gone.
+ */
+export async function expectGivenBackToHeadOfClass(
+  redis: RedisClient,
+  giveBack: (partition: Partition) => Promise<number>,
+  { claimedFrom, emptied }: { claimedFrom: [urgent: number, normal: number]; emptied: Array<keyof PartitionKeys> },
+): Promise<void> {
+  const p = freshPartition(redis, { ordering: 'none' });
+  const urgent = envelopeRaw(1, { priority: -5 });
+  await redis.zadd(p.keys.queue, claimedFrom[0], urgent, claimedFrom[1], envelopeRaw(2));
+  await p.claim({ count: 2, token: 'p:1', owner: 'p', leaseMs: 60_000, window: 0 });
+  await redis.zadd(p.keys.queue, 3, envelopeRaw(3));
+  expect(await giveBack(p)).to.equal(2);
+  expect(await redis.zrange(p.keys.queue, 0, -1, 'WITHSCORES')).to.deep.equal([
+    urgent,
+    String(-5 * PRIORITY_SHIFT),
+    envelopeRaw(2),
+    '0',
+    envelopeRaw(3),
+    '3',
+  ]);
+  expect(await redis.hgetall(p.keys.state)).to.deep.equal({ 1: 'Q|0', 2: 'Q|0' });
+  expect(await redis.exists(...emptied.map((key) => p.keys[key]))).to.equal(0);
 }
 
 /** Makes `owner`'s liveness lapse (its deadline 1 s before Redis's clock), as if it stopped beating. */
