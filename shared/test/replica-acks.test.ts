@@ -11,7 +11,8 @@ import {
   type RedisClient,
   type ShortAck,
 } from '@inorder/shared';
-import { RedisServer, TestPipeline, capturingLogger, checkOrder, range, uniquePipeline, waitFor } from '@inorder/testkit';
+import { TestPipeline, capturingLogger, uniquePipeline, useReplicaPair, waitFor } from '@inorder/testkit';
+import { expectSettledInOrder } from './support/order.js';
 
 /** Calls of one command the server has run (INFO commandstats). */
 async function calls(admin: Redis, command: string): Promise<number> {
@@ -26,38 +27,20 @@ async function calls(admin: Redis, command: string): Promise<number> {
  */
 describe('replica acknowledgement (REPLICA_ACKS)', function () {
   this.timeout(30_000);
-  let primary: RedisServer;
-  let replica: RedisServer;
-  let admin: Redis;
+  const pair = useReplicaPair();
   const closing: Array<{ close(): Promise<void> } | RedisClient> = [];
 
-  before(async () => {
-    primary = await RedisServer.start();
-    replica = await RedisServer.start({ replicaOf: primary.port });
-    admin = primary.client();
-    // Attached, synced, and acknowledging: a write confirmed at once.
-    await waitFor(async () => (await admin.set('replica-ready', '1')) && (await admin.wait(1, 100)) === 1, {
-      timeoutMs: 10_000,
-      message: 'the replica did not attach',
-    });
-  });
   afterEach(async () => {
-    replica.resume();
     for (const c of closing.splice(0)) {
       if ('close' in c) await c.close();
       else c.disconnect();
     }
   });
-  after(async () => {
-    admin.disconnect();
-    await replica.destroy();
-    await primary.destroy();
-  });
 
   async function run(
     replicaAcks: { replicas: number; timeoutMs: number; onShort?: (s: ShortAck) => void } | undefined,
   ): Promise<TestPipeline> {
-    const pipeline = new TestPipeline(primary, { connect: { replicaAcks } });
+    const pipeline = new TestPipeline(pair.primary, { connect: { replicaAcks } });
     closing.push(pipeline);
     // Every 7th seq fails once: fail.lua schedules its retry.
     await pipeline.processor(async (_p, { seq, attempt }) => {
@@ -66,38 +49,32 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     });
     await pipeline.sequencer();
     await pipeline.enqueue(100);
-    await pipeline.settled(100);
-    expect(
-      checkOrder(
-        (await pipeline.output()).map((e) => e.seq),
-        range(1, 100),
-      ),
-    ).to.deep.equal({ missing: [], duplicates: [], inversions: 0 });
+    await expectSettledInOrder(pipeline, 100);
     return pipeline;
   }
 
   it('waits for the replica behind every submit, completion, failure and emit, and finds none short while it keeps up', async () => {
     const shorts: ShortAck[] = [];
-    const waits = await calls(admin, 'wait');
+    const waits = await calls(pair.admin, 'wait');
     await run({ replicas: 1, timeoutMs: 1000, onShort: (s) => shorts.push(s) });
     // At least: one submit, the completions and failures (batched), the emits.
-    expect((await calls(admin, 'wait')) - waits).to.be.at.least(4);
+    expect((await calls(pair.admin, 'wait')) - waits).to.be.at.least(4);
     expect(shorts).to.deep.equal([]);
   });
 
   it('sends no WAIT when REPLICA_ACKS is 0', async () => {
-    const waits = await calls(admin, 'wait');
+    const waits = await calls(pair.admin, 'wait');
     await run(undefined);
-    expect(await calls(admin, 'wait')).to.equal(waits);
+    expect(await calls(pair.admin, 'wait')).to.equal(waits);
   });
 
   it('reports a WAIT that comes back short, after its timeout, and leaves the write on the primary', async () => {
     const shorts: ShortAck[] = [];
-    const redis = connect(primary.url, { replicaAcks: { replicas: 1, timeoutMs: 300, onShort: (s) => shorts.push(s) } });
+    const redis = connect(pair.primary.url, { replicaAcks: { replicas: 1, timeoutMs: 300, onShort: (s) => shorts.push(s) } });
     closing.push(redis);
     const name = uniquePipeline('acks');
     await registerPipeline(redis, name, { ordering: 'strict' });
-    replica.pause();
+    pair.replica.pause();
     const startedAt = Date.now();
     await enqueue(redis, { pipeline: name }, [
       { seq: 1, payload: 'a' },
@@ -107,15 +84,15 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     expect(shorts).to.have.length(1);
     expect(shorts[0]).to.include({ step: 'submit', pipeline: name, partition: 0, wanted: 1, acked: 0 });
     expect(shorts[0]!.waitedMs).to.be.at.least(290);
-    expect(await admin.llen(keysFor(name, 0).input)).to.equal(2);
+    expect(await pair.admin.llen(keysFor(name, 0).input)).to.equal(2);
   });
 
   it('does not acknowledge a write whose WAIT a dropped connection cut off (ReplicaAckError), and the write sent again is dropped as a copy', async () => {
-    const redis = connect(primary.url, { name: 'acks-dropped', replicaAcks: { replicas: 1, timeoutMs: 5000 } });
+    const redis = connect(pair.primary.url, { name: 'acks-dropped', replicaAcks: { replicas: 1, timeoutMs: 5000 } });
     closing.push(redis);
     const name = uniquePipeline('acks');
     await registerPipeline(redis, name, { ordering: 'strict' });
-    replica.pause();
+    pair.replica.pause();
     const submitting = enqueue(redis, { pipeline: name }, [{ seq: 1, payload: 'a' }]);
     const failed = submitting.then(
       () => undefined,
@@ -123,21 +100,21 @@ describe('replica acknowledgement (REPLICA_ACKS)', function () {
     );
     // The submit ran on the primary; its WAIT holds the connection. Cut it: nobody knows now
     // whether a replica will ever hold the write.
-    await waitFor(async () => /name=acks-dropped .*cmd=wait/.test(String(await admin.client('LIST'))), {
+    await waitFor(async () => /name=acks-dropped .*cmd=wait/.test(String(await pair.admin.client('LIST'))), {
       timeoutMs: 5000,
       message: 'no WAIT under way',
     });
-    await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await pair.admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     expect(await failed).to.be.instanceOf(ReplicaAckError);
-    replica.resume();
+    pair.replica.resume();
     await enqueue(redis, { pipeline: name }, [{ seq: 1, payload: 'a' }]);
-    const pipeline = new TestPipeline(primary, { name });
+    const pipeline = new TestPipeline(pair.primary, { name });
     closing.push(pipeline);
     await pipeline.processor();
     await pipeline.sequencer();
     await pipeline.settled(1);
     expect((await pipeline.output()).map((e) => e.seq)).to.deep.equal([1]);
-    expect(await admin.hget(keysFor(name, 0).meta, 'duplicates')).to.equal('1');
+    expect(await pair.admin.hget(keysFor(name, 0).meta, 'duplicates')).to.equal('1');
   });
 });
 

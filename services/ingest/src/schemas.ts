@@ -6,6 +6,16 @@ const limit = z.number().int().min(-1);
 /** In a `u` regex a surrogate pair is one code point, so this matches only a half on its own. */
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
+/**
+ * An id or an ordering key: 1 to 200 characters of well-formed Unicode. A lone surrogate reaches
+ * Redis as U+FFFD: two different ids (or keys) would be taken for one.
+ */
+const wellFormedName = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((name) => !LONE_SURROGATE.test(name), 'must be well-formed Unicode (no lone surrogate)');
+
 /** One message of POST /v1/pipelines/:pipeline/messages. */
 export const messageSchema = z
   .object({
@@ -17,24 +27,13 @@ export const messageSchema = z
       .max(Number.MAX_SAFE_INTEGER)
       .optional()
       .meta({ description: "the message's place in the order; omit on every message of a batch to have seqs assigned" }),
-    // A lone surrogate reaches Redis as U+FFFD: two different ids would be taken for one.
-    id: z
-      .string()
-      .min(1)
-      .max(200)
-      .refine((id) => !LONE_SURROGATE.test(id), 'must be well-formed Unicode (no lone surrogate)')
+    id: wellFormedName
       .optional()
       .meta({ description: 'idempotency key: resubmitting it within DEDUP_TTL_MS returns the first seq and enqueues nothing' }),
-    key: z
-      .string()
-      .min(1)
-      .max(200)
-      .refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (no lone surrogate)')
-      .optional()
-      .meta({
-        description:
-          "ordering key: routes the message to partition murmur2(key) mod partitions (Kafka's partitioner), so one key keeps its order",
-      }),
+    key: wellFormedName.optional().meta({
+      description:
+        "ordering key: routes the message to partition murmur2(key) mod partitions (Kafka's partitioner), so one key keeps its order",
+    }),
     maxRetries: limit.optional().meta({ description: 'retries before the message is dead-lettered (-1 = no limit)' }),
     maxAgeMs: limit.optional().meta({ description: 'age in ms past which it is dead-lettered (-1 = no limit)' }),
     priority: z

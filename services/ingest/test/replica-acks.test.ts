@@ -1,39 +1,19 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
 import { keysFor } from '@inorder/shared';
-import { RedisServer, capturingLogger, uniquePipeline, waitFor } from '@inorder/testkit';
+import { capturingLogger, uniquePipeline, useReplicaPair, waitFor } from '@inorder/testkit';
 import { defaultIngestConfig } from '../src/config.js';
 import { startIngest, type RunningIngest } from '../src/server.js';
 
 /** The ingest with REPLICA_ACKS=1 against a primary and its replica. */
 describe('ingest with REPLICA_ACKS', function () {
   this.timeout(30_000);
-  let primary: RedisServer;
-  let replica: RedisServer;
-  let admin: Redis;
+  const pair = useReplicaPair();
   let running: RunningIngest | undefined;
 
-  before(async () => {
-    primary = await RedisServer.start();
-    replica = await RedisServer.start({ replicaOf: primary.port });
-    admin = primary.client();
-    // Attached, synced, and acknowledging: a write confirmed at once.
-    await waitFor(async () => (await admin.set('replica-ready', '1')) && (await admin.wait(1, 100)) === 1, {
-      timeoutMs: 10_000,
-      message: 'the replica did not attach',
-    });
-  });
   afterEach(async () => {
-    primary.resume();
-    replica.resume();
     await running?.stop();
     for (const c of running?.connections ?? []) c.disconnect();
     running = undefined;
-  });
-  after(async () => {
-    admin.disconnect();
-    await replica.destroy();
-    await primary.destroy();
   });
 
   async function start(
@@ -44,7 +24,7 @@ describe('ingest with REPLICA_ACKS', function () {
     const pipeline = uniquePipeline('acks');
     running = await startIngest(
       defaultIngestConfig({
-        redisUrl: primary.url,
+        redisUrl: pair.primary.url,
         host: '127.0.0.1',
         port: 0,
         replicaAcks: 1,
@@ -68,7 +48,7 @@ describe('ingest with REPLICA_ACKS', function () {
     const { url, lines, pipeline } = await start(300);
     expect((await post(url, pipeline, [{ payload: 1 }])).status).to.equal(202);
     expect(lines.filter((l) => l.event === 'replica-acks-short')).to.deep.equal([]);
-    replica.pause();
+    pair.replica.pause();
     const startedAt = Date.now();
     const reply = await post(url, pipeline, [{ payload: 2 }]);
     expect(reply.status).to.equal(202);
@@ -80,20 +60,20 @@ describe('ingest with REPLICA_ACKS', function () {
 
   it('answers 503 saying the batch may have been enqueued when the connection fails before the replicas confirmed it', async () => {
     const { url, pipeline } = await start(2000);
-    replica.pause();
+    pair.replica.pause();
     const reply = post(url, pipeline, [{ payload: 1, id: 'order-1' }]);
-    await waitFor(async () => /name=inorder-ingest .*cmd=wait/.test(String(await admin.client('LIST'))), {
+    await waitFor(async () => /name=inorder-ingest .*cmd=wait/.test(String(await pair.admin.client('LIST'))), {
       timeoutMs: 5000,
       message: 'no WAIT under way',
     });
-    await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await pair.admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     const answer = await reply;
     expect(answer.status).to.equal(503);
     expect(((await answer.json()) as { message: string }).message).to.match(
       /may have been enqueued: send it again with the same message ids/,
     );
     // It was: sent again with its id, it is answered as a duplicate of the seq it got.
-    replica.resume();
+    pair.replica.resume();
     const again = await waitFor(
       async () => {
         const r = await post(url, pipeline, [{ payload: 1, id: 'order-1' }]);
@@ -102,21 +82,21 @@ describe('ingest with REPLICA_ACKS', function () {
       { timeoutMs: 10_000, message: 'the submit sent again was not taken' },
     );
     expect(again).to.deep.include({ seqs: [1], duplicates: [true] });
-    expect(await admin.llen(keysFor(pipeline, 0).input)).to.equal(1);
+    expect(await pair.admin.llen(keysFor(pipeline, 0).input)).to.equal(1);
   });
 
   it('has Redis start a submit early enough for its WAIT to end before the request gives up, so a 503 still means nothing was enqueued', async () => {
     const { url, pipeline } = await start(500, 1000);
     expect((await post(url, pipeline, [{ payload: 1 }])).status).to.equal(202);
     // Redis answers nothing for 600 ms, then would run the submit with 400 ms left: less than the WAIT may take.
-    primary.pause();
-    replica.pause();
-    const resume = setTimeout(() => primary.resume(), 600);
+    pair.primary.pause();
+    pair.replica.pause();
+    const resume = setTimeout(() => pair.primary.resume(), 600);
     const reply = await post(url, pipeline, [{ payload: 2 }]);
     clearTimeout(resume);
-    primary.resume();
+    pair.primary.resume();
     expect(reply.status).to.equal(503);
     expect(((await reply.json()) as { message: string }).message).to.match(/nothing was enqueued/);
-    expect(await admin.llen(keysFor(pipeline, 0).input)).to.equal(1);
+    expect(await pair.admin.llen(keysFor(pipeline, 0).input)).to.equal(1);
   });
 });

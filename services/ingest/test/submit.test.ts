@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { addressOf, connect, keysFor, wakeChannels, type RedisClient } from '@inorder/shared';
 import { RedisServer, range, waitFor, capturingLogger } from '@inorder/testkit';
-import { TestIngest, newPipeline } from './support/ingest.js';
+import { TestIngest, newPipeline, payloads } from './support/ingest.js';
 
 describe('ingest HTTP API: seqs, ids and priorities', function () {
   let server: RedisServer;
@@ -209,14 +209,7 @@ describe('ingest HTTP API: seqs, ids and priorities', function () {
     try {
       const pipeline = await newPipeline(redis);
       const path = `/v1/pipelines/${pipeline}/messages`;
-      expect(
-        (
-          await ingest.post(
-            path,
-            range(1, 3).map((n) => ({ payload: n })),
-          )
-        ).json.seqs,
-      ).to.deep.equal([1, 2, 3]);
+      expect((await ingest.post(path, payloads(1, 3))).json.seqs).to.deep.equal([1, 2, 3]);
       // Redis comes back from an older snapshot: seqs 2 and 3 were acknowledged, then lost.
       const k = keysFor(pipeline, 0);
       await redis.hset(k.meta, 'assigned', '1', 'accepted', '1');

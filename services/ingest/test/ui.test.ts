@@ -2,22 +2,10 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { Script } from 'node:vm';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { keysFor, makeEnvelope, registerPipeline, type Handler, type RedisClient } from '@inorder/shared';
-import { RedisServer, TestPipeline, waitFor } from '@inorder/testkit';
-import { newPipeline, TestIngest } from './support/ingest.js';
+import { keysFor, makeEnvelope, registerPipeline, type Handler } from '@inorder/shared';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, TestPipeline, waitFor } from '@inorder/testkit';
+import { newPipeline, TestIngest, useIngest } from './support/ingest.js';
 import { dashboardPage } from '../src/ui/page.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-// headless with a fresh profile directory of its own: playwright adds --headless and --user-data-dir
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** A browser tab on the dashboard that refuses, and records, any request that leaves the ingest. */
 interface Tab {
@@ -60,32 +48,22 @@ const cell = (id: string, field: string): string => `${row(id)} td[data-field="$
 
 describe('dashboard (GET /ui)', function () {
   this.timeout(120_000);
-  let server: RedisServer;
-  let redis: RedisClient;
-  let ingest: TestIngest;
   let browser: Browser | undefined;
   const tabs: Tab[] = [];
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    ingest = await TestIngest.start(server);
-  });
+  // Registered before the fixture's, so it runs first: the tabs stop polling before the ingest closes.
   after(async () => {
     for (const tab of tabs) await tab.context.close();
     await browser?.close();
-    await ingest.close();
-    redis.disconnect();
-    await server.destroy();
   });
+  const fixture = useIngest();
 
   /** Launches Chromium once; skips the test, saying why, when it is not installed. */
   async function launch(test: Mocha.Context): Promise<Browser> {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`      skipped: ${CHROMIUM} is missing (Debian package chromium; .ci/run installs it)`);
+    if (!existsSync(CHROMIUM_PATH)) {
+      console.log(`      skipped: ${CHROMIUM_PATH} is missing (Debian package chromium; .ci/run installs it)`);
       test.skip();
     }
-    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser ??= await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
     return browser;
   }
 
@@ -96,7 +74,7 @@ describe('dashboard (GET /ui)', function () {
   }
 
   it('serves one self-contained page without a key: Chart.js inlined, nothing to fetch, a strict CSP, gzip when asked', async () => {
-    const secured = await TestIngest.start(server, { apiKeys: ['ui-key-12345'] });
+    const secured = await TestIngest.start(fixture.server, { apiKeys: ['ui-key-12345'] });
     try {
       const plain = await secured.get('/ui', { 'accept-encoding': 'identity' });
       expect(plain.status).to.equal(200);
@@ -139,21 +117,21 @@ describe('dashboard (GET /ui)', function () {
       if (p.poison && poisoned) throw new Error('poisoned payload refused');
       return { ok: p.n ?? 'healed' };
     };
-    const pipeline = new TestPipeline(server);
+    const pipeline = new TestPipeline(fixture.server);
     try {
-      await registerPipeline(redis, pipeline.name, { ordering: 'strict' });
+      await registerPipeline(fixture.redis, pipeline.name, { ordering: 'strict' });
       await pipeline.processor(handler, { maxRetries: 1 });
       await pipeline.sequencer();
       const path = `/v1/pipelines/${pipeline.name}/messages`;
       // Over a thousand first, so the page has thousands separators to print.
       for (let b = 0; b < 2; b++) {
         const batch = Array.from({ length: 600 }, (_, i) => ({ payload: { n: b * 600 + i } }));
-        expect((await ingest.post(path, batch)).status).to.equal(202);
+        expect((await fixture.ingest.post(path, batch)).status).to.equal(202);
       }
       let producing = true;
       const producer = (async () => {
         for (let n = 0; producing; n++) {
-          await ingest.post(
+          await fixture.ingest.post(
             path,
             Array.from({ length: 5 }, (_, i) => ({ payload: { n: 10_000 + n * 5 + i } })),
           );
@@ -161,7 +139,7 @@ describe('dashboard (GET /ui)', function () {
         }
       })();
 
-      const tab = await open(ingest, this);
+      const tab = await open(fixture.ingest, this);
       const { page } = tab;
       const id = `${pipeline.name} #0`;
       await page.locator(row(id)).waitFor({ timeout: 15_000 });
@@ -188,7 +166,7 @@ describe('dashboard (GET /ui)', function () {
       await producer;
 
       // A message that fails every attempt while poisoned: dead-lettered, then shown in red with its reason.
-      const sent = await ingest.post(path, { payload: { poison: true } });
+      const sent = await fixture.ingest.post(path, { payload: { poison: true } });
       const seq = sent.json.seqs[0] as number;
       const deadRow = page.locator(`#dead tr[data-dead-seq="${seq}"]`);
       await deadRow.waitFor({ timeout: 20_000 });
@@ -212,7 +190,7 @@ describe('dashboard (GET /ui)', function () {
       expect(again.result).to.deep.equal({ ok: 'healed' });
       await page.locator(`#results tr[data-seq="${again.seq}"]`).waitFor({ timeout: 10_000 });
       expect(await page.locator(`#results tr[data-seq="${again.seq}"] td`).nth(1).textContent()).to.equal(String(seq));
-      expect(await redis.llen(pipeline.partition.keys.dead)).to.equal(0);
+      expect(await fixture.redis.llen(pipeline.partition.keys.dead)).to.equal(0);
       expect(tab.offsite).to.deep.equal([]);
       expect(tab.errors).to.deep.equal([]);
     } finally {
@@ -222,18 +200,18 @@ describe('dashboard (GET /ui)', function () {
 
   it('marks a stalled partition red with its reason', async function () {
     await launch(this);
-    const pipeline = await newPipeline(redis, 'strict', 'stall');
+    const pipeline = await newPipeline(fixture.redis, 'strict', 'stall');
     const k = keysFor(pipeline, 0);
-    await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }]);
-    const tab = await open(ingest, this);
+    await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ payload: 1 }, { payload: 2 }]);
+    const tab = await open(fixture.ingest, this);
     const id = `${pipeline} #0`;
     await tab.page.locator(row(id)).waitFor({ timeout: 15_000 });
     // Work waits and no sequencer holds the lease.
     expect(await tab.page.locator(row(id)).getAttribute('class')).to.include('stalled');
     expect(await tab.page.locator(cell(id, 'status')).textContent()).to.match(/^STALLEDno sequencer holds the leader lease/);
     expect(await tab.page.locator(cell(id, 'lag')).textContent()).to.equal('2');
-    await redis.set(k.leader, 'lock', 'PX', 60_000);
-    await redis.hset(
+    await fixture.redis.set(k.leader, 'lock', 'PX', 60_000);
+    await fixture.redis.hset(
       k.meta,
       'fence',
       'seq-a:3',
@@ -253,11 +231,11 @@ describe('dashboard (GET /ui)', function () {
 
   it('asks for the new seq before redriving on a partition whose producers number their seqs', async function () {
     await launch(this);
-    const pipeline = await newPipeline(redis, 'strict', 'given');
-    await ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 1, payload: { n: 1 } }]);
+    const pipeline = await newPipeline(fixture.redis, 'strict', 'given');
+    await fixture.ingest.post(`/v1/pipelines/${pipeline}/messages`, [{ seq: 1, payload: { n: 1 } }]);
     const k = keysFor(pipeline, 0);
-    await redis.del(k.input);
-    await redis.rpush(
+    await fixture.redis.del(k.input);
+    await fixture.redis.rpush(
       k.dead,
       JSON.stringify({
         seq: 1,
@@ -269,9 +247,9 @@ describe('dashboard (GET /ui)', function () {
       }),
     );
     // Entries written into the lists by hand are shown as unreadable, and break nothing.
-    await redis.rpush(k.dead, 'null', '42', 'not json');
-    await redis.rpush(k.output, 'null', '[1]');
-    const tab = await open(ingest, this);
+    await fixture.redis.rpush(k.dead, 'null', '42', 'not json');
+    await fixture.redis.rpush(k.output, 'null', '[1]');
+    const tab = await open(fixture.ingest, this);
     const { page } = tab;
     const id = `${pipeline} #0`;
     await page.locator(row(id)).click();
@@ -283,19 +261,19 @@ describe('dashboard (GET /ui)', function () {
     expect(await page.locator('#results tbody tr').count()).to.equal(2);
     await deadRow.locator('button').click();
     expect(await page.locator('#redrive-note').textContent()).to.match(/^Give the new seq for seq 1/);
-    expect(await redis.llen(k.dead)).to.equal(4);
+    expect(await fixture.redis.llen(k.dead)).to.equal(4);
     await deadRow.locator('input.new-seq').fill('50');
     await deadRow.locator('button').click();
     await deadRow.waitFor({ state: 'detached', timeout: 10_000 });
-    expect(JSON.parse((await redis.lrange(k.input, 0, -1))[0]!)).to.deep.include({ seq: 50, originalSeq: 1 });
+    expect(JSON.parse((await fixture.redis.lrange(k.input, 0, -1))[0]!)).to.deep.include({ seq: 50, originalSeq: 1 });
     expect(tab.errors).to.deep.equal([]);
   });
 
   it('asks for an API key when keys are set, keeps it for the tab and sends it as a bearer token', async function () {
     await launch(this);
-    const secured = await TestIngest.start(server, { apiKeys: ['ui-key-12345', 'other-key-12345'] });
+    const secured = await TestIngest.start(fixture.server, { apiKeys: ['ui-key-12345', 'other-key-12345'] });
     try {
-      const pipeline = await newPipeline(redis, 'strict', 'keyed');
+      const pipeline = await newPipeline(fixture.redis, 'strict', 'keyed');
       const tab = await open(secured, this);
       const { page } = tab;
       await page.locator('#key-panel').waitFor({ state: 'visible', timeout: 15_000 });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { keysFor, type RedisClient } from '@inorder/shared';
-import { RedisServer, range, waitFor } from '@inorder/testkit';
-import { TestIngest, newPipeline } from './support/ingest.js';
+import { RedisServer, waitFor } from '@inorder/testkit';
+import { TestIngest, newPipeline, payloads } from './support/ingest.js';
 
 /** The input list's seqs, read on a fresh connection once Redis answers again. */
 async function inputSeqs(server: RedisServer, pipeline: string): Promise<number[]> {
@@ -66,22 +66,12 @@ describe('ingest HTTP API when Redis fails', function () {
     ingest = await TestIngest.start(server, { redisTimeoutMs: 10_000 });
     const pipeline = await newPipeline(redis);
     const path = `/v1/pipelines/${pipeline}/messages`;
-    expect(
-      (
-        await ingest.post(
-          path,
-          range(1, 3).map((n) => ({ payload: n })),
-        )
-      ).json.seqs,
-    ).to.deep.equal([1, 2, 3]);
+    expect((await ingest.post(path, payloads(1, 3))).json.seqs).to.deep.equal([1, 2, 3]);
 
     // Redis stops reading: the submit is written to its socket and waits there.
     server.pause();
     const submitted = sinon.spy(ingest.redis, 'inorderSubmit');
-    const pending = ingest.post(
-      path,
-      range(4, 503).map((n) => ({ payload: n })),
-    );
+    const pending = ingest.post(path, payloads(4, 503));
     await waitFor(() => submitted.called, { timeoutMs: 5000, message: 'the submit never reached Redis' });
     process.kill(server.pid!, 'SIGKILL');
     await server.stop();

@@ -2,14 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from '../context.js';
 import { parseOptionalJsonBody } from '../json-body.js';
 import { integerParam, pageOf, partitionOf, registered, seqOf } from '../params.js';
-import { parseRedriveBody, readPage, redriveDeadLetter, redriveBody, type Target } from '../reads.js';
+import { parseRedriveBody, readPage, redriveDeadLetter, type Target } from '../reads.js';
 import { httpFailure, logFailure, sendText } from '../replies.js';
-import { jsonSchema } from '../schemas.js';
 import { eventPipeline } from './events.js';
-import { deadLetterDoc, outputEntryDoc, pageQueryDoc, pageReplyDoc, redriveReplyDoc } from './read-docs.js';
+import { listPageDoc, redriveDoc, type ReadApi, type RouteText } from './read-docs.js';
 import { security } from './message-docs.js';
 import { readBodiesWith, requireApiKey } from './plumbing.js';
-import { PAGING } from './reads.js';
 
 const text = (description: string): Record<string, unknown> => ({ description, type: 'string' });
 const errors = {
@@ -27,6 +25,7 @@ const partitionQuery = {
     description: "the partition (default 0), when the type's pipeline has several",
   },
 };
+const eventApi: ReadApi = { security, partitionQuery, errors };
 
 /**
  * The event API's reads: output and dead letters of an event type's pipeline (events-<id>;
@@ -53,7 +52,7 @@ export async function eventReadRoutes(app: FastifyInstance, { context }: { conte
   }
 
   for (const list of ['output', 'dead'] as const) {
-    app.get(`/api/event/v1/:type/${list}`, { schema: eventListDoc(list) }, async (request) => {
+    app.get(`/api/event/v1/:type/${list}`, { schema: listPageDoc(list, eventListText(list), eventApi, typeParam) }, async (request) => {
       const deadline = Date.now() + config.redisTimeoutMs;
       const page = pageOf(request.query);
       return readPage(context, await targetOf(request, deadline), list, page, deadline);
@@ -76,33 +75,28 @@ export async function eventReadRoutes(app: FastifyInstance, { context }: { conte
   });
 }
 
-function eventListDoc(list: 'output' | 'dead'): Record<string, unknown> {
+/** GET /api/event/v1/:type/output and .../dead */
+function eventListText(list: 'output' | 'dead'): RouteText {
   return {
     summary: list === 'output' ? "Read an event type's results, a page at a time" : "Read an event type's dead letters, a page at a time",
     description:
       `The ${list === 'output' ? 'output' : 'dead-letter'} list of pipeline events-<type> (one partition), as GET /v1/pipelines/{pipeline}/${list} ` +
-      `answers it (unordered pipelines: results in completion order). ${PAGING}`,
+      'answers it (unordered pipelines: results in completion order).',
     tags: ['events'],
-    security,
-    params: typeParam,
-    querystring: { type: 'object', properties: { ...partitionQuery, ...pageQueryDoc } },
-    response: { 200: pageReplyDoc(list === 'output' ? outputEntryDoc : deadLetterDoc), ...errors },
   };
 }
 
-const eventRedriveDoc = {
-  summary: "Redrive an event type's dead letter as a new event",
-  description:
-    'As POST /v1/pipelines/{pipeline}/dead/{seq}/redrive on pipeline events-<type> (one partition): the event is queued again with its priority.',
-  tags: ['events'],
-  security,
-  params: { type: 'object', properties: { type: { type: 'string' }, seq: { type: 'string' } }, required: ['type', 'seq'] },
-  querystring: { type: 'object', properties: partitionQuery },
-  body: jsonSchema(redriveBody),
-  response: {
-    200: redriveReplyDoc,
-    ...errors,
+const eventRedriveDoc = redriveDoc(
+  {
+    summary: "Redrive an event type's dead letter as a new event",
+    description:
+      'As POST /v1/pipelines/{pipeline}/dead/{seq}/redrive on pipeline events-<type> (one partition): the event is queued again with its priority.',
+    tags: ['events'],
+  },
+  eventApi,
+  { type: 'object', properties: { type: { type: 'string' }, seq: { type: 'string' } }, required: ['type', 'seq'] },
+  {
     404: text('No pipeline for that event type, or no dead letter for that seq'),
     409: text('The dead letter cannot be redriven as asked (newSeq on a pipeline whose seqs are assigned, or no readable envelope)'),
   },
-};
+);

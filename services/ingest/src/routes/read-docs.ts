@@ -1,8 +1,10 @@
 import { DEFAULT_PAGE, MAX_PAGE } from '../params.js';
+import { redriveBody } from '../reads.js';
+import { jsonSchema } from '../schemas.js';
 
 /** OpenAPI descriptions of the read routes' parameters and answers (documentation only: the handlers validate). */
 
-export const pageQueryDoc = {
+const pageQueryDoc = {
   from: {
     type: 'string',
     pattern: '^(0|[1-9][0-9]*)$',
@@ -20,7 +22,7 @@ const timestamps = {
   sequencedAt: { type: 'integer' },
 };
 
-export const outputEntryDoc = {
+const outputEntryDoc = {
   type: 'object',
   description: "an output envelope: the message, the handler's result and its five timestamps (epoch ms)",
   properties: {
@@ -34,7 +36,7 @@ export const outputEntryDoc = {
   additionalProperties: true,
 };
 
-export const deadLetterDoc = {
+const deadLetterDoc = {
   type: 'object',
   description: 'a dead-letter record',
   properties: {
@@ -50,7 +52,7 @@ export const deadLetterDoc = {
   additionalProperties: true,
 };
 
-export function pageReplyDoc(entry: Record<string, unknown>): Record<string, unknown> {
+function pageReplyDoc(entry: Record<string, unknown>): Record<string, unknown> {
   return {
     description: 'A page of the list, oldest first. An entry stored as text that is not JSON comes as {"unreadable": text}.',
     type: 'object',
@@ -62,8 +64,54 @@ export function pageReplyDoc(entry: Record<string, unknown>): Record<string, unk
   };
 }
 
-export const redriveReplyDoc = {
+const redriveReplyDoc = {
   description: "Redriven: the new message's seq, and whether an earlier redrive of the same dead letter had enqueued it already",
   type: 'object',
   properties: { seq: { type: 'integer' }, duplicate: { type: 'boolean' } },
 };
+
+/** How paging through a list works: the end of every list read's description. */
+const PAGING =
+  `from is a position in the list (0 = the head), limit at most ${MAX_PAGE}; next is the from of the following page, null at the end. ` +
+  'Positions are counted at the time of each read: when consumers take entries off the head of the output list (LPOP, BLMOVE), ' +
+  'or dead letters are redriven or purged, later entries move down, so the following page may skip as many entries as were taken. ' +
+  'Every entry carries its seq: to follow a list that consumers drain, compare seqs instead of trusting positions.';
+
+/** What one read route says of itself on the OpenAPI page. */
+export interface RouteText {
+  summary: string;
+  description: string;
+  tags: string[];
+}
+
+/** What the read routes of one API share: who may call them, their partition parameter and their errors. */
+export interface ReadApi {
+  security: unknown;
+  partitionQuery: Record<string, unknown>;
+  errors: Record<number, unknown>;
+}
+
+/** The schema of GET .../output or .../dead: a page of output entries or of dead letters (the paging rules end its description). */
+export function listPageDoc(list: 'output' | 'dead', text: RouteText, api: ReadApi, params: unknown): Record<string, unknown> {
+  return {
+    summary: text.summary,
+    description: `${text.description} ${PAGING}`,
+    tags: text.tags,
+    security: api.security,
+    params,
+    querystring: { type: 'object', properties: { ...api.partitionQuery, ...pageQueryDoc } },
+    response: { 200: pageReplyDoc(list === 'output' ? outputEntryDoc : deadLetterDoc), ...api.errors },
+  };
+}
+
+/** The schema of POST .../dead/:seq/redrive: `refusals` (404, 409...) replace or join the API's errors. */
+export function redriveDoc(text: RouteText, api: ReadApi, params: unknown, refusals: Record<number, unknown>): Record<string, unknown> {
+  return {
+    ...text,
+    security: api.security,
+    params,
+    querystring: { type: 'object', properties: api.partitionQuery },
+    body: jsonSchema(redriveBody),
+    response: { 200: redriveReplyDoc, ...api.errors, ...refusals },
+  };
+}

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from '../context.js';
 import { parseOptionalJsonBody } from '../json-body.js';
-import { MAX_PAGE, pageOf, partitionOf, pipelineOf, seqOf } from '../params.js';
-import { parseRedriveBody, readPage, redriveDeadLetter, redriveBody } from '../reads.js';
+import { pageOf, partitionOf, pipelineOf, seqOf } from '../params.js';
+import { parseRedriveBody, readPage, redriveDeadLetter } from '../reads.js';
 import { sendJson } from '../replies.js';
-import { jsonSchema } from '../schemas.js';
 import { errorReply, pipelineParam, security } from './message-docs.js';
 import { readBodiesWith, requireApiKey } from './plumbing.js';
-import { deadLetterDoc, outputEntryDoc, pageQueryDoc, pageReplyDoc, redriveReplyDoc } from './read-docs.js';
+import { listPageDoc, redriveDoc, type ReadApi, type RouteText } from './read-docs.js';
 
 const partitionQuery = {
   partition: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', default: '0', description: 'the partition (default 0)' },
@@ -18,6 +17,7 @@ const errors = {
   404: { description: 'No such pipeline in the registry', ...errorReply },
   503: { description: 'Redis unreachable; see Retry-After', ...errorReply },
 };
+const readApi: ReadApi = { security, partitionQuery, errors };
 
 /**
  * What operators read and do without redis-cli: pages of a partition's output and dead-letter
@@ -31,16 +31,20 @@ export async function readRoutes(app: FastifyInstance, { context }: { context: I
   readBodiesWith(app, 'application/json', (text) => parseOptionalJsonBody(text, config.maxDepth));
 
   for (const list of ['output', 'dead'] as const) {
-    app.get(`/v1/pipelines/:pipeline/${list}`, { schema: listReadDoc(list) }, async (request) => {
-      const deadline = Date.now() + config.redisTimeoutMs;
-      const page = pageOf(request.query);
-      const { name, settings } = await pipelineOf(directory, request.params, deadline);
-      const partition = partitionOf(request.query, settings, name);
-      return readPage(context, { name, partition, settings }, list, page, deadline);
-    });
+    app.get(
+      `/v1/pipelines/:pipeline/${list}`,
+      { schema: listPageDoc(list, listReadTexts[list], readApi, pipelineParam) },
+      async (request) => {
+        const deadline = Date.now() + config.redisTimeoutMs;
+        const page = pageOf(request.query);
+        const { name, settings } = await pipelineOf(directory, request.params, deadline);
+        const partition = partitionOf(request.query, settings, name);
+        return readPage(context, { name, partition, settings }, list, page, deadline);
+      },
+    );
   }
 
-  app.post('/v1/pipelines/:pipeline/dead/:seq/redrive', { schema: redriveDoc }, async (request) => {
+  app.post('/v1/pipelines/:pipeline/dead/:seq/redrive', { schema: redriveRouteDoc }, async (request) => {
     const deadline = Date.now() + config.redisTimeoutMs;
     const seq = seqOf((request.params as { seq?: unknown }).seq);
     const { newSeq } = parseRedriveBody(request.body);
@@ -53,45 +57,41 @@ export async function readRoutes(app: FastifyInstance, { context }: { context: I
 }
 
 /** GET /v1/pipelines/:pipeline/output and .../dead */
-function listReadDoc(list: 'output' | 'dead'): Record<string, unknown> {
-  return {
-    summary: list === 'output' ? 'Read the output list, in order, a page at a time' : 'Read the dead-letter list, a page at a time',
+const listReadTexts: Record<'output' | 'dead', RouteText> = {
+  output: {
+    summary: 'Read the output list, in order, a page at a time',
     description:
-      `${
-        list === 'output'
-          ? 'The results in the order they were emitted (strict pipelines: seq order), parsed as JSON, each with its seq and timestamps.'
-          : 'The dead letters, oldest first: reason, attempts, lastError, seq (or readSeq for a copy that did not take its seq), envelope (or raw text), deadAt.'
-      } ` +
-      'Reading removes nothing. ' +
-      PAGING,
-    tags: [list === 'output' ? 'results' : 'dead letters'],
-    security,
-    params: pipelineParam,
-    querystring: { type: 'object', properties: { ...partitionQuery, ...pageQueryDoc } },
-    response: { 200: pageReplyDoc(list === 'output' ? outputEntryDoc : deadLetterDoc), ...errors },
-  };
-}
+      'The results in the order they were emitted (strict pipelines: seq order), parsed as JSON, each with its seq and timestamps. ' +
+      'Reading removes nothing.',
+    tags: ['results'],
+  },
+  dead: {
+    summary: 'Read the dead-letter list, a page at a time',
+    description:
+      'The dead letters, oldest first: reason, attempts, lastError, seq (or readSeq for a copy that did not take its seq), envelope (or raw text), deadAt. ' +
+      'Reading removes nothing.',
+    tags: ['dead letters'],
+  },
+};
 
 /** POST /v1/pipelines/:pipeline/dead/:seq/redrive */
-const redriveDoc = {
-  summary: 'Redrive a dead letter as a new message at the end of the order',
-  description:
-    'The dead letter whose seq is :seq goes back on the input as a new message with a new seq (its first seq kept as originalSeq), ' +
-    'and leaves the dead-letter list. It cannot take its old place: the order has moved past it. Partitions whose seqs the ingest ' +
-    'assigns take the next one; partitions whose producers number their own need newSeq, a seq they will never use. ' +
-    'Asking again after a lost answer enqueues nothing twice.',
-  tags: ['dead letters'],
-  security,
-  params: {
+const redriveRouteDoc = redriveDoc(
+  {
+    summary: 'Redrive a dead letter as a new message at the end of the order',
+    description:
+      'The dead letter whose seq is :seq goes back on the input as a new message with a new seq (its first seq kept as originalSeq), ' +
+      'and leaves the dead-letter list. It cannot take its old place: the order has moved past it. Partitions whose seqs the ingest ' +
+      'assigns take the next one; partitions whose producers number their own need newSeq, a seq they will never use. ' +
+      'Asking again after a lost answer enqueues nothing twice.',
+    tags: ['dead letters'],
+  },
+  readApi,
+  {
     type: 'object',
     properties: { pipeline: { type: 'string' }, seq: { type: 'string', pattern: '^[1-9][0-9]*$' } },
     required: ['pipeline', 'seq'],
   },
-  querystring: { type: 'object', properties: partitionQuery },
-  body: jsonSchema(redriveBody),
-  response: {
-    200: redriveReplyDoc,
-    ...errors,
+  {
     404: { description: 'No such pipeline, or no dead letter for that seq in the partition', ...errorReply },
     409: {
       description:
@@ -100,10 +100,4 @@ const redriveDoc = {
     },
     415: { description: 'A body that is not application/json', ...errorReply },
   },
-};
-
-export const PAGING =
-  `from is a position in the list (0 = the head), limit at most ${MAX_PAGE}; next is the from of the following page, null at the end. ` +
-  'Positions are counted at the time of each read: when consumers take entries off the head of the output list (LPOP, BLMOVE), ' +
-  'or dead letters are redriven or purged, later entries move down, so the following page may skip as many entries as were taken. ' +
-  'Every entry carries its seq: to follow a list that consumers drain, compare seqs instead of trusting positions.';
+);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { connect, registerPipeline, silentLogger, type Logger, type RedisClient } from '@inorder/shared';
 import { buildApp } from '../../src/app.js';
 import { defaultIngestConfig, type IngestConfig } from '../../src/config.js';
-import { RedisServer, uniquePipeline, waitFor, type RedisTarget } from '@inorder/testkit';
+import { RedisServer, range, uniquePipeline, useFixture, waitFor, type RedisTarget } from '@inorder/testkit';
 
 /** An ingest app of the test's own, on a loopback port, against the test's redis-server. */
 export class TestIngest {
@@ -63,6 +63,11 @@ export interface Reply {
   json: any;
 }
 
+/** Messages whose payloads are the numbers `from` to `to`, both included. */
+export function payloads(from: number, to: number): Array<{ payload: number }> {
+  return range(from, to).map((n) => ({ payload: n }));
+}
+
 /** Registers a fresh pipeline and returns its name. */
 export async function newPipeline(
   redis: RedisClient,
@@ -87,31 +92,17 @@ export interface IngestFixture {
  * `before`) and closes them (`after`). Call it at the top of a `describe`.
  */
 export function useIngest(overrides: Partial<IngestConfig> = {}): IngestFixture {
-  let parts: IngestFixture | undefined;
-  before(async function () {
-    this.timeout(15_000);
-    const server = await RedisServer.start();
-    parts = { server, redis: server.client(), ingest: await TestIngest.start(server, overrides) };
-  });
-  after(async () => {
-    if (!parts) return;
-    await parts.ingest.close();
-    parts.redis.disconnect();
-    await parts.server.destroy();
-  });
-  const started = (): IngestFixture => {
-    if (!parts) throw new Error('ingest not started: call useIngest() inside describe');
-    return parts;
-  };
-  return {
-    get server() {
-      return started().server;
+  return useFixture<IngestFixture>(
+    'useIngest()',
+    async () => {
+      const server = await RedisServer.start();
+      return { server, redis: server.client(), ingest: await TestIngest.start(server, overrides) };
     },
-    get redis() {
-      return started().redis;
+    async ({ server, redis, ingest }) => {
+      await ingest.close();
+      redis.disconnect();
+      await server.destroy();
     },
-    get ingest() {
-      return started().ingest;
-    },
-  };
+    { timeoutMs: 15_000 },
+  );
 }
