@@ -12,7 +12,7 @@ import { openTarget, type BenchTarget } from './lib/bench-target.js';
 import { benchSummary } from './lib/bench-summary.js';
 import type { BenchMode } from './lib/bench-run.js';
 import { writeReport } from './lib/report.js';
-import { REPORT_FLAGS } from './lib/flags.js';
+import { REPORT_FLAGS, reportUsage } from './lib/flags.js';
 
 const USAGE = `
 npm run bench -- [options]
@@ -45,8 +45,7 @@ against BullMQ in the same run, and the targets met or not.
   --cluster             with --partitions: on a local 3-primary Redis Cluster the bench starts
   --redis-url URL       use this Redis instead of starting one (its keys are left alone but
                         the bench's own; CONFIG RESETSTAT is run on it)
-  --report-dir DIR      where the JSON and HTML report go (default reports/)
-  --no-report           write no report
+  ${reportUsage(22)}
   --json                last line of stdout: one JSON object with every figure
 `;
 

@@ -8,7 +8,7 @@ import { VerificationFailed, intFlag, numberFlag, partitionOptions, partitionUsa
 import { renderBurst, runBurst } from './lib/burst.js';
 import { burstReport } from './lib/burst-report.js';
 import { writeReport } from './lib/report.js';
-import { REPORT_FLAGS, TOPOLOGY_FLAGS } from './lib/flags.js';
+import { REPORT_FLAGS, TOPOLOGY_FLAGS, reportUsage, topologyUsage } from './lib/flags.js';
 
 const spec = {
   name: 'burst',
@@ -26,17 +26,13 @@ With --redis-url it only enqueues, waits and verifies against services already r
 (--processors, --concurrency and --work-ms then describe those services, for the ideal).
 
   --count N          messages (default 10000)
-  --work-ms MS       simulated work per message (default 500)
-  --processors N     processors (default 4)
-  --concurrency N    messages in flight per processor (default 256)
-  --sequencers N     sequencers (default 2)
+  ${topologyUsage(19, { 'work-ms': 500, processors: 4, concurrency: 256, sequencers: 2 })}
   --fail-rate P      probability that an attempt fails, 0..1 (default 0; retries and dead letters)
   ${partitionUsage('redis-url', 'use the services running against this Redis')}
   ${partitionUsage('pipeline', 'pipeline (default: a fresh name locally, "default" with --redis-url)')}
   --from SEQ         first seq (default: the pipeline's next seq)
   --timeout-ms MS    give up waiting after this long (default: 10x the ideal + 60 s)
-  --report-dir DIR   where the JSON and HTML report go (default reports/)
-  --no-report        write no report
+  ${reportUsage(19)}
   --json             last stdout line: one JSON object with the figures
 `,
   options: {

@@ -24,8 +24,8 @@ import {
 } from '@inorder/tools';
 import { emptyReport, writeReport } from './lib/report.js';
 import { runSoakLoad, type LoadSpec, type RunContext, type RunOutcome } from './lib/soak-run.js';
-import { loadCharts, loadFigures, renderLatency, renderWindows, windowsOf, type LoadFigures } from './lib/soak-summary.js';
-import { REPORT_FLAGS, TOPOLOGY_FLAGS } from './lib/flags.js';
+import { loadCharts, loadFigures, renderLoadLatency, windowsOf, type LoadFigures } from './lib/soak-summary.js';
+import { REPORT_FLAGS, STEADY_LOAD_FLAGS, TOPOLOGY_FLAGS, reportUsage, topologyUsage } from './lib/flags.js';
 
 const SPEC = {
   name: 'chaos',
@@ -44,21 +44,16 @@ ceil(count / (processors x concurrency)) x work, at least 5 s), one after anothe
   --duration S          seconds of steady load (default 40)
   --rate N              messages per second (default 500)
   --count N             a burst of N messages at once instead of a steady load
-  --work-ms MS          simulated work per message (default 50)
-  --processors N        processors (default 3)
-  --concurrency N       messages in flight per processor (default 64)
-  --sequencers N        sequencers (default 2: a leader and a standby)
+  ${topologyUsage(22, { 'work-ms': 50, processors: 3, concurrency: 64, sequencers: '2: a leader and a standby' })}
   --claim-lease-ms MS   processors' CLAIM_LEASE_MS (default 1000, the service default)
   --leader-lease-ms MS  sequencers' LEADER_LEASE_MS (default 1000)
-  --report-dir DIR      where the JSON and HTML report go (default reports/)
-  --no-report           write no report
+  ${reportUsage(22)}
   --json                last line of stdout: one JSON object with the figures
 `,
   options: {
     faults: { type: 'string' },
     seed: { type: 'string' },
-    duration: { type: 'string' },
-    rate: { type: 'string' },
+    ...STEADY_LOAD_FLAGS,
     count: { type: 'string' },
     ...TOPOLOGY_FLAGS,
     'claim-lease-ms': { type: 'string' },
@@ -147,12 +142,7 @@ function printOutcome(
     out.line('Processor crash recovery');
     out.line(renderProcessorKills(summary.processorKills));
   }
-  out.line('');
-  out.line('Latency per stage, whole run');
-  out.line(renderLatency(figures.latency));
-  out.line('');
-  out.line('Latency over time (messages emitted in each second)');
-  out.line(renderWindows(windows, 20));
+  out.line(renderLoadLatency(figures.latency, windows, 20));
   if (!summary.ok && outcome.services) {
     for (const s of outcome.services.all) {
       const notable = s.logs.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-8);

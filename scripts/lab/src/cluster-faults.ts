@@ -15,16 +15,15 @@ import {
   type PartitionAccount,
 } from '@inorder/testkit';
 import {
-  Output,
   UsageError,
   VerificationFailed,
   formatDuration,
   formatInt,
   intFlag,
-  parseFlags,
-  runCli,
+  runTool,
   stringFlag,
   type Cleanup,
+  type Output,
 } from '@inorder/tools';
 
 const USAGE = `
@@ -136,9 +135,7 @@ function renderSummary(outcomes: FaultOutcome[], acknowledged: number, producerR
   ];
 }
 
-await runCli(SPEC, async (cleanup) => {
-  const flags = parseFlags(SPEC);
-  const out = new Output(flags.json === true);
+await runTool(SPEC, async ({ flags, out, cleanup }) => {
   const faults = faultList(stringFlag(flags, 'faults'));
   const rounds = intFlag(flags, 'rounds', 3, 1);
   const partitions = intFlag(flags, 'partitions', 6, 1);

@@ -21,8 +21,8 @@ import {
 import { emptyReport, writeReport } from './lib/report.js';
 import { judgeBacklog } from './lib/soak-backlog.js';
 import { runSoakLoad, type RunOutcome } from './lib/soak-run.js';
-import { loadCharts, loadFigures, renderLatency, renderWindows, windowsOf, worstWindow } from './lib/soak-summary.js';
-import { REPORT_FLAGS, TOPOLOGY_FLAGS } from './lib/flags.js';
+import { loadCharts, loadFigures, renderLoadLatency, windowsOf, worstWindow } from './lib/soak-summary.js';
+import { REPORT_FLAGS, STEADY_LOAD_FLAGS, TOPOLOGY_FLAGS, reportUsage, topologyUsage } from './lib/flags.js';
 
 /** Soak target from the project's performance goals (at 2,000 msg/s, WORK_MS 100): reported, not asserted. */
 const OVERHEAD_P99_TARGET_MS = 15;
@@ -38,20 +38,15 @@ backlog grew without bound.
 
   --rate N            messages per second (default 1000)
   --duration S        seconds of load (default 60)
-  --work-ms MS        simulated work per message (default 100)
-  --processors N      processors (default 2)
-  --concurrency N     messages in flight per processor (default 128)
-  --sequencers N      sequencers (default 2: a leader and a standby)
+  ${topologyUsage(20, { 'work-ms': 100, processors: 2, concurrency: 128, sequencers: '2: a leader and a standby' })}
   ${partitionUsage('redis-url', 'use the services already running against this Redis (none are started)', 20)}
   ${partitionUsage('pipeline', 'pipeline (default: a fresh name, or "default" with --redis-url)', 20)}
   --drain-timeout S   wait at most this long for the last messages after the load (default 120)
-  --report-dir DIR    where the JSON and HTML report go (default reports/)
-  --no-report         write no report
+  ${reportUsage(20)}
   --json              last line of stdout: one JSON object with the figures
 `,
   options: {
-    rate: { type: 'string' },
-    duration: { type: 'string' },
+    ...STEADY_LOAD_FLAGS,
     ...TOPOLOGY_FLAGS,
     ...partitionOptions('redis-url', 'pipeline'),
     'drain-timeout': { type: 'string' },
@@ -165,12 +160,7 @@ function printSoak(
       ],
     ]),
   );
-  out.line('');
-  out.line('Latency per stage, whole run');
-  out.line(renderLatency(figures.latency));
-  out.line('');
-  out.line('Latency over time (messages emitted in each second)');
-  out.line(renderWindows(at.windows));
+  out.line(renderLoadLatency(figures.latency, at.windows));
 }
 
 function writeSoakReport(

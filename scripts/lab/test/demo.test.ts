@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { portOpen, runScript, type ScriptRun } from '@inorder/testkit';
+import { expectCleanRun } from './support/runs.js';
 
 /** Pids of live processes whose environment names this pipeline (the services a run started). */
 function servicePids(pipeline: string): number[] {
@@ -45,19 +46,7 @@ describe('npm run demo', function () {
   });
 
   it('verifies a burst through 3 processors and 2 sequencers, and says so in its last JSON line', () => {
-    expect(completed.code, completed.stderr).to.equal(0);
-    const r = completed.json!;
-    expect(r).to.include({
-      ok: true,
-      sent: 200,
-      output: 200,
-      deadLettered: 0,
-      missing: 0,
-      duplicates: 0,
-      orderViolations: 0,
-      processors: 3,
-      sequencers: 2,
-    });
+    const r = expectCleanRun(completed, 200, { processors: 3, sequencers: 2 });
     // ceil(200 / (3 x 64)) = 2 rounds of 20 ms
     expect(r.idealMs).to.equal(40);
     expect(r.wallMs).to.be.a('number').and.at.least(20);

@@ -6,8 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { backlogChart, emptyReport, latencyCharts, throughputChart, writeReport, type RunReport } from '../src/lib/report.js';
 import { latencyWindows, type Timestamps } from '../src/lib/report-series.js';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@inorder/testkit';
 
 /** Ten seconds of synthetic output: 100 messages a second, 20 ms of work each. */
 function sampleReport(): RunReport {
@@ -70,22 +69,10 @@ describe('run reports', function () {
   });
 
   it('draws every chart, with data points, non-blank canvases and the fault marker, in headless Chromium', async function () {
-    if (!existsSync(CHROMIUM)) this.skip(); // Debian package `chromium` not installed (.ci/run installs it)
+    if (!existsSync(CHROMIUM_PATH)) this.skip(); // Debian package `chromium` not installed (.ci/run installs it)
     this.timeout(40_000);
     const { html } = writeReport(sampleReport(), dir);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // headless with a fresh profile directory of its own: playwright adds --headless and --user-data-dir
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
     const context = await browser.newContext();
     const requests: string[] = [];
     const page = await context.newPage();

@@ -15,9 +15,9 @@ import {
   type PartitionBacklog,
   type RedisClient,
 } from '@inorder/shared';
-import { UsageError, intFlag, partitionOptions, partitionUsage, runTool, partitionTarget, type Cleanup, type Output } from './lib/cli.js';
+import { UsageError, intFlag, partitionOptions, partitionUsage, type Cleanup, type Output } from './lib/cli.js';
 import { formatDuration } from './lib/format.js';
-import { connectForScript } from './lib/connection.js';
+import { runPartitionTool } from './lib/partition-tool.js';
 
 const spec = {
   name: 'partitions',
@@ -66,13 +66,12 @@ interface Target {
   out: Output;
 }
 
-await runTool(spec, async ({ flags, out, cleanup }) => {
-  const { pipeline, prefix, url } = partitionTarget(flags);
+await runPartitionTool(spec, async ({ flags, out, cleanup, target: { pipeline, prefix, url }, connect }) => {
   if (flags.cancel === true && flags.to !== undefined) throw new UsageError('give --to or --cancel, not both');
   const to = flags.to === undefined ? undefined : intFlag(flags, 'to', 1, 1);
   const drainTimeoutMs = intFlag(flags, 'drain-timeout-ms', 300_000, 0);
 
-  const redis = await connectForScript(url, cleanup);
+  const redis = await connect();
   const settings = await getPipeline(redis, pipeline, prefix);
   if (!settings) throw new Error(`pipeline ${pipeline} is not registered on ${redactRedisUrl(url)}`);
   const target = { redis, pipeline, prefix, url, out };

@@ -3,10 +3,10 @@
  * end-to-end) with p50/p90/p99/max, and throughput over time, from the five timestamps of each
  * entry in the pipeline's output list.
  */
-import { intFlag, partitionOptions, partitionUsage, partitionUsages, SEQ_RANGE_FLAGS, runTool, partitionTarget } from './lib/cli.js';
+import { PARTITION_FLAGS, SEQ_RANGE_FLAGS, intFlag, partitionUsage, partitionUsages } from './lib/cli.js';
 import { formatInt } from './lib/format.js';
 import { keysFor, redactRedisUrl } from '@inorder/shared';
-import { connectForScript } from './lib/connection.js';
+import { runPartitionTool } from './lib/partition-tool.js';
 import { computeStats, parseTimestamps, renderStatsTable, renderThroughput } from './lib/stats.js';
 import { readList } from './lib/verify.js';
 
@@ -29,19 +29,14 @@ with p50/p90/p99/max (HDR histogram), and throughput per second of sequencedAt.
   ${partitionUsages('partition', 'prefix', 'redis-url')}
   --json             last stdout line: one JSON object with the figures
 `,
-  options: {
-    ...partitionOptions('pipeline', 'partition', 'prefix', 'redis-url'),
-    ...SEQ_RANGE_FLAGS,
-  },
+  options: { ...PARTITION_FLAGS, ...SEQ_RANGE_FLAGS },
 } as const;
 
-await runTool(spec, async ({ flags, out, cleanup }) => {
-  const target = partitionTarget(flags);
-  const { pipeline, partition, prefix, url } = target;
+await runPartitionTool(spec, async ({ flags, out, target: { pipeline, partition, prefix, url }, connect }) => {
   const from = intFlag(flags, 'from', 1, 0);
   const to = intFlag(flags, 'to', Number.MAX_SAFE_INTEGER, 0);
 
-  const redis = await connectForScript(url, cleanup);
+  const redis = await connect();
   const raw = await readList(redis, keysFor(pipeline, partition, prefix).output);
   const entries = parseTimestamps(raw).filter((e) => e.seq === undefined || (e.seq >= from && e.seq <= to));
   const stats = computeStats(entries);

@@ -3,18 +3,8 @@
  * list and skipped gaps against the seqs sent. Exits 1 on any missing, duplicated or
  * out-of-order seq.
  */
-import {
-  UsageError,
-  VerificationFailed,
-  intFlag,
-  partitionOptions,
-  partitionUsage,
-  partitionUsages,
-  SEQ_RANGE_FLAGS,
-  runTool,
-  partitionTarget,
-} from './lib/cli.js';
-import { connectForScript } from './lib/connection.js';
+import { PARTITION_FLAGS, SEQ_RANGE_FLAGS, UsageError, VerificationFailed, intFlag, partitionUsage, partitionUsages } from './lib/cli.js';
+import { runPartitionTool } from './lib/partition-tool.js';
 import { renderVerify, verifyPipeline, verifyProblems } from './lib/verify.js';
 import { redactRedisUrl } from '@inorder/shared';
 
@@ -33,20 +23,15 @@ Exit code 0 when it holds, 1 on any violation, 2 on a usage error.
   ${partitionUsages('partition', 'prefix', 'redis-url')}
   --json             last stdout line: one JSON object with the counts
 `,
-  options: {
-    ...partitionOptions('pipeline', 'partition', 'prefix', 'redis-url'),
-    ...SEQ_RANGE_FLAGS,
-  },
+  options: { ...PARTITION_FLAGS, ...SEQ_RANGE_FLAGS },
 } as const;
 
-await runTool(spec, async ({ flags, out, cleanup }) => {
-  const target = partitionTarget(flags);
-  const { pipeline, partition, prefix, url } = target;
+await runPartitionTool(spec, async ({ flags, out, target: { pipeline, partition, prefix, url }, connect }) => {
   if (flags.to === undefined) throw new UsageError('--to is required (the last seq sent)');
   const from = intFlag(flags, 'from', 1, 1);
   const to = intFlag(flags, 'to', 0, from);
 
-  const redis = await connectForScript(url, cleanup);
+  const redis = await connect();
   const result = await verifyPipeline(redis, { pipeline, partition, prefix, expected: { from, to } });
   out.line(`verify ${pipeline} (partition ${partition}) seqs ${from}..${to} on ${redactRedisUrl(url)}`);
   out.line(renderVerify(result));

@@ -1,14 +1,10 @@
 import { expect } from 'chai';
-import { RedisServer, TestPipeline, runScript } from '@inorder/testkit';
+import { runScript, useSharedPipeline } from '@inorder/testkit';
 
 describe('npm run dlq', function () {
   this.timeout(60_000);
-  let server: RedisServer;
-  let pipeline: TestPipeline;
-
-  before(async () => {
-    server = await RedisServer.start();
-    pipeline = new TestPipeline(server);
+  // seq 2's handler throws, with no retries, and an input entry is no message: two dead letters
+  const fixture = useSharedPipeline(async (pipeline) => {
     await pipeline.processor(
       (_p, { seq }) => {
         if (seq === 2) throw new Error('no thanks');
@@ -21,12 +17,8 @@ describe('npm run dlq', function () {
     await pipeline.redis.rpush(pipeline.partition.keys.input, 'garbage');
     await pipeline.settled(4);
   });
-  after(async () => {
-    await pipeline.close();
-    await server.destroy();
-  });
 
-  const flags = (): string[] => ['--pipeline', pipeline.name, '--redis-url', server.url];
+  const flags = (): string[] => ['--pipeline', fixture.pipeline.name, '--redis-url', fixture.server.url];
 
   it('lists the dead letters with reason, attempts and error', async () => {
     const run = await runScript('dlq', ['list', ...flags()]);
@@ -52,7 +44,7 @@ describe('npm run dlq', function () {
     const done = await runScript('dlq', ['redrive', '2', ...flags(), '--new-seq', '4', '--json']);
     expect(done.code, done.stderr).to.equal(0);
     expect(done.json).to.include({ originalSeq: 2, seq: 4 });
-    expect(await pipeline.redis.llen(pipeline.partition.keys.dead)).to.equal(1);
+    expect(await fixture.pipeline.redis.llen(fixture.pipeline.partition.keys.dead)).to.equal(1);
   });
 
   it('purges only with --yes, and rejects unknown commands with the usage', async () => {

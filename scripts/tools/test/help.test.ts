@@ -1,14 +1,3 @@
-import { expect } from 'chai';
-import { helpProblems, useToolHelp } from '@inorder/testkit';
+import { describeToolHelp } from '@inorder/testkit';
 
-const TOOLS = ['verify', 'stats', 'dlq', 'partitions'];
-
-describe('--help of every operator tool', function () {
-  this.timeout(60_000);
-  const help = useToolHelp(TOOLS);
-  for (const name of TOOLS) {
-    it(`${name}: prints its usage and lists every flag it takes, those that take a value with one`, () => {
-      expect(helpProblems(name, help.get(name))).to.deep.equal([]);
-    });
-  }
-});
+describeToolHelp('--help of every operator tool', ['verify', 'stats', 'dlq', 'partitions']);

@@ -9,9 +9,15 @@ describe('npm run partitions', function () {
   const run = (pipeline: string, ...args: string[]): ReturnType<typeof runScript> =>
     runScript('partitions', ['--pipeline', pipeline, '--redis-url', fixture.server.url, ...args]);
 
-  it('shows the count and what each partition holds, then grows a drained pipeline and says so', async () => {
+  /** A new pipeline, registered with these settings. */
+  const registered = async (settings: Parameters<typeof registerPipeline>[2]): Promise<string> => {
     const pipeline = uniquePipeline('cli');
-    await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 2 });
+    await registerPipeline(fixture.redis, pipeline, settings);
+    return pipeline;
+  };
+
+  it('shows the count and what each partition holds, then grows a drained pipeline and says so', async () => {
+    const pipeline = await registered({ ordering: 'strict', partitions: 2 });
     await enqueue(
       fixture.redis,
       { pipeline, partition: 1 },
@@ -32,8 +38,7 @@ describe('npm run partitions', function () {
   });
 
   it('exits 1 naming what is left when the partitions do not drain in time, leaving the count as it was', async () => {
-    const pipeline = uniquePipeline('cli');
-    await registerPipeline(fixture.redis, pipeline, { ordering: 'none', partitions: 1 });
+    const pipeline = await registered({ ordering: 'none', partitions: 1 });
     await enqueue(fixture.redis, { pipeline }, [{ payload: 1 }, { payload: 2 }]);
     const stuck = await run(pipeline, '--to', '2', '--drain-timeout-ms', '300');
     expect(stuck.code).to.equal(1);
@@ -44,8 +49,7 @@ describe('npm run partitions', function () {
   });
 
   it('calls off a change left unfinished with --cancel, and refuses --to with --cancel or a count of 0', async () => {
-    const pipeline = uniquePipeline('cli');
-    await registerPipeline(fixture.redis, pipeline, { ordering: 'strict', partitions: 1 });
+    const pipeline = await registered({ ordering: 'strict', partitions: 1 });
     await fixture.redis.hset(keysFor(pipeline, 0).meta, 'resizing', '3');
     const cancelled = await run(pipeline, '--cancel');
     expect(cancelled.code, cancelled.stderr).to.equal(0);

@@ -1,18 +1,8 @@
 import { enqueue, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
-import { formatDuration, formatInt, readBacklog, type Output } from '@inorder/tools';
+import { formatDuration, formatInt, readBacklog, settledCount, type Output } from '@inorder/tools';
 import type { ServiceGroup } from './stack.js';
 
 /** The steps of a burst run that talk to the partition: enqueueing, counting what settled, waiting. */
-
-/** Output entries, dead letters and skips so far. */
-export async function settledCount(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([
-    client.llen(keys.output),
-    client.llen(keys.dead),
-    client.hget(keys.meta, 'skipped').then(Number),
-  ]);
-  return output + dead + skipped;
-}
 
 /** Latest dead-letter time (the output's latest sequencedAt comes from the stats). */
 export async function lastDeadAt(client: RedisClient, keys: PartitionKeys): Promise<number | undefined> {

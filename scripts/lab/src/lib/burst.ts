@@ -13,6 +13,7 @@ import {
   formatInt,
   computeStats,
   parseTimestamps,
+  settledCount,
   verifyPipelineWithOutput,
   type PipelineStats,
   type Timestamps,
@@ -20,7 +21,7 @@ import {
 } from '@inorder/tools';
 import type { RedisServer } from '@inorder/testkit';
 import { startLocalRedis, startServices, type ServiceGroup } from './stack.js';
-import { enqueueRange, firstSeq, lastDeadAt, settledCount, waitForSettled } from './burst-steps.js';
+import { enqueueRange, firstSeq, lastDeadAt, waitForSettled } from './burst-steps.js';
 import { burstResult, idealMs, type BurstRun } from './burst-result.js';
 
 export { idealMs, renderBurst, type BurstResult, type BurstRun, type LatencySummary } from './burst-result.js';

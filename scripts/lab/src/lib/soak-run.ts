@@ -6,11 +6,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, enqueue, keysFor, redactRedisUrl, type NewMessage, type PartitionKeys, type RedisClient } from '@inorder/shared';
-import { parseTimestamps, readBacklog, verifyPipelineWithOutput, type Cleanup, type Output, type VerifyResult } from '@inorder/tools';
+import {
+  parseTimestamps,
+  readBacklog,
+  settledCount,
+  verifyPipelineWithOutput,
+  type Cleanup,
+  type Output,
+  type VerifyResult,
+} from '@inorder/tools';
 import { hasTimestamps, type Timestamps } from './report-series.js';
 import type { RedisServer } from '@inorder/testkit';
 import { startLocalRedis, startServices, type ServiceGroup } from './stack.js';
-import { settled, startSampler, waitForDrain, type Sample } from './soak-sampler.js';
+import { startSampler, waitForDrain, type Sample } from './soak-sampler.js';
 
 export type { Sample } from './soak-sampler.js';
 
@@ -122,7 +130,7 @@ export async function runSoakLoad(
 ): Promise<RunOutcome> {
   const { pipeline, keys, localRedis, redisUrl, client, services } = await setUp(spec, out, cleanup);
   const from = await firstSeq(client, keys, pipeline);
-  const base = await settled(client, keys);
+  const base = await settledCount(client, keys);
   const total = loadTotal(spec.load);
   const startedAt = Date.now();
   const { sent, loadDone } = startProducer(spec, { redisUrl, pipeline, from }, cleanup);

@@ -4,7 +4,7 @@
  * message sent.
  */
 import type { PartitionKeys, RedisClient } from '@inorder/shared';
-import { formatInt, type Output } from '@inorder/tools';
+import { formatInt, settledCount, type Output } from '@inorder/tools';
 
 /** One backlog sample: where the messages are, `t` seconds after the first enqueue. */
 export interface Sample {
@@ -29,16 +29,6 @@ async function sample(client: RedisClient, keys: PartitionKeys, t: number, sent:
     client.llen(keys.output),
   ]);
   return { t, input, inFlight, results, output, sent };
-}
-
-/** Output entries, dead letters and skips so far. */
-export async function settled(client: RedisClient, keys: PartitionKeys): Promise<number> {
-  const [output, dead, skipped] = await Promise.all([
-    client.llen(keys.output),
-    client.llen(keys.dead),
-    client.hget(keys.meta, 'skipped').then(Number),
-  ]);
-  return output + dead + skipped;
 }
 
 /** Samples the partition once a second (and moves the progress bar) until stopped. */
@@ -97,7 +87,7 @@ export async function waitForDrain(
     const now = Date.now();
     let count = last;
     try {
-      count = await settled(client, keys);
+      count = await settledCount(client, keys);
     } catch {
       // a fault may still be healing: keep waiting within the bounds
     }

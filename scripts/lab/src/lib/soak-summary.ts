@@ -70,7 +70,7 @@ const LABELS: Record<Stage, string> = {
 };
 
 /** Stage percentiles over the whole run, one row per stage. */
-export function renderLatency(latency: Record<Stage, Percentiles>): string {
+function renderLatency(latency: Record<Stage, Percentiles>): string {
   const rows = STAGE_NAMES.map((s) => [LABELS[s], ...(['p50', 'p90', 'p99', 'max'] as const).map((p) => `${formatInt(latency[s][p])} ms`)]);
   const header = ['stage', 'p50', 'p90', 'p99', 'max'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -79,7 +79,7 @@ export function renderLatency(latency: Record<Stage, Percentiles>): string {
 }
 
 /** Latency over time, a row every `every` seconds: emitted/s, end to end and overhead p50/p99. */
-export function renderWindows(windows: Window[], rows = 12): string {
+function renderWindows(windows: Window[], rows = 12): string {
   if (windows.length === 0) return '  (no output)';
   const every = Math.max(1, Math.ceil(windows.length / rows));
   const lines = ['     t   out/s   e2e p50   e2e p99   e2e-work p50   e2e-work p99'];
@@ -92,4 +92,19 @@ export function renderWindows(windows: Window[], rows = 12): string {
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * The latency part of a load run's terminal output, each under a blank line and its title: the
+ * stages over the whole run, then latency over time in at most `rows` rows.
+ */
+export function renderLoadLatency(latency: Record<Stage, Percentiles>, windows: Window[], rows?: number): string {
+  return [
+    '',
+    'Latency per stage, whole run',
+    renderLatency(latency),
+    '',
+    'Latency over time (messages emitted in each second)',
+    renderWindows(windows, rows),
+  ].join('\n');
 }

@@ -11,9 +11,10 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** The options of node:util parseArgs: what a tool declares its flags with. */
+export type FlagOptions = NonNullable<ParseArgsConfig['options']>;
 
-export interface CliSpec<O extends Options> {
+export interface CliSpec<O extends FlagOptions> {
   /** the script's name, for messages */
   name: string;
   /** usage text printed by --help and after a usage error */
@@ -24,13 +25,13 @@ export interface CliSpec<O extends Options> {
 const COMMON = {
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies Options;
+} as const satisfies FlagOptions;
 
 /** Parsed flag values: strings and booleans by flag name, plus --json. */
-export type Flags<O extends Options> = { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string } & { json: boolean };
+export type Flags<O extends FlagOptions> = { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string } & { json: boolean };
 
 /** Parses the flags; prints the usage and exits on --help; throws UsageError on an unknown flag. */
-export function parseFlags<O extends Options>(spec: CliSpec<O>, argv: string[] = process.argv.slice(2)): Flags<O> {
+export function parseFlags<O extends FlagOptions>(spec: CliSpec<O>, argv: string[] = process.argv.slice(2)): Flags<O> {
   let parsed: { values: Record<string, string | boolean | Array<string | boolean> | undefined> };
   try {
     parsed = parseArgs({ args: argv, options: { ...COMMON, ...spec.options }, strict: true, allowPositionals: false });
@@ -78,7 +79,7 @@ export const PARTITION_FLAGS = {
   partition: { type: 'string' },
   prefix: { type: 'string' },
   'redis-url': { type: 'string' },
-} as const satisfies Options;
+} as const satisfies FlagOptions;
 
 export type PartitionFlag = keyof typeof PARTITION_FLAGS;
 
@@ -114,7 +115,7 @@ export function partitionUsages(...names: PartitionFlag[]): string {
 export const SEQ_RANGE_FLAGS = {
   from: { type: 'string' },
   to: { type: 'string' },
-} as const satisfies Options;
+} as const satisfies FlagOptions;
 
 /** The partition a tool reads or changes in Redis, from the partition flags. */
 export interface PartitionTarget {
@@ -273,14 +274,14 @@ export async function runCli(
 }
 
 /** What a tool's main function gets: its parsed flags, its output, and its clean-up. */
-export interface Tool<O extends Options> {
+export interface Tool<O extends FlagOptions> {
   flags: Flags<O>;
   out: Output;
   cleanup: Cleanup;
 }
 
 /** runCli with the flags parsed (a bad one: usage and exit 2) and the output made from --json. */
-export function runTool<O extends Options>(
+export function runTool<O extends FlagOptions>(
   spec: CliSpec<O> & { signalExitCode?: number },
   main: (tool: Tool<O>) => Promise<void>,
 ): Promise<void> {

@@ -182,6 +182,16 @@ export async function readBacklog(redis: RedisClient, keys: PartitionKeys): Prom
   return { input, inFlight, results, next: next === null ? undefined : Number(next) };
 }
 
+/** Output entries, dead letters and skips so far: the seqs a partition has settled, one way or another. */
+export async function settledCount(redis: RedisClient, keys: PartitionKeys): Promise<number> {
+  const [output, dead, skipped] = await Promise.all([
+    redis.llen(keys.output),
+    redis.llen(keys.dead),
+    redis.hget(keys.meta, 'skipped').then(Number),
+  ]);
+  return output + dead + skipped;
+}
+
 /**
  * Reads the output list, the dead-letter list and the skipped set of one partition and checks
  * them against the expected seqs. `outputEntries` hands back the raw output for callers that
