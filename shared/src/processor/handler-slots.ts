@@ -19,6 +19,8 @@ export class HandlerSlots {
   readonly prefetch: Prefetch;
   /** slots whose handler runs now */
   private busy = 0;
+  /** a refill of the freed slots is queued (refill()) */
+  private refillQueued = false;
 
   constructor(
     private readonly settings: ProcessorSettings,
@@ -26,8 +28,8 @@ export class HandlerSlots {
     private readonly stats: ProcessorStats,
     private readonly bell: Doorbell,
   ) {
-    const { concurrency, batchSize, prefetch } = settings;
-    this.prefetch = new Prefetch(Math.min(concurrency, batchSize), prefetch);
+    const { batchSize, prefetch } = settings;
+    this.prefetch = new Prefetch(batchSize, prefetch);
   }
 
   /** Handlers running now. */
@@ -60,6 +62,20 @@ export class HandlerSlots {
       free -= items.length;
       for (const item of items) void this.runOne(batch, part, item);
     }
+  }
+
+  /**
+   * Freed slots take the next waiting messages at once, not on the claim loop's next turn: cheap
+   * handlers then run through the whole prefetch within one turn and settle as one batch. The
+   * slots that free in one sweep of the microtask queue start together (one group, one timer).
+   */
+  private refill(): void {
+    if (this.refillQueued || this.prefetch.size === 0) return;
+    this.refillQueued = true;
+    queueMicrotask(() => {
+      this.refillQueued = false;
+      this.startWaiting(this.free);
+    });
   }
 
   /** Drops a batch's waiting messages: they were never started, and go back with the claim. */
@@ -104,6 +120,7 @@ export class HandlerSlots {
       batch.parts.delete(part);
     }
     closeIfDone(batch);
+    this.refill();
     this.bell.ring();
   }
 }

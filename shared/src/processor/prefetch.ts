@@ -15,7 +15,7 @@ const SLOW_HANDLER_MS = PREFETCH_WINDOW_MS;
  * message without a round trip to Redis, and so that each claim carries a batch even when slots
  * free one at a time. The depth adapts to the handler: about what the slots finish in 10 ms
  * (large for cheap handlers, one or two for slow ones, so no processor sits on messages another
- * could run now), at most `max`; a fixed `PREFETCH` overrides it. Handlers of 10 ms or more get
+ * could run now), at most `max` (BATCH_SIZE); a fixed `PREFETCH` overrides it. Handlers of 10 ms or more get
  * none: a round trip saved is small beside their work, and a message waiting here for one of
  * this processor's slots is one another processor with a free slot could have started (seen as
  * queue and reorder wait at 2,000 msg/s of 100 ms work).
