@@ -27,6 +27,8 @@ export class HandlerSlots {
     private readonly attemptParts: AttemptParts,
     private readonly stats: ProcessorStats,
     private readonly bell: Doorbell,
+    /** the processor's way to give a claim up (abort its parts, drop what waits, release on close) */
+    private readonly giveUp: (batch: ClaimBatch, reason: Error, release: boolean) => void,
   ) {
     const { batchSize, prefetch } = settings;
     this.prefetch = new Prefetch(batchSize, prefetch);
@@ -50,11 +52,22 @@ export class HandlerSlots {
 
   /** Starts up to `free` waiting messages, oldest claim first, each group under its own signal and timeout. */
   startWaiting(free: number): void {
-    const { handlerTimeoutMs } = this.settings;
+    const { handlerTimeoutMs, claimLeaseMs } = this.settings;
     while (free > 0) {
       const next = this.prefetch.take(free);
       if (!next) return;
       const { batch, items } = next;
+      const silentMs = performance.now() - batch.work.lastBeatAt;
+      if (batch.gone || silentMs >= claimLeaseMs) {
+        // Redis has not heard from this process for a lease (it was paused, or Redis was slow):
+        // another processor may hold the claim now. Nothing of it starts, and it is given up
+        // here, as upkeep would on its next beat, because the next claim would hide the silence.
+        this.abandonWaiting(batch, items.length);
+        const reason = `claim given up: this process was not heard from by Redis for ${Math.round(silentMs)} ms (paused, blocked or Redis slow)`;
+        this.giveUp(batch, new Error(reason), true);
+        closeIfDone(batch);
+        continue;
+      }
       const part = newPart(items.length);
       part.timeout = setTimeout(() => abortPart(part, new HandlerTimeoutError(handlerTimeoutMs)), handlerTimeoutMs);
       batch.parts.add(part);
@@ -80,7 +93,12 @@ export class HandlerSlots {
 
   /** Drops a batch's waiting messages: they were never started, and go back with the claim. */
   dropWaiting(batch: ClaimBatch): void {
-    const n = this.prefetch.drop(batch);
+    this.abandonWaiting(batch, 0);
+  }
+
+  /** `taken` messages of `batch` taken from the prefetch, and the rest still in it, are not started. */
+  private abandonWaiting(batch: ClaimBatch, taken: number): void {
+    const n = taken + this.prefetch.drop(batch);
     batch.open -= n;
     batch.abandoned += n;
     this.stats.abandoned += n;

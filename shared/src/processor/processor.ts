@@ -85,7 +85,9 @@ export class Processor {
       clock: parts.clock ?? systemClock,
       random: parts.random ?? Math.random,
     };
-    this.slots = new HandlerSlots(parts.settings, attemptParts, this.stats, this.bell);
+    this.slots = new HandlerSlots(parts.settings, attemptParts, this.stats, this.bell, (batch, reason, release) =>
+      this.giveUp(batch, reason, release),
+    );
     this.wake = new WakeListener(parts.subscriber, parts.logger);
     this.upkeep = new Upkeep(this.owner, parts.settings, parts.logger, (batch, reason, release) => this.giveUp(batch, reason, release));
   }
