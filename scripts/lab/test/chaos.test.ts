@@ -53,7 +53,8 @@ describe('npm run chaos', function () {
     // Two short runs at once, each with its own redis-server and services:
     //  - a steady load with a processor SIGKILL and a leader SIGKILL; one processor, so the one
     //    killed surely held claims that must be reaped and redone;
-    //  - a burst with the leader paused past its lease, CLIENT KILL, and a Redis restart (AOF).
+    //  - a burst with the leader paused past its lease, CLIENT KILL, a Redis restart (AOF), and a
+    //    processor paused past its claim lease.
     before(async function () {
       dir = mkdtempSync(join(tmpdir(), 'inorder-chaos-'));
       const common = ['--seed', 'smoke', '--claim-lease-ms', '1000', '--leader-lease-ms', '1000', '--sequencers', '2', '--json'];
@@ -77,7 +78,7 @@ describe('npm run chaos', function () {
         ]),
         runScript('chaos', [
           '--faults',
-          'leader-pause,client-kill,redis-restart',
+          'leader-pause,client-kill,redis-restart,processor-pause',
           '--count',
           '400',
           '--work-ms',
@@ -139,10 +140,20 @@ describe('npm run chaos', function () {
       expect(restart.details.nextBefore, 'Redis restarted mid-run').to.be.above(0);
     });
 
+    it('a processor paused past its claim lease loses its claims to the other, gives them up when resumed, and writes none of them', function () {
+      const pause = faultOf(outages, 'processor-pause');
+      expect(pause.details.seqsHeld, 'the paused processor held claims').to.be.above(0);
+      const { reclaimedMs, emittedPastStalledMs } = pause.details as { reclaimedMs: number; emittedPastStalledMs: number };
+      expect(reclaimedMs, 'no re-claim before the lease ran out').to.be.at.least(700).and.below(5000);
+      expect(emittedPastStalledMs).to.be.above(reclaimedMs);
+      expect(pause.details.resumedGaveUpClaims, 'resumed, it logged claim-lost').to.equal(true);
+      // The run's verification (no duplicates, nothing missing, in order) above covers what it wrote.
+    });
+
     it('injects the faults the seed drew, in that order, no earlier than planned', function () {
       for (const [run, faults, load, processors, concurrency, workMs] of [
         [kills, 'processor-kill,leader-kill', { kind: 'steady', durationMs: 6000 }, 1, 32, 200],
-        [outages, 'leader-pause,client-kill,redis-restart', { kind: 'burst', count: 400 }, 2, 4, 160],
+        [outages, 'leader-pause,client-kill,redis-restart,processor-pause', { kind: 'burst', count: 400 }, 2, 4, 160],
       ] as const) {
         const plan = planFaults(parseFaults(faults), faultWindowS(load, processors, concurrency, workMs), 'smoke');
         expect(run.json!.plan).to.deep.equal(plan);

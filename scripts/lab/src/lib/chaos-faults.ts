@@ -10,6 +10,9 @@
  *                   `claims-reaped` events, who reaped how many seqs. Recovered when `next` has
  *                   passed every seq the dead processor held: its claims were reaped, redone and
  *                   emitted in order. Holding none: when the restart is ready.
+ *   processor-pause SIGSTOP a processor that holds claims for 2.5 claim leases, then SIGCONT.
+ *                   Recovered as processor-kill; also records whether, resumed, it gave its
+ *                   claims up (`claim-lost`) rather than writing their results.
  *   leader-kill     SIGKILL the sequencer leader, restart it (it comes back as a standby).
  *                   Recovered at the first emit by a new leader: the fence has changed and
  *                   `next` moved past where the dead leader left it.
@@ -23,7 +26,7 @@
 import type { PlannedFault } from './chaos-plan.js';
 import type { ServiceHandle } from './stack.js';
 import { faultResult, firstHeld, readMeta, type FaultContext, type FaultResult } from './chaos-fault-context.js';
-import { processorKill } from './chaos-processor-kill.js';
+import { processorKill, processorPause } from './chaos-processor-kill.js';
 
 export type { FaultContext, FaultResult } from './chaos-fault-context.js';
 
@@ -137,6 +140,8 @@ export async function injectFault(ctx: FaultContext, plan: PlannedFault): Promis
   switch (plan.kind) {
     case 'processor-kill':
       return processorKill(ctx, plan);
+    case 'processor-pause':
+      return processorPause(ctx, plan);
     case 'leader-kill':
       return leaderKill(ctx);
     case 'leader-pause':

@@ -4,7 +4,7 @@
  */
 import seedrandom from 'seedrandom';
 
-export const FAULT_KINDS = ['processor-kill', 'leader-kill', 'leader-pause', 'client-kill', 'redis-restart'] as const;
+export const FAULT_KINDS = ['processor-kill', 'processor-pause', 'leader-kill', 'leader-pause', 'client-kill', 'redis-restart'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface PlannedFault {

@@ -1,11 +1,11 @@
 /**
- * The processor-kill fault: which processor to kill (one holding claims), the seqs it still held,
- * and their recovery followed through the partition's state (reaped, re-claimed, emitted) and the
- * services' `claims-reaped` events.
+ * The processor-kill and processor-pause faults: which processor to kill or pause (one holding
+ * claims), the seqs it still held, and their recovery followed through the partition's state
+ * (reaped, re-claimed, emitted) and the services' `claims-reaped` events.
  */
 import type { PlannedFault } from './chaos-plan.js';
 import type { ServiceHandle } from './stack.js';
-import { POLL_MS, faultResult, readMeta, type FaultContext, type FaultResult } from './chaos-fault-context.js';
+import { POLL_MS, faultResult, firstHeld, readMeta, type FaultContext, type FaultResult } from './chaos-fault-context.js';
 
 /**
  * The seqs a killed processor still held: those of its claims (tokens are "<owner>:<n>") whose
@@ -128,6 +128,50 @@ export async function processorKill(ctx: FaultContext, plan: PlannedFault): Prom
     emittedPastStalledMs: since(claims?.emittedPastAt ?? null),
     ...reapEvents(ctx, logsBefore),
     restartMs: since(readyAt),
+    claimLeaseMs: ctx.claimLeaseMs,
+  });
+}
+
+/**
+ * processor-pause: SIGSTOP a processor that holds claims for 2.5 claim leases, then SIGCONT. The
+ * others reap its claims meanwhile; resumed, it must give up what it held (`claim-lost`), start
+ * nothing it had claimed ahead, and write no result of it. Recovered when every seq it held was
+ * emitted; the order, loss and duplicate checks at the end of the run say whether it wrote anything.
+ */
+export async function processorPause(ctx: FaultContext, plan: PlannedFault): Promise<FaultResult> {
+  const candidates = await processorsHoldingClaims(ctx);
+  const target = candidates[Math.floor(plan.pick * candidates.length)];
+  if (!target) return faultResult(ctx, 'processor-pause', Date.now(), 'no processor running', null, {});
+  const owner = target.instance;
+  const pauseMs = Math.round(ctx.claimLeaseMs * 2.5);
+  const logsBefore = new Map(ctx.services.processors.map((p) => [p, p.logs.length]));
+  const at = Date.now();
+  target.kill('SIGSTOP');
+  const held = await heldBy(ctx, owner);
+  const resumed = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      target.kill('SIGCONT');
+      resolve();
+    }, pauseMs),
+  );
+  const claims = held.length > 0 && owner !== undefined ? await followClaims(ctx, owner, Math.min(...held), Math.max(...held)) : undefined;
+  await resumed;
+  // Holding nothing, it had nothing to give up: recovered when it runs again.
+  const recovered = claims ? claims.allEmittedAt : Date.now();
+  const gaveUpAt = claims
+    ? await firstHeld(async () => target.logs.slice(logsBefore.get(target)).some((l) => l.includes('"claim-lost"')), 5000)
+    : null;
+  const since = (t: number | null): number | null => (t === null ? null : t - at);
+  return faultResult(ctx, 'processor-pause', at, `SIGSTOP ${target.name} for ${pauseMs} ms, then SIGCONT`, recovered, {
+    process: target.name,
+    pauseMs,
+    seqsHeld: held.length,
+    stalledSeq: held.length > 0 ? Math.min(...held) : null,
+    reapedMs: since(claims?.reapedAt ?? null),
+    reclaimedMs: since(claims?.reclaimedAt ?? null),
+    emittedPastStalledMs: since(claims?.emittedPastAt ?? null),
+    ...reapEvents(ctx, logsBefore),
+    resumedGaveUpClaims: held.length === 0 ? null : gaveUpAt !== null,
     claimLeaseMs: ctx.claimLeaseMs,
   });
 }
