@@ -1,5 +1,5 @@
 /**
- * bench: inorder against BullMQ on a Redis of its own, pre-filled and end to end, cold and warm,
+ * bench: inorder against BullMQ and bee-queue on a Redis of its own, pre-filled and end to end, cold and warm,
  * with CPU per message for Redis and every process, medians over --runs; or, with --partitions,
  * inorder's throughput over partition counts (on one Redis or, with --cluster, a local cluster).
  */
@@ -10,19 +10,23 @@ import { benchPartitions } from './lib/bench-partitions.js';
 import { profileSetup } from './lib/bench-profile.js';
 import { openTarget, type BenchTarget } from './lib/bench-target.js';
 import { benchSummary } from './lib/bench-summary.js';
-import type { BenchMode } from './lib/bench-run.js';
+import { PEERS, type BenchMode, type PeerSystem } from './lib/bench-run.js';
 import { writeReport } from './lib/report.js';
 import { REPORT_FLAGS, reportUsage } from './lib/flags.js';
 
 const USAGE = `
 npm run bench -- [options]
 
-inorder (1 processor + 1 sequencer, default settings) against BullMQ (1 Worker, concurrency 50,
-BullMQ's defaults otherwise), each as child processes, on a redis-server the bench starts.
-Pre-filled (the queue full before the workers start; first start to last finish) and end to end
-(producer and workers together), each cold (fresh processes) then warm; CPU per message for Redis
-(INFO cpu) and each process (/proc), messages per CPU-second, medians over the runs, ratios
-against BullMQ in the same run, and the targets met or not.
+inorder (1 processor + 1 sequencer, default settings) against the unordered peers: BullMQ
+(1 Worker, concurrency 50, BullMQ's defaults otherwise) and bee-queue (1 worker process:
+Queue#process with concurrency 50, bee-queue's defaults otherwise, so succeeded jobs are kept:
+removeOnSuccess false; its producer queue sets isWorker, getEvents and storeJobs to false), each
+as child processes, on a redis-server the bench starts. Pre-filled (the queue full before the
+workers start: BullMQ's Queue.pause; bee-queue has none, its worker calls Queue#process once every
+job is saved; first start to last finish) and end to end (producer and workers together), each
+cold (fresh processes) then warm; CPU per message for Redis (INFO cpu) and each process (/proc),
+messages per CPU-second, medians over the runs, ratios against BullMQ in the same run (the
+targets name BullMQ; bee-queue's ratio is in their notes), and the targets met or not.
 
   --count N             messages per phase (default 50000)
   --runs N              repetitions; figures are medians (default 3)
@@ -30,12 +34,16 @@ against BullMQ in the same run, and the targets met or not.
   --work-ms MS          handler work per message (default 0: no-op)
   --concurrency N       inorder CONCURRENCY (default: the processor's own, 64)
   --batch-size N        inorder BATCH_SIZE (default: the processor's own, 256)
+  --peers LIST          the peers to run, of bullmq,bee-queue (default both; none: --no-bullmq)
   --bullmq-concurrency N
                         BullMQ Worker concurrency (default 50)
+  --bee-queue-concurrency N
+                        bee-queue Queue#process concurrency (default 50)
   --bullmq-remove-on-complete
                         BullMQ deletes completed jobs (default: keeps them, BullMQ's default,
                         as inorder keeps every result in its output list)
-  --no-bullmq           run inorder alone (no ratios), e.g. to compare builds of it
+  --no-bullmq           run inorder alone, no peer at all (no ratios), e.g. to compare builds
+                        of it (the name is older than bee-queue's place here)
   --no-log-cost         skip the LOG_LEVEL=error runs that price logging at info
   --profile             also write CPU profiles of the inorder services (node --cpu-prof) with
                         their summary, and time each Lua script (SLOWLOG, which costs Redis CPU)
@@ -59,7 +67,9 @@ const SPEC = {
     'work-ms': { type: 'string' },
     concurrency: { type: 'string' },
     'batch-size': { type: 'string' },
+    peers: { type: 'string' },
     'bullmq-concurrency': { type: 'string' },
+    'bee-queue-concurrency': { type: 'string' },
     'bullmq-remove-on-complete': { type: 'boolean', default: false },
     'no-bullmq': { type: 'boolean', default: false },
     'no-log-cost': { type: 'boolean', default: false },
@@ -74,11 +84,19 @@ const SPEC = {
 
 type Flags = ReturnType<typeof parseFlags<typeof SPEC.options>>;
 
-function listFlag(flags: Flags, name: 'modes' | 'partitions', fallback: string): string[] {
+function listFlag(flags: Flags, name: 'modes' | 'partitions' | 'peers', fallback: string): string[] {
   return (stringFlag(flags, name) ?? fallback)
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+function peersFrom(flags: Flags): PeerSystem[] {
+  const peers = listFlag(flags, 'peers', PEERS.join(','));
+  for (const p of peers)
+    if (!(PEERS as readonly string[]).includes(p)) throw new UsageError(`--peers: unknown peer ${p} (${PEERS.join(', ')})`);
+  if (flags['no-bullmq'] === true && flags.peers !== undefined) throw new UsageError('--no-bullmq means no peer at all: leave out --peers');
+  return flags['no-bullmq'] === true ? [] : [...new Set(peers as PeerSystem[])];
 }
 
 function planFrom(flags: Flags): BenchPlan {
@@ -90,18 +108,18 @@ function planFrom(flags: Flags): BenchPlan {
   if (flags.concurrency !== undefined) inorderEnv.CONCURRENCY = String(intFlag(flags, 'concurrency', 64, 1));
   if (flags['batch-size'] !== undefined) inorderEnv.BATCH_SIZE = String(intFlag(flags, 'batch-size', 256, 1));
   const bullmqConcurrency = intFlag(flags, 'bullmq-concurrency', 50, 1);
+  const beeQueueConcurrency = intFlag(flags, 'bee-queue-concurrency', 50, 1);
+  const slowest = Math.min(bullmqConcurrency, beeQueueConcurrency);
   return {
     runs: intFlag(flags, 'runs', 3, 1),
-    workload: { count, workMs, timeoutMs: 60_000 + count * 2 + Math.ceil(count / bullmqConcurrency) * workMs * 3 },
+    workload: { count, workMs, timeoutMs: 60_000 + count * 2 + Math.ceil(count / slowest) * workMs * 3 },
     modes: modes as BenchMode[],
     inorderEnv,
     logLevel: 'info',
     logCost: flags['no-log-cost'] !== true,
-    bullmq: {
-      enabled: flags['no-bullmq'] !== true,
-      concurrency: bullmqConcurrency,
-      removeOnComplete: flags['bullmq-remove-on-complete'] === true,
-    },
+    peers: peersFrom(flags),
+    bullmq: { concurrency: bullmqConcurrency, removeOnComplete: flags['bullmq-remove-on-complete'] === true },
+    beeQueue: { concurrency: beeQueueConcurrency },
     scriptTimes: flags.profile === true,
   };
 }
@@ -121,6 +139,11 @@ async function peerBench(flags: Flags, target: BenchTarget, out: Output): Promis
       concurrency: plan.bullmq.concurrency,
       removeOnComplete: plan.bullmq.removeOnComplete,
       connection: 'maxRetriesPerRequest: null (required by Worker)',
+    },
+    beeQueueOptionsSet: {
+      concurrency: plan.beeQueue.concurrency,
+      producer: 'isWorker: false, getEvents: false, storeJobs: false (a producer-only queue)',
+      removeOnSuccess: 'false (bee-queue default: succeeded jobs kept)',
     },
   };
   const summary = benchSummary(phases, scripts, settings);

@@ -83,7 +83,7 @@ describe('npm run bench', function () {
     expect(s.topFunctions[0]).to.include({ name: 'claim', pct: 75 });
   });
 
-  it('runs both modes, cold and warm, through inorder and BullMQ, and prints medians, ratios and targets as JSON', async function () {
+  it('runs both modes, cold and warm, through inorder, BullMQ and bee-queue, and prints medians, ratios and targets as JSON', async function () {
     this.timeout(180_000);
     const dir = mkdtempSync(join(tmpdir(), 'inorder-bench-'));
     try {
@@ -96,7 +96,7 @@ describe('npm run bench', function () {
         report: { json: string };
       };
       const rows = new Map(r.rows.map((row) => [`${String(row.system)} ${String(row.mode)} ${String(row.phase)}`, row]));
-      for (const system of ['inorder', 'bullmq']) {
+      for (const system of ['inorder', 'bullmq', 'bee-queue']) {
         for (const mode of ['prefilled', 'e2e']) {
           for (const p of ['cold', 'warm']) {
             const row = rows.get(`${system} ${mode} ${p}`);
@@ -109,13 +109,14 @@ describe('npm run bench', function () {
             if (system === 'inorder') {
               expect(row!.ratio).to.be.a('number').above(0);
               expect(row).to.include({ keptOrder: true, complete: true });
-            }
+            } else expect(row).to.include({ ratio: null, complete: true });
           }
         }
       }
       expect(rows.get('inorder-quiet prefilled warm')).to.not.equal(undefined);
       expect(r.targets.map((t) => t.name)).to.have.length(5);
       for (const t of r.targets) expect(t.measured, String(t.name)).to.be.a('number');
+      expect(r.targets[0]!.note).to.match(/vs bee-queue, warm: [\d.]+x/);
       expect(run.stdout + run.stderr).to.match(/target .* (met|NOT MET)/);
       expect(r.ok).to.equal(true);
       const saved = JSON.parse(readFileSync(r.report.json, 'utf8')) as { tool: string; charts: Array<{ id: string }> };
@@ -124,6 +125,16 @@ describe('npm run bench', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a peer it does not know, and --peers with --no-bullmq', async function () {
+    this.timeout(30_000);
+    const unknown = await runScript('bench', ['--peers', 'bullmq,kue']);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.match(/--peers: unknown peer kue \(bullmq, bee-queue\)/);
+    const both = await runScript('bench', ['--peers', 'bullmq', '--no-bullmq']);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.match(/--no-bullmq means no peer at all/);
   });
 
   for (const cluster of [false, true]) {

@@ -1,14 +1,15 @@
 /**
  * The order of a bench: `runs` repetitions; in each, every mode (pre-filled, end-to-end), and in
  * each mode every system in fresh processes, a cold phase then a warm one. The systems take turns
- * going first from one run to the next, so neither always meets a cooler machine. inorder with
+ * going first from one run to the next (a rotation), so none always meets a cooler machine. inorder with
  * LOG_LEVEL=error runs the pre-filled mode too, to price logging at info.
  */
 import type { RedisClient } from '@inorder/shared';
 import type { Output } from '@inorder/tools';
-import { BullmqSide } from './bench-bullmq.js';
+import { startBeeQueue } from './bench-beequeue.js';
+import { startBullmq } from './bench-bullmq.js';
 import { InorderSide } from './bench-inorder.js';
-import type { BenchMode, BenchSystem, PhaseMeasure, Workload } from './bench-run.js';
+import { isPeer, type BenchMode, type BenchSystem, type PeerSystem, type PhaseMeasure, type Workload } from './bench-run.js';
 import { ScriptTimer, type ScriptTimes } from './bench-scripts.js';
 
 export interface BenchPlan {
@@ -21,7 +22,10 @@ export interface BenchPlan {
   logLevel: string;
   /** also run inorder at LOG_LEVEL=error (pre-filled) to price logging */
   logCost: boolean;
-  bullmq: { enabled: boolean; concurrency: number; removeOnComplete: boolean };
+  /** the unordered peers to run, none for inorder alone */
+  peers: PeerSystem[];
+  bullmq: { concurrency: number; removeOnComplete: boolean };
+  beeQueue: { concurrency: number };
   /** time each Lua script through SLOWLOG (adds Redis CPU: figures under --profile are for reading, not for the targets) */
   scriptTimes: boolean;
 }
@@ -47,16 +51,9 @@ interface Side {
 }
 
 async function startSide(system: BenchSystem, plan: BenchPlan, ctx: BenchContext): Promise<Side> {
-  if (system === 'bullmq') {
-    return BullmqSide.start({
-      nodes: ctx.nodes,
-      redisUrl: ctx.redisUrl,
-      out: ctx.out,
-      concurrency: plan.bullmq.concurrency,
-      workMs: plan.workload.workMs,
-      removeOnComplete: plan.bullmq.removeOnComplete,
-    });
-  }
+  const peer = { nodes: ctx.nodes, redisUrl: ctx.redisUrl, out: ctx.out, workMs: plan.workload.workMs };
+  if (system === 'bullmq') return startBullmq({ ...peer, ...plan.bullmq });
+  if (system === 'bee-queue') return startBeeQueue({ ...peer, ...plan.beeQueue });
   const quiet = system === 'inorder-quiet';
   const env = { ...plan.inorderEnv, WORK_MS: String(plan.workload.workMs), LOG_LEVEL: quiet ? 'error' : plan.logLevel };
   return InorderSide.start({
@@ -71,10 +68,11 @@ async function startSide(system: BenchSystem, plan: BenchPlan, ctx: BenchContext
 }
 
 function systemsFor(mode: BenchMode, run: number, plan: BenchPlan): BenchSystem[] {
-  const pair: BenchSystem[] = plan.bullmq.enabled ? ['inorder', 'bullmq'] : ['inorder'];
-  if (run % 2 === 0) pair.reverse();
-  if (mode === 'prefilled' && plan.logCost) pair.push('inorder-quiet');
-  return pair;
+  const all: BenchSystem[] = ['inorder', ...plan.peers];
+  const shift = (run - 1) % all.length;
+  const order = [...all.slice(shift), ...all.slice(0, shift)];
+  if (mode === 'prefilled' && plan.logCost) order.push('inorder-quiet');
+  return order;
 }
 
 /** Runs the plan; each phase's figures in the order run. */
@@ -93,7 +91,7 @@ export async function runBench(plan: BenchPlan, ctx: BenchContext): Promise<Benc
             if (timed) result.scripts.push(await timer.stop(plan.workload.count));
             result.phases.push(measure);
             ctx.out.line(
-              `  run ${run} ${system} ${mode} ${phase}: ${Math.round(measure.throughput).toLocaleString('en-US')} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && (system === 'bullmq' || measure.order.keptOrder) ? '' : ' (NOT VERIFIED)'}`,
+              `  run ${run} ${system} ${mode} ${phase}: ${Math.round(measure.throughput).toLocaleString('en-US')} msg/s, ${measure.cpuUsPerMessage.total ?? '-'} µs CPU/msg${measure.complete && (isPeer(system) || measure.order.keptOrder) ? '' : ' (NOT VERIFIED)'}`,
             );
           }
         } finally {

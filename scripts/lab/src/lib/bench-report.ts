@@ -1,13 +1,18 @@
 /** The bench's terminal table and its report page. */
 import { formatInt } from '@inorder/tools';
-import type { BenchMode, PhaseMeasure } from './bench-run.js';
+import { isPeer, type BenchMode, type PhaseMeasure } from './bench-run.js';
 import type { BenchSummary, SummaryRow } from './bench-summary.js';
 import { emptyReport, type Chart, type RunReport, type Series, type Table } from './report.js';
 import { rateWindows } from './report-series.js';
 
 const PROCESSES = ['redis', 'processor', 'sequencer', 'worker', 'producer', 'total'] as const;
 const MODE_LABEL: Record<BenchMode, string> = { prefilled: 'pre-filled', e2e: 'end-to-end' };
-const SYSTEM_LABEL: Record<string, string> = { inorder: 'inorder', 'inorder-quiet': 'inorder (LOG_LEVEL=error)', bullmq: 'BullMQ' };
+const SYSTEM_LABEL: Record<string, string> = {
+  inorder: 'inorder',
+  'inorder-quiet': 'inorder (LOG_LEVEL=error)',
+  bullmq: 'BullMQ',
+  'bee-queue': 'bee-queue',
+};
 
 const cpuCell = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v.toFixed(1));
 
@@ -20,7 +25,7 @@ function rowCells(r: SummaryRow): string[] {
     r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`,
     r.cpuEfficiencyRatio === null ? '' : `${r.cpuEfficiencyRatio.toFixed(2)}x`,
     r.machineBusyCores === null ? '-' : r.machineBusyCores.toFixed(2),
-    r.system === 'bullmq' ? `${formatInt(r.inversions)} inv.` : r.keptOrder && r.complete ? 'in order' : 'NOT VERIFIED',
+    isPeer(r.system) ? `${formatInt(r.inversions)} inv.` : r.keptOrder && r.complete ? 'in order' : 'NOT VERIFIED',
   ];
 }
 
@@ -185,8 +190,8 @@ function reportTables(summary: BenchSummary, phases: PhaseMeasure[]): Table[] {
 /** How the bench ran and measured, and the machine it ran on. */
 function reportNotes(summary: BenchSummary): string[] {
   return [
-    'Every worker runs as a child process (inorder: one processor and one sequencer; BullMQ: one Worker); this process enqueues (the producer) and watches.',
-    'Pre-filled: the queue is full before the workers may take from it (inorder: processor stopped with SIGSTOP while filling; BullMQ: Queue.pause()); timed from the first message started to the last finished. End-to-end: timed from the first enqueue.',
+    'Every worker runs as a child process (inorder: one processor and one sequencer; BullMQ: one Worker; bee-queue: one Queue#process); this process enqueues (the producer) and watches.',
+    'Pre-filled: the queue is full before the workers may take from it (inorder: processor stopped with SIGSTOP while filling; BullMQ: Queue.pause(); bee-queue: the worker calls Queue#process once the jobs are saved); timed from the first message started to the last finished. End-to-end: timed from the first enqueue.',
     'CPU: Redis from INFO cpu (used_cpu_sys + used_cpu_user), each process from /proc/<pid>/stat (utime + stime), read around each phase. msg/CPU-s counts Redis and the workers, and the producer end to end.',
     `Machine: ${summary.machine.cpus} CPUs shared by Redis, the workers and this process; load average ${summary.machine.loadAverage1m} at the end.`,
   ];
@@ -194,7 +199,8 @@ function reportNotes(summary: BenchSummary): string[] {
 
 /** The bench's report page: the medians and rate charts, the tables and the notes. */
 export function benchReport(summary: BenchSummary, phases: PhaseMeasure[], startedAt: number): RunReport {
-  const report = emptyReport('bench', 'inorder vs BullMQ', startedAt);
+  const peers = [...new Set(summary.rows.filter((r) => isPeer(r.system)).map((r) => SYSTEM_LABEL[r.system]))];
+  const report = emptyReport('bench', peers.length > 0 ? `inorder vs ${peers.join(' and ')}` : 'inorder', startedAt);
   report.ok = summary.ok;
   const { phases: _, ...figures } = summary;
   report.summary = figures;

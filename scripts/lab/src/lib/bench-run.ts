@@ -23,8 +23,13 @@ import {
 
 export type BenchMode = 'prefilled' | 'e2e';
 export type BenchPhase = 'cold' | 'warm';
+/** The unordered queues inorder is measured against. */
+export const PEERS = ['bullmq', 'bee-queue'] as const;
+export type PeerSystem = (typeof PEERS)[number];
 /** inorder-quiet: inorder with LOG_LEVEL=error, to price logging at info */
-export type BenchSystem = 'inorder' | 'inorder-quiet' | 'bullmq';
+export type BenchSystem = 'inorder' | 'inorder-quiet' | PeerSystem;
+
+export const isPeer = (system: BenchSystem): system is PeerSystem => (PEERS as readonly string[]).includes(system);
 
 export interface Workload {
   count: number;

@@ -5,7 +5,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { round } from './bench-metrics.js';
-import type { BenchMode, BenchPhase, BenchSystem, PhaseMeasure } from './bench-run.js';
+import { isPeer, PEERS, type BenchMode, type BenchPhase, type BenchSystem, type PhaseMeasure } from './bench-run.js';
 import type { ScriptTimes } from './bench-scripts.js';
 
 /** The performance goals: printed with each measured value, never asserted. */
@@ -41,7 +41,7 @@ export interface SummaryRow {
   cpuEfficiencyRatio: number | null;
   /** every phase kept order (per partition) */
   keptOrder: boolean;
-  /** median inversions (BullMQ: how far from order it got) */
+  /** median inversions (the peers: how far from order they got) */
   inversions: number;
   /** every phase complete: each message exactly once */
   complete: boolean;
@@ -96,7 +96,7 @@ function row(phases: PhaseMeasure[], system: BenchSystem, mode: BenchMode, phase
   const mine = phases.filter((p) => p.system === system && p.mode === mode && p.phase === phase);
   if (mine.length === 0) return undefined;
   const keys = [...new Set(mine.flatMap((p) => Object.keys(p.cpuUsPerMessage)))];
-  const inorder = system !== 'bullmq';
+  const inorder = !isPeer(system);
   return {
     system,
     mode,
@@ -167,19 +167,15 @@ function targets(rows: SummaryRow[], phases: PhaseMeasure[]): Target[] {
   const logCpu = pairedRatio(phases, quiet, 'inorder', (p) => p.cpuUsPerMessage.total ?? null);
   const cpuPct = logCpu === null ? null : round((1 / logCpu - 1) * 100, 1);
   const cpuNote = cpuPct === null ? '' : `; CPU per message at info ${cpuPct >= 0 ? '+' : ''}${cpuPct}% against error`;
+  const ratioNote = (mode: BenchMode): string => {
+    const cold = `cold: ${find('inorder', mode, 'cold')?.ratio ?? '-'}x`;
+    const warm = phases.filter((p) => p.system === 'inorder' && p.mode === mode && p.phase === 'warm');
+    const bee = pairedRatio(phases, warm, 'bee-queue', (p) => p.throughput);
+    return `warm, same run (${cold}${bee === null ? '' : `; vs bee-queue, warm: ${bee}x`})`;
+  };
   return [
-    atLeast(
-      'pre-filled msg/s vs BullMQ',
-      TARGETS.prefilledRatio,
-      pre?.ratio ?? null,
-      `warm, same run (cold: ${find('inorder', 'prefilled', 'cold')?.ratio ?? '-'}x)`,
-    ),
-    atLeast(
-      'end-to-end msg/s vs BullMQ',
-      TARGETS.e2eRatio,
-      e2e?.ratio ?? null,
-      `warm, same run (cold: ${find('inorder', 'e2e', 'cold')?.ratio ?? '-'}x)`,
-    ),
+    atLeast('pre-filled msg/s vs BullMQ', TARGETS.prefilledRatio, pre?.ratio ?? null, ratioNote('prefilled')),
+    atLeast('end-to-end msg/s vs BullMQ', TARGETS.e2eRatio, e2e?.ratio ?? null, ratioNote('e2e')),
     atMost(
       'CPU per message: Redis + processor + sequencer',
       TARGETS.totalCpuUs,
@@ -206,7 +202,7 @@ function targets(rows: SummaryRow[], phases: PhaseMeasure[]): Target[] {
 
 export function benchSummary(phases: PhaseMeasure[], scripts: ScriptTimes[], settings: Record<string, unknown>): BenchSummary {
   const rows: SummaryRow[] = [];
-  for (const system of ['inorder', 'inorder-quiet', 'bullmq'] as const) {
+  for (const system of ['inorder', 'inorder-quiet', ...PEERS] as const) {
     for (const mode of ['prefilled', 'e2e'] as const) {
       for (const phase of ['cold', 'warm'] as const) {
         const r = row(phases, system, mode, phase);
@@ -221,7 +217,7 @@ export function benchSummary(phases: PhaseMeasure[], scripts: ScriptTimes[], set
     scripts: byTotal[(byTotal.length - 1) >> 1] ?? null,
     settings,
     machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0] ?? 0, 2) },
-    ok: phases.filter((p) => p.system !== 'bullmq').every((p) => p.complete && p.order.keptOrder),
+    ok: phases.filter((p) => !isPeer(p.system)).every((p) => p.complete && p.order.keptOrder),
     phases: phases.map(({ completions: _, ...rest }) => rest),
   };
 }

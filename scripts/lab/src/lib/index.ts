@@ -1,12 +1,16 @@
 /**
  * The lab's engines, for runs of one's own: local topology (stack), bursts (burst), steady loads
- * (soak-run), faults (chaos-*), the BullMQ comparison (bench-*) and run reports (report*).
- * bench-bullmq-worker.ts is a program of its own (a BullMQ Worker process), not exported.
+ * (soak-run), faults (chaos-*), the comparison with BullMQ and bee-queue (bench-*) and run reports
+ * (report*).
+ * bench-bullmq-worker.ts and bench-beequeue-worker.ts are programs of their own (the peers' worker
+ * processes), not exported, nor is their shared part, bench-peer-child.ts.
  */
+export * from './bench-beequeue.js';
 export * from './bench-bullmq.js';
 export * from './bench-inorder.js';
 export * from './bench-metrics.js';
 export * from './bench-partitions.js';
+export * from './bench-peer.js';
 export * from './bench-plan.js';
 export * from './bench-profile.js';
 export * from './bench-report.js';
