@@ -61,6 +61,18 @@ async function followClaims(ctx: FaultContext, owner: string, lowest: number, hi
   return r;
 }
 
+/** What a fault report says of the claims a processor held: how many, where the order waited, and when each milestone came after `at`. */
+function claimDetails(held: number[], claims: ClaimRecovery | undefined, at: number): Record<string, number | null> {
+  const since = (t: number | null | undefined): number | null => (t === null || t === undefined ? null : t - at);
+  return {
+    seqsHeld: held.length,
+    stalledSeq: held.length > 0 ? Math.min(...held) : null,
+    reapedMs: since(claims?.reapedAt),
+    reclaimedMs: since(claims?.reclaimedAt),
+    emittedPastStalledMs: since(claims?.emittedPastAt),
+  };
+}
+
 /** The processors (by name) whose `claims-reaped` events, logged since `logsBefore`, returned seqs, and how many in all. */
 function reapEvents(ctx: FaultContext, logsBefore: Map<ServiceHandle, number>): { reapedBy: string[]; reapedSeqs: number } {
   const by = new Set<string>();
@@ -109,7 +121,6 @@ export async function processorKill(ctx: FaultContext, plan: PlannedFault): Prom
   // Its claims are frozen in Redis now.
   const held = await heldBy(ctx, owner);
   const restarted = target.restart().then(() => Date.now());
-  const since = (t: number | null): number | null => (t === null ? null : t - at);
   let recovered: number | null;
   let claims: ClaimRecovery | undefined;
   if (held.length > 0 && owner !== undefined) {
@@ -121,13 +132,9 @@ export async function processorKill(ctx: FaultContext, plan: PlannedFault): Prom
   const readyAt = await restarted.catch(() => null);
   return faultResult(ctx, 'processor-kill', at, `SIGKILL ${target.name} (pid ${target.pid}); restarted`, recovered, {
     process: target.name,
-    seqsHeld: held.length,
-    stalledSeq: held.length > 0 ? Math.min(...held) : null,
-    reapedMs: since(claims?.reapedAt ?? null),
-    reclaimedMs: since(claims?.reclaimedAt ?? null),
-    emittedPastStalledMs: since(claims?.emittedPastAt ?? null),
+    ...claimDetails(held, claims, at),
     ...reapEvents(ctx, logsBefore),
-    restartMs: since(readyAt),
+    restartMs: readyAt === null ? null : readyAt - at,
     claimLeaseMs: ctx.claimLeaseMs,
   });
 }
@@ -161,15 +168,10 @@ export async function processorPause(ctx: FaultContext, plan: PlannedFault): Pro
   const gaveUpAt = claims
     ? await firstHeld(async () => target.logs.slice(logsBefore.get(target)).some((l) => l.includes('"claim-lost"')), 5000)
     : null;
-  const since = (t: number | null): number | null => (t === null ? null : t - at);
   return faultResult(ctx, 'processor-pause', at, `SIGSTOP ${target.name} for ${pauseMs} ms, then SIGCONT`, recovered, {
     process: target.name,
     pauseMs,
-    seqsHeld: held.length,
-    stalledSeq: held.length > 0 ? Math.min(...held) : null,
-    reapedMs: since(claims?.reapedAt ?? null),
-    reclaimedMs: since(claims?.reclaimedAt ?? null),
-    emittedPastStalledMs: since(claims?.emittedPastAt ?? null),
+    ...claimDetails(held, claims, at),
     ...reapEvents(ctx, logsBefore),
     resumedGaveUpClaims: held.length === 0 ? null : gaveUpAt !== null,
     claimLeaseMs: ctx.claimLeaseMs,
